@@ -1,0 +1,31 @@
+// The `prism` subcommands. Each registers its options on the app and runs after parsing; the
+// library does the work, the commands only read options and print.
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <string>
+
+#include "prism/prism.h"
+
+namespace prism::cli {
+
+// Options shared by commands that read a data set.
+struct DataOptions {
+  std::string spec;
+  int64_t train_size = 0;  // 0: all
+  int64_t test_size = 0;
+  uint64_t subset_seed = 0;
+  void add_to(CLI::App& command, bool required = true);
+  Dataset load(Split split) const;
+};
+
+// Loads --model; a TorchScript model takes its input shape from `data`.
+std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
+
+void add_train(CLI::App& app);
+void add_predict(CLI::App& app);
+void add_layers(CLI::App& app);
+void add_demo(CLI::App& app);
+
+}  // namespace prism::cli

@@ -1,0 +1,42 @@
+#include <cstdio>
+
+#include "commands.h"
+
+namespace prism::cli {
+
+// prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST and evaluate it.
+void add_demo(CLI::App& app) {
+  auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached) and evaluate it");
+  struct Options {
+    DataOptions data;
+    std::string out = "runs/demo";
+    int64_t epochs = 2;
+  };
+  auto options = std::make_shared<Options>();
+  options->data.spec = "fashion-mnist";
+  options->data.add_to(*command, false);
+  command->add_option("--out", options->out, "run folder (reused by later runs)")->capture_default_str();
+  command->add_option("--epochs", options->epochs, "training epochs")->capture_default_str();
+  command->callback([options] {
+    const auto train = options->data.load(Split::Train);
+    const auto test = options->data.load(Split::Test);
+    std::printf("prism demo: %s, %lld training and %lld test images, model cnn\n", options->data.spec.c_str(),
+                static_cast<long long>(train.size()), static_cast<long long>(test.size()));
+    ZooOptions model;
+    model.input_shape = train.image_shape();
+    model.num_classes = train.num_classes();
+    auto network = make_zoo_network(model);
+    set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+    TrainOptions training;
+    training.epochs = options->epochs;
+    training.out = options->out;
+    train_network(*network, train, &test, training);
+    const auto result = evaluate(*network, test);
+    write_file_atomic(std::filesystem::path(options->out) / "evaluation.json",
+                      result.to_json(network->class_names()).dump(2));
+    std::printf("\n%s\nmodel: %s/model.prism  evaluation: %s/evaluation.json\n",
+                result.table(network->class_names()).c_str(), options->out.c_str(), options->out.c_str());
+  });
+}
+
+}  // namespace prism::cli

@@ -1,0 +1,35 @@
+#include <cstdio>
+
+#include "commands.h"
+
+namespace prism::cli {
+
+void add_predict(CLI::App& app) {
+  auto* command = app.add_subcommand("predict", "accuracy, per-class accuracy and confusion matrix of a model");
+  struct Options {
+    DataOptions data;
+    std::string model, split = "test", out;
+    bool json = false;
+  };
+  auto options = std::make_shared<Options>();
+  command->add_option("--model", options->model, "model file (.prism, or TorchScript .pt)")->required();
+  options->data.add_to(*command);
+  command->add_option("--split", options->split, "train or test")->check(CLI::IsMember({"train", "test"}))->capture_default_str();
+  command->add_option("--out", options->out, "folder for evaluation.json, predictions.npy, logits.npy");
+  command->add_flag("--json", options->json, "print JSON instead of a table");
+  command->callback([options] {
+    const auto data = options->data.load(options->split == "train" ? Split::Train : Split::Test);
+    auto network = load_model(options->model, &data);
+    const auto logits = predict_logits(*network, data.images);
+    const auto result = evaluate(*network, data);
+    const auto json = result.to_json(network->class_names());
+    if (!options->out.empty()) {
+      write_npy(std::filesystem::path(options->out) / "logits.npy", logits);
+      write_npy(std::filesystem::path(options->out) / "predictions.npy", result.predictions);
+      write_file_atomic(std::filesystem::path(options->out) / "evaluation.json", json.dump(2));
+    }
+    std::fputs(options->json ? (json.dump(2) + "\n").c_str() : result.table(network->class_names()).c_str(), stdout);
+  });
+}
+
+}  // namespace prism::cli

@@ -1,0 +1,18 @@
+// The one exception type of prism: its message says what was wrong and what to do about it.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace prism {
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// Throws prism::Error(message) unless `condition` holds.
+inline void require(bool condition, const std::string& message) {
+  if (!condition) throw Error(message);
+}
+
+}  // namespace prism

@@ -1,0 +1,112 @@
+#include "prism/core/files.h"
+
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "prism/core/error.h"
+
+namespace prism {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::vector<uint8_t> read_raw(const fs::path& path, uint64_t max_bytes) {
+  std::error_code ec;
+  require(fs::exists(path, ec), "file not found: " + path.string());
+  require(!fs::is_directory(path, ec), path.string() + " is a directory; give a file");
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), "cannot read " + path.string() + ": " + std::strerror(errno));
+  const uint64_t size = fs::file_size(path, ec);
+  require(!ec, "cannot read the size of " + path.string());
+  require(size <= max_bytes, path.string() + " is " + std::to_string(size) +
+                                 " bytes, more than the " + std::to_string(max_bytes) +
+                                 " this reader accepts");
+  std::vector<uint8_t> bytes(size);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
+  require(static_cast<uint64_t>(in.gcount()) == size, "short read from " + path.string());
+  return bytes;
+}
+
+std::vector<uint8_t> gunzip(const std::vector<uint8_t>& packed, const fs::path& path,
+                            uint64_t max_bytes) {
+  z_stream stream{};
+  require(inflateInit2(&stream, 16 + MAX_WBITS) == Z_OK, "zlib failed to initialise");
+  stream.next_in = const_cast<Bytef*>(packed.data());
+  stream.avail_in = static_cast<uInt>(packed.size());
+  std::vector<uint8_t> out;
+  uint8_t chunk[1 << 16];
+  int status = Z_OK;
+  while (status != Z_STREAM_END) {
+    stream.next_out = chunk;
+    stream.avail_out = sizeof(chunk);
+    status = inflate(&stream, Z_NO_FLUSH);
+    if (status != Z_OK && status != Z_STREAM_END) {
+      inflateEnd(&stream);
+      throw Error(path.string() + " is not a valid gzip file (" +
+                  (stream.msg ? stream.msg : "truncated") + "); re-download or decompress it");
+    }
+    const size_t produced = sizeof(chunk) - stream.avail_out;
+    if (out.size() + produced > max_bytes) {
+      inflateEnd(&stream);
+      throw Error(path.string() + " inflates to more than " + std::to_string(max_bytes) +
+                  " bytes, more than this reader accepts");
+    }
+    out.insert(out.end(), chunk, chunk + produced);
+    if (status == Z_OK && stream.avail_in == 0 && produced == 0) {
+      inflateEnd(&stream);
+      throw Error(path.string() + " is a truncated gzip file; re-download it");
+    }
+  }
+  inflateEnd(&stream);
+  return out;
+}
+
+}  // namespace
+
+std::vector<uint8_t> read_file(const fs::path& path, uint64_t max_bytes) {
+  auto bytes = read_raw(path, max_bytes);
+  const bool gzip = bytes.size() >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b;
+  return gzip ? gunzip(bytes, path, max_bytes) : bytes;
+}
+
+void make_directory(const fs::path& dir) {
+  std::error_code ec;
+  if (fs::is_directory(dir, ec)) return;
+  require(!fs::exists(dir, ec), dir.string() + " exists and is not a folder; choose another --out");
+  fs::create_directories(dir, ec);
+  require(!ec, "cannot create folder " + dir.string() + ": " + ec.message());
+}
+
+void write_file_atomic(const fs::path& path, const std::function<void(std::ostream&)>& write) {
+  static std::atomic<int> counter{0};
+  if (path.has_parent_path()) make_directory(path.parent_path());
+  const fs::path temporary = path.string() + ".tmp." + std::to_string(getpid()) + "." +
+                             std::to_string(counter++);
+  try {
+    {
+      std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+      require(out.good(), "cannot write " + temporary.string() + ": " + std::strerror(errno));
+      write(out);
+      out.flush();
+      require(out.good(), "writing " + path.string() + " failed (disk full?)");
+    }
+    std::error_code ec;
+    fs::rename(temporary, path, ec);
+    require(!ec, "cannot move " + temporary.string() + " to " + path.string() + ": " + ec.message());
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw;
+  }
+}
+
+void write_file_atomic(const fs::path& path, const std::string& content) {
+  write_file_atomic(path, [&](std::ostream& out) { out.write(content.data(), content.size()); });
+}
+
+}  // namespace prism

@@ -1,0 +1,25 @@
+// File helpers: bounded reads (plain or gzip) and atomic writes (temporary file, then rename).
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace prism {
+
+// Reads a whole file; a gzip file (by its magic bytes) is inflated. Refuses to return more than
+// `max_bytes` so a corrupt or hostile file cannot make us allocate without bound.
+std::vector<uint8_t> read_file(const std::filesystem::path& path, uint64_t max_bytes);
+
+// Writes a file so that readers see either the old content or the complete new one: `write`
+// fills a temporary file beside `path`, which is then renamed over it. On any exception the
+// temporary file is removed and `path` is untouched.
+void write_file_atomic(const std::filesystem::path& path,
+                       const std::function<void(std::ostream&)>& write);
+void write_file_atomic(const std::filesystem::path& path, const std::string& content);
+
+// Creates `dir` (and parents); a clear error if it exists as a file or cannot be made.
+void make_directory(const std::filesystem::path& dir);
+
+}  // namespace prism

@@ -1,0 +1,75 @@
+#include "prism/data/dataset.h"
+
+#include "prism/core/error.h"
+
+namespace prism {
+
+std::vector<int64_t> Dataset::image_shape() const {
+  return {images.size(1), images.size(2), images.size(3)};
+}
+
+Dataset Dataset::select(const torch::Tensor& indices) const {
+  Dataset out = *this;
+  out.images = images.index_select(0, indices);
+  out.labels = labels.index_select(0, indices);
+  out.source_index = source_index.index_select(0, indices);
+  out.original_labels = original_labels.index_select(0, indices);
+  out.flipped = flipped.index_select(0, indices);
+  out.marked = marked.index_select(0, indices);
+  return out;
+}
+
+void Dataset::validate(const std::string& source) const {
+  require(images.defined() && images.dim() == 4,
+          source + ": images must be [N, C, H, W] (got " +
+              (images.defined() ? std::to_string(images.dim()) : std::string("no")) + " dimensions)");
+  require(labels.defined() && labels.dim() == 1 && labels.size(0) == images.size(0),
+          source + ": " + std::to_string(images.size(0)) + " images but " +
+              std::to_string(labels.defined() ? labels.numel() : 0) + " labels; give one label per image");
+  require(images.size(0) > 0, source + " holds no images");
+  require(images.size(1) >= 1 && images.size(1) <= 4, source + ": images have " +
+                                                           std::to_string(images.size(1)) +
+                                                           " channels; 1 to 4 are supported");
+  const int64_t lowest = labels.min().item<int64_t>();
+  const int64_t highest = labels.max().item<int64_t>();
+  require(lowest >= 0 && highest < num_classes(),
+          source + ": labels range over [" + std::to_string(lowest) + ", " + std::to_string(highest) +
+              "] but there are " + std::to_string(num_classes()) + " classes");
+  require(torch::isfinite(images).all().item<bool>(),
+          source + ": images contain NaN or infinite values");
+}
+
+Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor labels,
+                     std::vector<std::string> class_names, Normalization normalization) {
+  Dataset data;
+  data.name = std::move(name);
+  data.images = images.to(torch::kFloat32).contiguous();
+  data.labels = labels.to(torch::kInt64).contiguous();
+  require(data.labels.dim() == 1 && data.labels.numel() > 0, data.name + " holds no labels");
+  if (class_names.empty()) {
+    const int64_t classes = data.labels.max().item<int64_t>() + 1;
+    for (int64_t c = 0; c < classes; ++c) class_names.push_back(std::to_string(c));
+  }
+  data.class_names = std::move(class_names);
+  data.validate(data.name);
+  data.normalization = normalization.empty() ? compute_normalization(data.images) : normalization;
+  const int64_t n = data.size();
+  data.source_index = torch::arange(n, torch::kInt64);
+  data.original_labels = data.labels.clone();
+  data.flipped = torch::zeros({n}, torch::kBool);
+  data.marked = torch::zeros({n}, torch::kBool);
+  return data;
+}
+
+Normalization compute_normalization(const torch::Tensor& images) {
+  const auto mean = images.mean({0, 2, 3});
+  const auto std = images.std({0, 2, 3}).clamp_min(1e-6);
+  Normalization out;
+  for (int64_t c = 0; c < images.size(1); ++c) {
+    out.mean.push_back(mean[c].item<float>());
+    out.std.push_back(std[c].item<float>());
+  }
+  return out;
+}
+
+}  // namespace prism

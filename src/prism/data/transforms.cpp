@@ -1,0 +1,82 @@
+#include "prism/data/transforms.h"
+
+#include <cmath>
+
+#include "prism/core/error.h"
+
+namespace prism {
+
+Dataset flip_labels(const Dataset& data, double fraction, uint64_t seed) {
+  require(fraction > 0 && fraction <= 1, "the label-noise fraction must lie in (0, 1] (got " +
+                                             std::to_string(fraction) + ")");
+  require(data.num_classes() >= 2, "label noise needs at least two classes");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  const auto count = static_cast<int64_t>(std::llround(fraction * data.size()));
+  const auto chosen = torch::randperm(data.size(), generator, torch::kInt64).narrow(0, 0, count);
+  // A shift of 1..K-1 classes (mod K) gives a uniformly drawn different label.
+  const auto shift = torch::randint(1, data.num_classes(), {count}, generator, torch::kInt64);
+  Dataset out = data;
+  out.labels = data.labels.clone();
+  out.flipped = data.flipped.clone();
+  out.labels.index_put_({chosen}, (data.labels.index_select(0, chosen) + shift).remainder(data.num_classes()));
+  out.flipped.index_put_({chosen}, true);
+  out.name = data.name + "+noise" + std::to_string(fraction);
+  return out;
+}
+
+Dataset group_classes(const Dataset& data, const std::vector<int64_t>& group_of_class,
+                      const std::vector<std::string>& group_names) {
+  require(static_cast<int64_t>(group_of_class.size()) == data.num_classes(),
+          "the class grouping maps " + std::to_string(group_of_class.size()) + " classes but the data has " +
+              std::to_string(data.num_classes()) + "; give one group per class");
+  for (auto g : group_of_class)
+    require(g >= 0 && g < static_cast<int64_t>(group_names.size()),
+            "class grouping refers to group " + std::to_string(g) + " but only " +
+                std::to_string(group_names.size()) + " groups are named");
+  Dataset out = data;
+  out.labels = torch::tensor(group_of_class, torch::kInt64).index_select(0, data.labels);
+  out.class_names = group_names;
+  out.name = data.name + "+grouped";
+  return out;
+}
+
+ClassGrouping fashion_mnist_grouping() {
+  // T-shirt, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot
+  return {{0, 2, 0, 2, 0, 1, 0, 1, 2, 1}, {"tops", "footwear", "others"}};
+}
+
+Dataset mark_class(const Dataset& data, const MarkOptions& options) {
+  require(options.target_class >= 0 && options.target_class < data.num_classes(),
+          "the class to mark must lie in [0, " + std::to_string(data.num_classes() - 1) + "] (got " +
+              std::to_string(options.target_class) + ")");
+  require(options.fraction > 0 && options.fraction <= 1, "the share of images to mark must lie in (0, 1]");
+  const int64_t height = data.images.size(2), width = data.images.size(3);
+  require(options.box_size >= 3 && options.top >= 0 && options.left >= 0 &&
+              options.top + options.box_size <= height && options.left + options.box_size <= width,
+          "the mark (a " + std::to_string(options.box_size) + "-pixel box at row " + std::to_string(options.top) +
+              ", column " + std::to_string(options.left) + ") does not fit the " + std::to_string(height) + "x" +
+              std::to_string(width) + " images");
+  const auto members = (data.labels == options.target_class).nonzero().squeeze(1);
+  require(members.numel() > 0, "no image of class " + std::to_string(options.target_class) + " to mark");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  const auto count = std::max<int64_t>(1, std::llround(options.fraction * members.numel()));
+  const auto chosen =
+      members.index_select(0, torch::randperm(members.numel(), generator, torch::kInt64).narrow(0, 0, count));
+
+  Dataset out = data;
+  out.images = data.images.clone();
+  out.marked = data.marked.clone();
+  using torch::indexing::Slice;
+  const int64_t t = options.top, l = options.left, s = options.box_size;
+  auto stamped = out.images.index_select(0, chosen);
+  stamped.index_put_({Slice(), Slice(), t, Slice(l, l + s)}, options.value);
+  stamped.index_put_({Slice(), Slice(), t + s - 1, Slice(l, l + s)}, options.value);
+  stamped.index_put_({Slice(), Slice(), Slice(t, t + s), l}, options.value);
+  stamped.index_put_({Slice(), Slice(), Slice(t, t + s), l + s - 1}, options.value);
+  out.images.index_copy_(0, chosen, stamped);
+  out.marked.index_put_({chosen}, true);
+  out.name = data.name + "+marked" + std::to_string(options.target_class);
+  return out;
+}
+
+}  // namespace prism

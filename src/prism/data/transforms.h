@@ -1,0 +1,38 @@
+// Transformations of a data set that the evaluations of data attribution need (DualView paper,
+// Section 5; quanda): each records exactly which samples it changed.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "prism/data/dataset.h"
+
+namespace prism {
+
+// Label noise: a seeded `fraction` of the samples gets a different label, drawn uniformly from the
+// other classes. `flipped` marks them; `original_labels` keeps the true ones.
+Dataset flip_labels(const Dataset& data, double fraction, uint64_t seed);
+
+// Class grouping: label c becomes group_of_class[c]; the classes are renamed `group_names`.
+// `original_labels` keeps the fine classes.
+Dataset group_classes(const Dataset& data, const std::vector<int64_t>& group_of_class,
+                      const std::vector<std::string>& group_names);
+
+// Fashion-MNIST's default grouping: tops, footwear, others (trouser, dress, bag).
+struct ClassGrouping {
+  std::vector<int64_t> group_of_class;
+  std::vector<std::string> group_names;
+};
+ClassGrouping fashion_mnist_grouping();
+
+struct MarkOptions {
+  int64_t target_class = 0;
+  double fraction = 0.2;  // of that class's images
+  int64_t box_size = 6;   // side of the square outline, pixels
+  int64_t top = 1, left = 1;
+  float value = 1.0f;  // brightness of the outline (images are in [0, 1])
+  uint64_t seed = 0;
+};
+// Marking (shortcut detection): stamps a square outline on a seeded share of one class's images.
+Dataset mark_class(const Dataset& data, const MarkOptions& options);
+
+}  // namespace prism

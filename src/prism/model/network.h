@@ -1,0 +1,98 @@
+// Network: an ordered, named view of a classifier. It runs the model on images in [0, 1] (the
+// model's own normalisation is applied inside), returns the activation at any named layer, runs the
+// rest of the model from a layer, and accepts taps that read or replace activations in flight.
+// Built-in (zoo) models and TorchScript models sit behind this one interface.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "prism/data/dataset.h"
+
+namespace prism {
+
+struct LayerInfo {
+  std::string name;  // stable, user-visible: "conv1", "layer1.0.relu2", "layer1.0.relu:1"
+  std::string kind;  // "conv", "linear", "relu", "batchnorm", "pool", "flatten", "dropout", "add", "module"
+  bool cut = false;  // the rest of the model can be run from this layer's output
+};
+
+// Functions called with a layer's output; each returns what flows on (the input itself to only read).
+class TapSet {
+ public:
+  using Fn = std::function<torch::Tensor(const torch::Tensor&)>;
+  TapSet& on(const std::string& layer, Fn fn);
+  // Stores the activation (as computed, still attached to the autograd graph) in `*into`.
+  TapSet& capture(const std::string& layer, torch::Tensor* into);
+  TapSet& replace(const std::string& layer, torch::Tensor value);
+
+  bool empty() const { return taps_.empty(); }
+  bool has(const std::string& layer) const { return taps_.count(layer) > 0; }
+  std::vector<std::string> layers() const;
+  torch::Tensor apply(const std::string& layer, torch::Tensor activation) const;
+
+ private:
+  std::map<std::string, std::vector<Fn>> taps_;
+};
+
+class Network {
+ public:
+  virtual ~Network() = default;
+
+  // Logits [B, classes] for images [B, C, H, W] in [0, 1].
+  torch::Tensor forward(const torch::Tensor& images, const TapSet& taps = {});
+  // Logits from the output of `layer` (which must be a cut).
+  torch::Tensor forward_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps = {});
+  // The output of `layer` for `images` (stops early where the model allows).
+  torch::Tensor activation(const torch::Tensor& images, const std::string& layer);
+
+  const std::vector<LayerInfo>& layers() const { return layers_; }
+  // The layer called `name`; an error listing the valid names if there is none.
+  const LayerInfo& layer(const std::string& name) const;
+  std::vector<std::string> layer_names() const;
+
+  const std::vector<int64_t>& input_shape() const { return input_shape_; }  // {C, H, W}
+  int64_t num_classes() const { return num_classes_; }
+  const std::vector<std::string>& class_names() const { return class_names_; }
+  const Normalization& normalization() const { return normalization_; }
+  const std::string& architecture() const { return architecture_; }
+
+  virtual std::vector<torch::Tensor> parameters() = 0;
+  virtual void set_training(bool training) = 0;
+  virtual void to(torch::Device device) = 0;
+  torch::Device device() { return device_; }
+
+ protected:
+  // Runs the model on normalised input, calling taps; may stop after `stop_after` (return value
+  // then unspecified) when it is not empty.
+  virtual torch::Tensor run(const torch::Tensor& input, const TapSet& taps, const std::string& stop_after) = 0;
+  virtual torch::Tensor run_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps) = 0;
+
+  void check_input(const torch::Tensor& images) const;
+  void check_taps(const TapSet& taps) const;
+
+  std::string architecture_;
+  std::vector<LayerInfo> layers_;
+  std::vector<int64_t> input_shape_;
+  int64_t num_classes_ = 0;
+  std::vector<std::string> class_names_;
+  Normalization normalization_;
+  torch::Device device_ = torch::kCPU;
+
+  friend void set_metadata(Network&, const std::vector<int64_t>&, int64_t, std::vector<std::string>,
+                           Normalization);
+};
+
+// "[2, 1, 28, 28]", for error messages.
+std::string shape_string(at::IntArrayRef sizes);
+// (images - mean) / std per channel; images unchanged when `norm` is empty.
+torch::Tensor normalize(const torch::Tensor& images, const Normalization& norm);
+
+// Sets what a model file or the user says about a network's input and classes.
+void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int64_t num_classes,
+                  std::vector<std::string> class_names, Normalization normalization);
+
+}  // namespace prism

@@ -1,0 +1,317 @@
+#include "prism/model/torchscript.h"
+
+#include <torch/csrc/jit/api/function_impl.h>
+#include <torch/csrc/jit/passes/dead_code_elimination.h>
+#include <torch/csrc/jit/passes/inliner.h>
+#include <torch/library.h>
+#include <torch/script.h>
+
+#include <algorithm>
+#include <map>
+
+#include "prism/core/error.h"
+
+namespace prism {
+namespace {
+
+// The taps of the forward pass running on this thread, read by the prism::tap operator.
+struct TapContext {
+  const TapSet* taps;
+  const std::vector<std::string>* names;
+};
+thread_local const TapContext* current_taps = nullptr;
+
+torch::Tensor tap_kernel(const torch::Tensor& x, int64_t id) {
+  if (current_taps == nullptr) return x;
+  TORCH_CHECK(id >= 0 && id < static_cast<int64_t>(current_taps->names->size()), "prism::tap: bad id");
+  return current_taps->taps->apply((*current_taps->names)[id], x);
+}
+
+}  // namespace
+}  // namespace prism
+
+// CompositeImplicitAutograd: autograd sees the operations a tap performs, so gradients flow through
+// replaced activations (pruning masks, LRP rules).
+TORCH_LIBRARY(prism, m) { m.def("tap(Tensor x, int id) -> Tensor"); }
+TORCH_LIBRARY_IMPL(prism, CompositeImplicitAutograd, m) { m.impl("tap", &prism::tap_kernel); }
+
+namespace prism {
+namespace {
+using torch::jit::Graph;
+using torch::jit::Node;
+using torch::jit::Value;
+
+std::string type_name(const torch::jit::Module& module) {
+  const auto name = module.type()->name();
+  return name ? name->qualifiedName() : "";
+}
+
+bool is_sequential(const torch::jit::Module& module) {
+  return type_name(module).find("torch.nn.modules.container.Sequential") != std::string::npos;
+}
+
+std::string kind_of(const std::string& type) {
+  const std::string last = type.substr(type.rfind('.') + 1);
+  static const std::map<std::string, std::string> kinds = {
+      {"ReLU", "relu"},          {"Conv2d", "conv"},           {"Linear", "linear"},
+      {"BatchNorm2d", "batchnorm"}, {"BatchNorm1d", "batchnorm"}, {"MaxPool2d", "pool"},
+      {"AvgPool2d", "pool"},     {"AdaptiveAvgPool2d", "pool"}, {"Flatten", "flatten"},
+      {"Dropout", "dropout"}};
+  const auto found = kinds.find(last);
+  return found == kinds.end() ? "module" : found->second;
+}
+
+// Runs `forward` of an nn.Sequential leaf by leaf.
+class SequentialScriptNetwork : public Network {
+ public:
+  explicit SequentialScriptNetwork(torch::jit::Module module) : module_(std::move(module)) {
+    architecture_ = "torchscript-sequential";
+    collect(module_, "");
+    for (const auto& [name, leaf] : leaves_) layers_.push_back({name, kind_of(type_name(leaf)), true});
+  }
+  std::vector<torch::Tensor> parameters() override {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : module_.parameters()) out.push_back(p);
+    return out;
+  }
+  void set_training(bool training) override { module_.train(training); }
+  void to(torch::Device device) override {
+    module_.to(device);
+    device_ = device;
+  }
+
+ protected:
+  torch::Tensor run(const torch::Tensor& input, const TapSet& taps, const std::string& stop_after) override {
+    return run_leaves(0, input, taps, stop_after);
+  }
+  torch::Tensor run_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps) override {
+    size_t start = 0;
+    while (leaves_[start].first != layer) ++start;
+    return run_leaves(start + 1, activation, taps, "");
+  }
+
+ private:
+  void collect(const torch::jit::Module& module, const std::string& prefix) {
+    for (const auto& child : module.named_children()) {
+      const std::string name = prefix + child.name;
+      if (is_sequential(child.value))
+        collect(child.value, name + ".");
+      else
+        leaves_.emplace_back(name, child.value);
+    }
+  }
+  torch::Tensor run_leaves(size_t start, torch::Tensor x, const TapSet& taps, const std::string& stop_after) {
+    for (size_t i = start; i < leaves_.size(); ++i) {
+      x = taps.apply(leaves_[i].first, leaves_[i].second.forward({x}).toTensor());
+      if (leaves_[i].first == stop_after) break;
+    }
+    return x;
+  }
+  torch::jit::Module module_;
+  std::vector<std::pair<std::string, torch::jit::Module>> leaves_;
+};
+
+// Any scripted model: runs a rewritten copy of its forward graph with prism::tap nodes.
+class GraphScriptNetwork : public Network {
+ public:
+  explicit GraphScriptNetwork(torch::jit::Module module) : module_(std::move(module)) {
+    architecture_ = "torchscript";
+    graph_ = module_.get_method("forward").graph()->copy();
+    require(graph_->inputs().size() == 2,
+            "the TorchScript model's forward takes " + std::to_string(graph_->inputs().size() - 1) +
+                " inputs; prism needs a forward(x) of one image batch");
+    insert_taps();
+    forward_ = make_function(graph_);
+    for (auto& info : layers_) info.cut = make_rest(info.name) != nullptr;
+  }
+  std::vector<torch::Tensor> parameters() override {
+    std::vector<torch::Tensor> out;
+    for (const auto& p : module_.parameters()) out.push_back(p);
+    return out;
+  }
+  void set_training(bool training) override { module_.train(training); }
+  void to(torch::Device device) override {
+    module_.to(device);
+    device_ = device;
+  }
+
+ protected:
+  torch::Tensor run(const torch::Tensor& input, const TapSet& taps, const std::string&) override {
+    torch::jit::Stack stack{module_._ivalue(), input};
+    run_with_taps(*forward_, stack, taps);
+    return stack.at(0).toTensor();
+  }
+  torch::Tensor run_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps) override {
+    auto& rest = rests_.at(layer);
+    torch::jit::Stack stack{module_._ivalue(), torch::Tensor(), activation};
+    run_with_taps(*rest, stack, taps);
+    return stack.at(0).toTensor();
+  }
+
+ private:
+  static std::unique_ptr<torch::jit::GraphFunction> make_function(std::shared_ptr<Graph> graph) {
+    return std::make_unique<torch::jit::GraphFunction>("prism_tapped_forward", std::move(graph), nullptr,
+                                                       torch::jit::ExecutorExecutionMode::SIMPLE);
+  }
+  void run_with_taps(torch::jit::GraphFunction& fn, torch::jit::Stack& stack, const TapSet& taps) {
+    const TapContext context{&taps, &tap_names_};
+    const TapContext* previous = current_taps;
+    current_taps = &context;
+    try {
+      fn.run(stack);
+    } catch (...) {
+      current_taps = previous;
+      throw;
+    }
+    current_taps = previous;
+  }
+
+  // Adds prism::tap(value, id) after `node` and routes later uses of `value` through it.
+  Node* add_tap(Node* node, Value* value, int64_t id) {
+    torch::jit::WithInsertPoint guard(node->next());
+    Value* id_value = graph_->insertConstant(id);
+    Node* tap = graph_->insertNode(graph_->create(c10::Symbol::fromQualString("prism::tap"), {value, id_value}, 1));
+    tap->output()->setType(value->type());
+    value->replaceAllUsesAfterNodeWith(tap, tap->output());
+    return tap;
+  }
+
+  void insert_taps() {
+    static const auto tap_symbol = c10::Symbol::fromQualString("prism::tap");
+    // 1. Outputs of direct submodule calls (ReLU modules are covered by step 2), before inlining.
+    std::vector<std::pair<Node*, std::string>> found;
+    for (Node* node : graph_->nodes()) {
+      if (node->kind() != c10::prim::CallMethod || node->outputs().size() != 1) continue;
+      Node* owner = node->input(0)->node();
+      if (owner->kind() != c10::prim::GetAttr || owner->input(0) != graph_->inputs()[0]) continue;
+      if (!node->output()->type()->cast<c10::TensorType>()) continue;
+      const std::string child = owner->s(c10::attr::name);
+      if (kind_of(type_name(module_.attr(child).toModule())) == "relu") continue;
+      found.emplace_back(node, child);
+    }
+    std::map<Node*, std::string> pending;  // tap node -> module path
+    for (const auto& [node, path] : found) pending[add_tap(node, node->output(), -1)] = path;
+    torch::jit::Inline(*graph_);
+    // 2. Every ReLU call, named by the module path of its callstack; then ids in graph order.
+    std::vector<std::pair<Node*, std::string>> points;
+    for (Node* node : graph_->nodes()) {
+      if (node->kind() == tap_symbol) {
+        points.emplace_back(node, pending.at(node));
+      } else if (Node* relu = relu_call(node)) {
+        points.emplace_back(add_tap(node, node->output(), -1), relu_path(relu));
+      }
+    }
+    std::map<std::string, int> calls;
+    for (const auto& point : points) ++calls[point.second];
+    std::map<std::string, int> seen;
+    for (auto& [tap, path] : points) {
+      const std::string name = calls[path] > 1 ? path + ":" + std::to_string(seen[path]++) : path;
+      const int64_t id = static_cast<int64_t>(tap_names_.size());
+      torch::jit::WithInsertPoint guard(tap);
+      tap->replaceInput(1, graph_->insertConstant(id));
+      tap_names_.push_back(name);
+      tap_nodes_[name] = tap;
+      layers_.push_back({name, name.find("relu") != std::string::npos ? "relu" : "module", false});
+    }
+    torch::jit::EliminateDeadCode(graph_);  // the placeholder -1 constants
+  }
+
+  static bool is_relu(const Node* node) {
+    return node->kind() == c10::aten::relu || node->kind() == c10::aten::relu_;
+  }
+  // The ReLU `node` computes: itself, or — for F.relu, whose `inplace` switch scripts to an `if` —
+  // the ReLU inside an `if` each branch of which is a single ReLU.
+  static Node* relu_call(Node* node) {
+    if (is_relu(node)) return node;
+    if (node->kind() != c10::prim::If || node->outputs().size() != 1) return nullptr;
+    Node* relu = nullptr;
+    for (auto* block : node->blocks()) {
+      auto nodes = block->nodes();
+      if (nodes.begin() == nodes.end() || std::next(nodes.begin()) != nodes.end() || !is_relu(*nodes.begin()))
+        return nullptr;
+      relu = *nodes.begin();
+    }
+    return relu;
+  }
+
+  std::string relu_path(Node* node) {
+    std::string path;
+    bool relu_module = false;
+    if (auto stack = node->callstack()) {
+      for (const auto& entry : (*stack)->vec()) {
+        const auto& instance = std::get<2>(entry);
+        if (!instance) continue;
+        path += (path.empty() ? "" : ".") + instance->instance_name();
+        const auto type = instance->class_type();
+        relu_module = type && type->name() && kind_of(type->name()->qualifiedName()) == "relu";
+      }
+    }
+    return relu_module ? path : (path.empty() ? "relu" : path + ".relu");
+  }
+
+  // The graph from `layer` to the logits, or null if the rest of the graph also needs the input.
+  torch::jit::GraphFunction* make_rest(const std::string& layer) {
+    auto graph = graph_->copy();
+    // Copies keep node order, so the tap is found by its position.
+    auto original = graph_->nodes().begin();
+    auto copied = graph->nodes().begin();
+    while (*original != tap_nodes_.at(layer)) ++original, ++copied;
+    Value* activation = graph->addInput("activation");
+    activation->setType(c10::TensorType::get());
+    copied->output()->replaceAllUsesWith(activation);
+    torch::jit::EliminateDeadCode(graph);
+    if (graph->inputs()[1]->hasUses()) return nullptr;
+    rests_[layer] = make_function(graph);
+    return rests_[layer].get();
+  }
+
+  torch::jit::Module module_;
+  std::shared_ptr<Graph> graph_;
+  std::unique_ptr<torch::jit::GraphFunction> forward_;
+  std::vector<std::string> tap_names_;
+  std::map<std::string, Node*> tap_nodes_;
+  std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> rests_;
+};
+
+}  // namespace
+
+std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
+  require(std::filesystem::exists(path), "model file not found: " + path.string());
+  torch::jit::Module module;
+  try {
+    module = torch::jit::load(path.string(), torch::kCPU);
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    throw Error("cannot load TorchScript model " + path.string() + " (" + reason +
+                "); write it with torch.jit.save(torch.jit.script(model), path)");
+  }
+  module.eval();
+  std::unique_ptr<Network> network;
+  if (is_sequential(module))
+    network = std::make_unique<SequentialScriptNetwork>(module);
+  else
+    network = std::make_unique<GraphScriptNetwork>(module);
+  torch::NoGradGuard no_grad;
+  set_metadata(*network, input_shape, 2, {}, {});
+  torch::Tensor logits;
+  try {
+    std::vector<int64_t> shape = {1};
+    shape.insert(shape.end(), input_shape.begin(), input_shape.end());
+    logits = network->forward(torch::zeros(shape));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string reason = e.what();
+    reason = reason.substr(0, reason.find('\n'));
+    throw Error("the TorchScript model " + path.string() + " fails on images of shape " +
+                shape_string(input_shape) + " (" + reason + "); give data of the size it was made for");
+  }
+  require(logits.dim() == 2 && logits.size(1) >= 2,
+          "the TorchScript model " + path.string() + " returns " + shape_string(logits.sizes()) +
+              ", not class scores [B, classes]");
+  set_metadata(*network, input_shape, logits.size(1), {}, {});
+  return network;
+}
+
+}  // namespace prism

@@ -1,0 +1,39 @@
+// Supervised training of a built-in network, with a checkpoint per epoch (TracIn reads them later)
+// and resume after an interruption. Deterministic for a given seed and thread count: each epoch's
+// shuffle, augmentation and dropout draw from generators seeded by (seed, epoch).
+#pragma once
+#include <filesystem>
+#include <string>
+
+#include "prism/data/dataset.h"
+#include "prism/model/network.h"
+
+namespace prism {
+
+struct TrainOptions {
+  std::string optimizer = "adam";     // adam | sgd
+  double learning_rate = 1e-3;
+  double momentum = 0.9;              // sgd only
+  double weight_decay = 0.0;
+  std::string schedule = "constant";  // constant | step | cosine
+  int64_t step_every = 10;            // step schedule: epochs between decays
+  double step_gamma = 0.1;            // step schedule: factor per decay
+  int64_t batch_size = 64;
+  int64_t epochs = 3;
+  uint64_t seed = 0;
+  bool augment = false;               // random crop (padding 4) and horizontal flip, for CIFAR-like data
+  std::filesystem::path out;          // run folder; empty: no checkpoints, no resume
+};
+
+struct EpochRecord {
+  int64_t epoch = 0;
+  double learning_rate = 0, train_loss = 0, train_accuracy = 0, test_accuracy = 0, seconds = 0;
+};
+
+// Trains `network` on `train`, measuring accuracy on `test` after each epoch (if given). With
+// options.out set, writes OUT/checkpoints/epoch-NNN.prism, OUT/model.prism and OUT/history.json,
+// and resumes from the last complete epoch of an earlier run with the same options.
+std::vector<EpochRecord> train_network(Network& network, const Dataset& train, const Dataset* test,
+                                       const TrainOptions& options);
+
+}  // namespace prism

@@ -1,0 +1,231 @@
+#include "prism/model/zoo.h"
+
+#include <algorithm>
+
+#include "prism/core/error.h"
+
+namespace prism {
+namespace {
+
+using Tap = std::function<torch::Tensor(const std::string&, torch::Tensor)>;
+
+// A piece of the model with one input and one output: a layer, or a residual block whose inner
+// layers are tapped but cannot be run from. Its last layer is its output.
+struct Stage {
+  std::vector<LayerInfo> layers;
+  std::function<torch::Tensor(torch::Tensor, const Tap&)> run;
+};
+
+std::string module_key(std::string name) {  // nn::Module names may not hold dots
+  std::replace(name.begin(), name.end(), '.', '_');
+  return name;
+}
+
+class ZooNetwork : public Network {
+ public:
+  explicit ZooNetwork(ZooOptions options) : options_(std::move(options)) {
+    architecture_ = options_.architecture;
+    root_ = std::make_shared<torch::nn::Module>("prism_" + options_.architecture);
+  }
+
+  template <typename ModuleHolder>
+  ModuleHolder add(const std::string& name, const std::string& kind, ModuleHolder module) {
+    root_->register_module(module_key(name), module);
+    add_function(name, kind, [module](torch::Tensor x) mutable { return module->forward(x); });
+    return module;
+  }
+  void add_function(const std::string& name, const std::string& kind, std::function<torch::Tensor(torch::Tensor)> fn) {
+    stages_.push_back({{{name, kind, true}}, [name, fn](torch::Tensor x, const Tap& tap) { return tap(name, fn(x)); }});
+  }
+  void add_stage(Stage stage) { stages_.push_back(std::move(stage)); }
+  torch::nn::Module& root() { return *root_; }
+
+  void finish() {
+    for (const auto& stage : stages_)
+      for (size_t i = 0; i < stage.layers.size(); ++i) {
+        layers_.push_back(stage.layers[i]);
+        layers_.back().cut = i + 1 == stage.layers.size();
+      }
+    set_metadata(*this, options_.input_shape, options_.num_classes, {}, {});
+  }
+
+  std::vector<torch::Tensor> parameters() override { return root_->parameters(); }
+  void set_training(bool training) override { root_->train(training); }
+  void to(torch::Device device) override {
+    root_->to(device);
+    device_ = device;
+  }
+  const ZooOptions& options() const { return options_; }
+  std::vector<std::pair<std::string, torch::Tensor>> state() {
+    std::vector<std::pair<std::string, torch::Tensor>> out;
+    for (const auto& item : root_->named_parameters()) out.emplace_back(item.key(), item.value());
+    for (const auto& item : root_->named_buffers()) out.emplace_back(item.key(), item.value());
+    return out;
+  }
+
+ protected:
+  torch::Tensor run(const torch::Tensor& input, const TapSet& taps, const std::string& stop_after) override {
+    const Tap tap = [&taps](const std::string& name, torch::Tensor x) { return taps.apply(name, std::move(x)); };
+    torch::Tensor x = input;
+    for (const auto& stage : stages_) {
+      x = stage.run(x, tap);
+      if (!stop_after.empty() && contains(stage, stop_after)) break;
+    }
+    return x;
+  }
+  torch::Tensor run_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps) override {
+    const Tap tap = [&taps](const std::string& name, torch::Tensor x) { return taps.apply(name, std::move(x)); };
+    torch::Tensor x = activation;
+    bool started = false;
+    for (const auto& stage : stages_) {
+      if (started) x = stage.run(x, tap);
+      if (stage.layers.back().name == layer) started = true;
+    }
+    return x;
+  }
+
+ private:
+  static bool contains(const Stage& stage, const std::string& name) {
+    return std::any_of(stage.layers.begin(), stage.layers.end(), [&](const LayerInfo& l) { return l.name == name; });
+  }
+  ZooOptions options_;
+  std::shared_ptr<torch::nn::Module> root_;
+  std::vector<Stage> stages_;
+};
+
+void add_relu(ZooNetwork& net, const std::string& name) {
+  net.add_function(name, "relu", [](torch::Tensor x) { return torch::relu(x); });
+}
+void add_flatten(ZooNetwork& net) {
+  net.add_function("flatten", "flatten", [](torch::Tensor x) { return x.flatten(1); });
+}
+void add_dropout(ZooNetwork& net, const std::string& name, double p) {
+  auto& root = net.root();
+  net.add_function(name, "dropout", [&root, p](torch::Tensor x) { return torch::dropout(x, p, root.is_training()); });
+}
+
+void build_mlp(ZooNetwork& net, const ZooOptions& o) {
+  const int64_t width = o.width > 0 ? o.width : 256;
+  const int64_t inputs = o.input_shape[0] * o.input_shape[1] * o.input_shape[2];
+  add_flatten(net);
+  net.add("fc1", "linear", torch::nn::Linear(inputs, width));
+  add_relu(net, "relu1");
+  net.add("fc2", "linear", torch::nn::Linear(width, std::max<int64_t>(width / 2, 1)));
+  add_relu(net, "relu2");
+  net.add("fc3", "linear", torch::nn::Linear(std::max<int64_t>(width / 2, 1), o.num_classes));
+}
+
+void build_cnn(ZooNetwork& net, const ZooOptions& o) {
+  const int64_t h = (o.input_shape[1] - 4) / 2, w = (o.input_shape[2] - 4) / 2;
+  require(h >= 1 && w >= 1, "the cnn needs images of at least 6x6 pixels");
+  net.add("conv1", "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.input_shape[0], 32, 3)));
+  add_relu(net, "relu1");
+  net.add("conv2", "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(32, 64, 3)));
+  add_relu(net, "relu2");
+  net.add("pool", "pool", torch::nn::MaxPool2d(torch::nn::MaxPool2dOptions(2)));
+  add_dropout(net, "dropout1", 0.25);
+  add_flatten(net);
+  net.add("fc1", "linear", torch::nn::Linear(64 * h * w, 128));
+  add_relu(net, "relu3");
+  add_dropout(net, "dropout2", 0.5);
+  net.add("fc2", "linear", torch::nn::Linear(128, o.num_classes));
+}
+
+torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
+  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
+}
+
+// BasicBlock (He et al. 2016, Fig. 2): relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
+void add_basic_block(ZooNetwork& net, const std::string& prefix, int64_t in, int64_t out, int64_t stride) {
+  auto& root = net.root();
+  auto conv1 = root.register_module(module_key(prefix + "conv1"), conv3x3(in, out, stride));
+  auto bn1 = root.register_module(module_key(prefix + "bn1"), torch::nn::BatchNorm2d(out));
+  auto conv2 = root.register_module(module_key(prefix + "conv2"), conv3x3(out, out, 1));
+  auto bn2 = root.register_module(module_key(prefix + "bn2"), torch::nn::BatchNorm2d(out));
+  const bool project = stride != 1 || in != out;
+  torch::nn::Conv2d short_conv{nullptr};
+  torch::nn::BatchNorm2d short_bn{nullptr};
+  std::vector<LayerInfo> layers = {{prefix + "conv1", "conv"}, {prefix + "bn1", "batchnorm"},
+                                   {prefix + "relu1", "relu"}, {prefix + "conv2", "conv"},
+                                   {prefix + "bn2", "batchnorm"}};
+  if (project) {
+    short_conv = root.register_module(module_key(prefix + "shortcut.conv"),
+                                      torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+    short_bn = root.register_module(module_key(prefix + "shortcut.bn"), torch::nn::BatchNorm2d(out));
+    layers.push_back({prefix + "shortcut.conv", "conv"});
+    layers.push_back({prefix + "shortcut.bn", "batchnorm"});
+  }
+  layers.push_back({prefix + "add", "add"});
+  layers.push_back({prefix + "relu2", "relu"});
+  net.add_stage({layers, [=](torch::Tensor x, const Tap& tap) mutable {
+                   auto y = tap(prefix + "conv1", conv1->forward(x));
+                   y = tap(prefix + "bn1", bn1->forward(y));
+                   y = tap(prefix + "relu1", torch::relu(y));
+                   y = tap(prefix + "conv2", conv2->forward(y));
+                   y = tap(prefix + "bn2", bn2->forward(y));
+                   auto skip = x;
+                   if (project) {
+                     skip = tap(prefix + "shortcut.conv", short_conv->forward(x));
+                     skip = tap(prefix + "shortcut.bn", short_bn->forward(skip));
+                   }
+                   y = tap(prefix + "add", y + skip);
+                   return tap(prefix + "relu2", torch::relu(y));
+                 }});
+}
+
+void build_resnet18(ZooNetwork& net, const ZooOptions& o) {
+  const int64_t width = o.width > 0 ? o.width : 16;
+  net.add("conv1", "conv", conv3x3(o.input_shape[0], width, 1));
+  net.add("bn1", "batchnorm", torch::nn::BatchNorm2d(width));
+  add_relu(net, "relu1");
+  int64_t in = width;
+  for (int stage = 0; stage < 4; ++stage) {
+    const int64_t out = width << stage;
+    for (int block = 0; block < 2; ++block) {
+      const std::string prefix = "layer" + std::to_string(stage + 1) + "." + std::to_string(block) + ".";
+      add_basic_block(net, prefix, in, out, stage > 0 && block == 0 ? 2 : 1);
+      in = out;
+    }
+  }
+  net.add_function("avgpool", "pool", [](torch::Tensor x) { return x.mean({2, 3}); });
+  net.add("fc", "linear", torch::nn::Linear(in, o.num_classes));
+}
+
+}  // namespace
+
+std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "resnet18"}; }
+
+std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
+  require(options.input_shape.size() == 3 && options.input_shape[0] >= 1 && options.input_shape[1] >= 1 &&
+              options.input_shape[2] >= 1,
+          "a model input shape must be [C, H, W] with positive sizes");
+  require(options.num_classes >= 2, "a classifier needs at least 2 classes (got " +
+                                        std::to_string(options.num_classes) + ")");
+  require(options.width >= 0 && options.width <= 4096, "--width must lie in [1, 4096]");
+  torch::manual_seed(options.seed);
+  auto net = std::make_unique<ZooNetwork>(options);
+  if (options.architecture == "mlp")
+    build_mlp(*net, options);
+  else if (options.architecture == "cnn")
+    build_cnn(*net, options);
+  else if (options.architecture == "resnet18")
+    build_resnet18(*net, options);
+  else
+    throw Error("unknown model '" + options.architecture + "'; built-in models are: mlp, cnn, resnet18");
+  net->finish();
+  return net;
+}
+
+const ZooOptions& zoo_options(const Network& network) {
+  const auto* zoo = dynamic_cast<const ZooNetwork*>(&network);
+  require(zoo != nullptr, "this operation needs a built-in model (mlp, cnn, resnet18), not " + network.architecture());
+  return zoo->options();
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> zoo_state(Network& network) {
+  auto* zoo = dynamic_cast<ZooNetwork*>(&network);
+  require(zoo != nullptr, "this operation needs a built-in model (mlp, cnn, resnet18), not " + network.architecture());
+  return zoo->state();
+}
+
+}  // namespace prism

@@ -1,0 +1,36 @@
+// Built-in architectures. Each ReLU is a distinct, addressable layer.
+//   mlp       flatten → fc1(width) → relu1 → fc2(width/2) → relu2 → fc3
+//   cnn       conv1(32, 3×3) → relu1 → conv2(64, 3×3) → relu2 → pool(2) → dropout1(0.25) → flatten →
+//             fc1(128) → relu3 → dropout2(0.5) → fc2: PyTorch's MNIST network, the size the FLINT paper
+//             (Parekh et al. 2021, App. A) uses for MNIST-like data
+//   resnet18  He et al. 2016 with a CIFAR-style 3×3 stem and no max-pool; [2, 2, 2, 2] basic blocks of
+//             widths w, 2w, 4w, 8w (w = --width, 64 in the paper; 16 trains on 2 cores)
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prism/model/network.h"
+
+namespace prism {
+
+struct ZooOptions {
+  std::string architecture = "cnn";
+  std::vector<int64_t> input_shape = {1, 28, 28};
+  int64_t num_classes = 10;
+  int64_t width = 0;  // 0: the architecture's default (mlp 256, resnet18 16; cnn has fixed widths)
+  uint64_t seed = 0;  // initial weights
+};
+
+std::vector<std::string> zoo_architectures();
+
+// A freshly initialised built-in network; an unknown name is an error listing the known ones.
+std::unique_ptr<Network> make_zoo_network(const ZooOptions& options);
+
+// The options a built-in network was made with (for saving it); throws if `network` is not built-in.
+const ZooOptions& zoo_options(const Network& network);
+
+// Parameters and buffers by stable name, for saving and loading weights.
+std::vector<std::pair<std::string, torch::Tensor>> zoo_state(Network& network);
+
+}  // namespace prism
