@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "prism/core/error.h"
 
@@ -46,8 +47,11 @@ std::string type_name(const torch::jit::Module& module) {
   return name ? name->qualifiedName() : "";
 }
 
-bool is_sequential(const torch::jit::Module& module) {
-  return type_name(module).find("torch.nn.modules.container.Sequential") != std::string::npos;
+bool is_sequential(const torch::jit::Module& module) {  // "...container.___torch_mangle_4.Sequential" too
+  const std::string name = type_name(module);
+  const std::string suffix = ".Sequential";
+  return name.find("torch.nn.modules.container.") != std::string::npos && name.size() > suffix.size() &&
+         name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string kind_of(const std::string& type) {
@@ -178,6 +182,7 @@ class GraphScriptNetwork : public Network {
 
   void insert_taps() {
     static const auto tap_symbol = c10::Symbol::fromQualString("prism::tap");
+    inline_own_methods();
     // 1. Outputs of direct submodule calls (ReLU modules are covered by step 2), before inlining.
     std::vector<std::pair<Node*, std::string>> found;
     for (Node* node : graph_->nodes()) {
@@ -191,10 +196,13 @@ class GraphScriptNetwork : public Network {
     }
     std::map<Node*, std::string> pending;  // tap node -> module path
     for (const auto& [node, path] : found) pending[add_tap(node, node->output(), -1)] = path;
+    std::map<std::string, std::string> kinds;
+    for (const auto& [node, path] : found) kinds[path] = kind_of(type_name(module_.attr(path).toModule()));
     torch::jit::Inline(*graph_);
     // 2. Every ReLU call, named by the module path of its callstack; then ids in graph order.
+    std::vector<Node*> nodes(graph_->nodes().begin(), graph_->nodes().end());  // taps are added below
     std::vector<std::pair<Node*, std::string>> points;
-    for (Node* node : graph_->nodes()) {
+    for (Node* node : nodes) {
       if (node->kind() == tap_symbol) {
         points.emplace_back(node, pending.at(node));
       } else if (Node* relu = relu_call(node)) {
@@ -211,9 +219,24 @@ class GraphScriptNetwork : public Network {
       tap->replaceInput(1, graph_->insertConstant(id));
       tap_names_.push_back(name);
       tap_nodes_[name] = tap;
-      layers_.push_back({name, name.find("relu") != std::string::npos ? "relu" : "module", false});
+      layers_.push_back({name, kinds.count(path) ? kinds[path] : "relu", false});
     }
     torch::jit::EliminateDeadCode(graph_);  // the placeholder -1 constants
+  }
+
+  // Inlines calls of the model's own methods (torchvision's forward calls self._forward_impl), so
+  // that its submodule calls appear in the top-level graph.
+  void inline_own_methods() {
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (Node* node : graph_->nodes()) {
+        if (node->kind() != c10::prim::CallMethod || node->input(0) != graph_->inputs()[0]) continue;
+        auto& callee = module_.get_method(node->s(c10::attr::name)).function();
+        torch::jit::inlineCallTo(node, &torch::jit::toGraphFunction(callee), /*inline_optimized_graph=*/false);
+        changed = true;
+        break;
+      }
+    }
   }
 
   static bool is_relu(const Node* node) {
@@ -240,7 +263,7 @@ class GraphScriptNetwork : public Network {
     if (auto stack = node->callstack()) {
       for (const auto& entry : (*stack)->vec()) {
         const auto& instance = std::get<2>(entry);
-        if (!instance) continue;
+        if (!instance || instance->instance_name() == "SELF") continue;
         path += (path.empty() ? "" : ".") + instance->instance_name();
         const auto type = instance->class_type();
         relu_module = type && type->name() && kind_of(type->name()->qualifiedName()) == "relu";
@@ -249,18 +272,60 @@ class GraphScriptNetwork : public Network {
     return relu_module ? path : (path.empty() ? "relu" : path + ".relu");
   }
 
-  // The graph from `layer` to the logits, or null if the rest of the graph also needs the input.
+  // Values computable without the input: the module itself, constants, attributes.
+  static std::set<const Value*> free_values(const Graph& graph) {
+    std::set<const Value*> free = {graph.inputs()[0]};
+    for (const Node* node : graph.nodes()) {
+      const bool pure = node->kind() == c10::prim::Constant || node->kind() == c10::prim::GetAttr;
+      if (pure && std::all_of(node->inputs().begin(), node->inputs().end(), [&](const Value* v) { return free.count(v); }))
+        for (const Value* out : node->outputs()) free.insert(out);
+    }
+    return free;
+  }
+  // Whether any node in `nodes` (and their blocks) reads a value in `before` other than `cut`.
+  template <typename Nodes>
+  static bool reads_any(const Nodes& nodes, const std::set<const Value*>& before, const Value* cut) {
+    for (const Node* node : nodes) {
+      for (const Value* v : node->inputs())
+        if (v != cut && before.count(v)) return true;
+      for (const auto* block : node->blocks()) {
+        if (reads_any(block->nodes(), before, cut)) return true;
+        for (const Value* v : block->outputs())
+          if (v != cut && before.count(v)) return true;
+      }
+    }
+    return false;
+  }
+
+  // The graph from `layer`'s tap to the logits, or null if a later node also reads an earlier value
+  // (a skip connection bypasses the tap).
   torch::jit::GraphFunction* make_rest(const std::string& layer) {
     auto graph = graph_->copy();
     // Copies keep node order, so the tap is found by its position.
-    auto original = graph_->nodes().begin();
-    auto copied = graph->nodes().begin();
-    while (*original != tap_nodes_.at(layer)) ++original, ++copied;
+    std::vector<Node*> nodes(graph->nodes().begin(), graph->nodes().end());
+    size_t position = 0;
+    for (Node* node : graph_->nodes()) {
+      if (node == tap_nodes_.at(layer)) break;
+      ++position;
+    }
+    Node* tap = nodes.at(position);
+    const auto free = free_values(*graph);
+    std::set<const Value*> before = {graph->inputs()[1]};
+    for (size_t i = 0; i < position; ++i)
+      for (const Value* v : nodes[i]->outputs())
+        if (!free.count(v)) before.insert(v);
+    for (const Value* v : tap->inputs()) before.insert(v);
+    std::vector<Node*> after(nodes.begin() + position + 1, nodes.end());
+    if (reads_any(after, before, tap->output())) return nullptr;
+    for (const Value* v : graph->outputs())
+      if (before.count(v)) return nullptr;
     Value* activation = graph->addInput("activation");
     activation->setType(c10::TensorType::get());
-    copied->output()->replaceAllUsesWith(activation);
+    tap->output()->replaceAllUsesWith(activation);
+    for (size_t i = position + 1; i-- > 0;)  // the prefix, last node first
+      if (nodes[i]->outputs().empty() || !free.count(nodes[i]->output(0)))
+        nodes[i]->destroy();
     torch::jit::EliminateDeadCode(graph);
-    if (graph->inputs()[1]->hasUses()) return nullptr;
     rests_[layer] = make_function(graph);
     return rests_[layer].get();
   }

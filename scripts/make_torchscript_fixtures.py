@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Writes the TorchScript fixtures prism's tests load, with PyTorch's own outputs as references.
+
+Run with Debian's python3-torch (and python3-torchvision for the ResNet-18):
+    /usr/bin/python3 scripts/make_torchscript_fixtures.py OUT_DIR
+For each model NAME it writes NAME.pt (torch.jit.save of torch.jit.script), NAME.input.npy and
+NAME.logits.npy (PyTorch's logits for that input), and for some an activation PyTorch computed
+at a named point, NAME.<layer>.npy, for the tests to compare prism's taps with.
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SkipNet(nn.Module):
+    """Not a Sequential: a skip connection, one ReLU module called twice, a functional ReLU."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 4, 3, padding=1)
+        self.conv2 = nn.Conv2d(4, 4, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.fc = nn.Linear(4 * 28 * 28, 10)
+
+    def forward(self, x):
+        a = self.relu(self.conv1(x))
+        b = self.relu(self.conv2(a)) + a
+        return self.fc(F.relu(b).flatten(1))
+
+
+def save(out, name, model, x, activations=None):
+    model.eval()
+    scripted = torch.jit.script(model)
+    scripted.save(os.path.join(out, name + ".pt"))
+    with torch.no_grad():
+        np.save(os.path.join(out, name + ".input.npy"), x.numpy().astype(np.float32))
+        np.save(os.path.join(out, name + ".logits.npy"), model(x).numpy().astype(np.float32))
+        for layer, fn in (activations or {}).items():
+            np.save(os.path.join(out, f"{name}.{layer}.npy"), fn(x).numpy().astype(np.float32))
+
+
+def main(out):
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(0)
+    x28 = torch.rand(3, 1, 28, 28)
+
+    seq = nn.Sequential(nn.Flatten(), nn.Linear(784, 32), nn.ReLU(), nn.Linear(32, 10))
+    save(out, "sequential", seq, x28, {"2": lambda x: seq[2](seq[1](seq[0](x)))})
+
+    nested = nn.Sequential(
+        nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU()),
+        nn.Sequential(nn.Flatten(), nn.Linear(4 * 26 * 26, 10)))
+    save(out, "nested", nested, x28, {"0.1": lambda x: nested[0](x)})
+
+    skip = SkipNet()
+    save(out, "skipnet", skip, x28, {"relu:0": lambda x: skip.relu(skip.conv1(x))})
+
+    try:
+        import torchvision
+    except ImportError:
+        print("python3-torchvision is not installed; skipping the ResNet-18 fixture", file=sys.stderr)
+        return
+    resnet = torchvision.models.resnet18(num_classes=10)
+    x32 = torch.rand(2, 3, 32, 32)
+    save(out, "resnet18", resnet, x32,
+         {"layer1": lambda x: resnet.layer1(resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(x)))))})
+
+
+if __name__ == "__main__":
+    main(sys.argv[1] if len(sys.argv) > 1 else "fixtures")
