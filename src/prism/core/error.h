@@ -10,7 +10,8 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
-// Throws prism::Error(message) unless `condition` holds.
+// Throws prism::Error(message) unless `condition` holds. The message is built before the check:
+// in hot loops, or where building it needs the condition, write `if (!condition) throw Error(...)`.
 inline void require(bool condition, const std::string& message) {
   if (!condition) throw Error(message);
 }

@@ -111,10 +111,10 @@ Dataset load_folder(const std::string& dir_in, Split split, const std::string& s
     for (const auto& file : files) {
       if (channels == 0) channels = read_image(file, 0).size(0) >= 3 ? 3 : 1;
       auto image = read_image(file, channels);
-      require(images.empty() || image.sizes() == images.front().sizes(),
-              file.string() + " is " + std::to_string(image.size(2)) + "x" + std::to_string(image.size(1)) +
-                  " but earlier images are " + std::to_string(images.front().size(2)) + "x" +
-                  std::to_string(images.front().size(1)) + "; resize all images to one size");
+      if (!images.empty() && image.sizes() != images.front().sizes())
+        throw Error(file.string() + " is " + std::to_string(image.size(2)) + "x" + std::to_string(image.size(1)) +
+                    " but earlier images are " + std::to_string(images.front().size(2)) + "x" +
+                    std::to_string(images.front().size(1)) + "; resize all images to one size");
       images.push_back(image);
       labels.push_back(static_cast<int64_t>(c));
     }

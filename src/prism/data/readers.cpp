@@ -1,6 +1,5 @@
 #include "prism/data/readers.h"
 
-#define STBI_FAILURE_USERMSG
 #include <stb/stb_image.h>
 
 #include <cstring>
@@ -12,6 +11,11 @@ namespace prism {
 namespace {
 constexpr uint64_t kMaxFileBytes = uint64_t{8} << 30;
 constexpr int64_t kMaxSide = 1 << 14;
+
+std::string decode_failure() {  // Debian's libstb may be built without failure strings
+  const char* reason = stbi_failure_reason();
+  return reason ? reason : "not a supported image or corrupt";
+}
 }  // namespace
 
 torch::Tensor parse_idx(const uint8_t* data, size_t size, const std::string& source) {
@@ -79,13 +83,14 @@ torch::Tensor read_image(const std::filesystem::path& path, int channels) {
   const auto bytes = read_file(path, uint64_t{256} << 20);
   int width = 0, height = 0, found = 0;
   require(stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &found),
-          "cannot decode image " + path.string() + ": " + stbi_failure_reason());
+          "cannot decode image " + path.string() + ": " + decode_failure());
   require(width > 0 && height > 0 && width <= kMaxSide && height <= kMaxSide,
           path.string() + ": absurd image size " + std::to_string(width) + "x" + std::to_string(height));
+  const int wanted = channels > 0 ? channels : found;
   unsigned char* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
-                                                &height, &found, channels);
-  require(pixels != nullptr, "cannot decode image " + path.string() + ": " + stbi_failure_reason());
-  auto image = torch::from_blob(pixels, {height, width, channels}, torch::kUInt8).permute({2, 0, 1}).clone();
+                                                &height, &found, wanted);
+  require(pixels != nullptr, "cannot decode image " + path.string() + ": " + decode_failure());
+  auto image = torch::from_blob(pixels, {height, width, wanted}, torch::kUInt8).permute({2, 0, 1}).clone();
   stbi_image_free(pixels);
   return image;
 }

@@ -21,7 +21,7 @@ struct ImagesAndLabels {
 ImagesAndLabels read_cifar_batches(const std::vector<std::filesystem::path>& files);
 ImagesAndLabels parse_cifar(const uint8_t* data, size_t size, const std::string& source);
 
-// A PNG/JPEG/BMP image (through stb_image) as [C, H, W] uint8, C = `channels` (1 or 3).
+// A PNG/JPEG/BMP image (through stb_image) as [C, H, W] uint8, C = `channels` (1 or 3; 0: as stored).
 torch::Tensor read_image(const std::filesystem::path& path, int channels);
 
 }  // namespace prism

@@ -33,8 +33,9 @@ struct Header {
 };
 
 Header parse_header(const uint8_t* data, size_t size, const std::string& source) {
-  require(size >= 20 && std::memcmp(data, kMagic, 8) == 0,
+  require(size >= 8 && std::memcmp(data, kMagic, 8) == 0,
           source + " is not a prism model file; give a file written by `prism train` or a TorchScript .pt");
+  require(size >= 20, source + " is truncated (incomplete header); retrain or re-copy the model");
   const auto version = read_le<uint32_t>(data + 8);
   require(version == kVersion, source + " is a prism model file of version " + std::to_string(version) +
                                    "; this prism reads version " + std::to_string(kVersion));

@@ -42,9 +42,10 @@ std::string shape_string(at::IntArrayRef sizes) {
 void Network::check_input(const torch::Tensor& images) const {
   const auto& s = input_shape_;
   const bool ok = images.dim() == 4 && images.size(1) == s[0] && images.size(2) == s[1] && images.size(3) == s[2];
-  require(ok, "the model expects images [B, " + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
+  if (!ok)
+    throw Error("the model expects images [B, " + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
                   std::to_string(s[2]) + "] but got " + shape_string(images.sizes()) +
-                  "; use data of the size the model was trained on");
+                "; use data of the size the model was trained on");
 }
 
 void Network::check_taps(const TapSet& taps) const {

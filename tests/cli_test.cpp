@@ -1,0 +1,65 @@
+// The prism command end to end on small real data, and its answers to bad input: a non-zero exit,
+// one clear line on stderr, nothing half-written.
+#include "test_util.h"
+
+namespace prism {
+namespace {
+using test::run_prism;
+
+void expect_clean_failure(const test::CommandResult& result, const std::string& fragment) {
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find(fragment), std::string::npos) << "stderr: " << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "stderr: " << result.err;
+}
+
+TEST(Cli, TrainsPredictsAndListsLayers) {
+  test::TempDir dir;
+  auto trained = run_prism("train --data fashion-mnist --model mlp --epochs 1 --train-size 2000 --test-size 500 --out " +
+                           (dir / "run").string());
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_NE(trained.out.find("test accuracy"), std::string::npos);
+  auto predicted = run_prism("predict --json --model " + (dir / "run/model.prism").string() +
+                             " --data fashion-mnist --test-size 500 --out " + (dir / "pred").string());
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  const auto json = nlohmann::json::parse(predicted.out);
+  EXPECT_GT(json["accuracy"].get<double>(), 0.6);
+  EXPECT_EQ(json["samples"], 500);
+  EXPECT_EQ(read_npy(dir / "pred/predictions.npy").size(0), 500);
+  auto layers = run_prism("layers " + (dir / "run/model.prism").string());
+  ASSERT_EQ(layers.exit_code, 0);
+  EXPECT_NE(layers.out.find("relu2"), std::string::npos);
+}
+
+TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
+  test::TempDir dir;
+  const auto out = (dir / "out").string();
+  expect_clean_failure(run_prism("train --data idx:/nonexistent/ --out " + out), "not found");
+  expect_clean_failure(run_prism("train --data mnist-9000 --out " + out), "unknown data set");
+  expect_clean_failure(run_prism("train --data fashion-mnist --model vgg --train-size 10 --out " + out), "unknown model");
+  expect_clean_failure(run_prism("--threads 0 train --data fashion-mnist --out " + out), "--threads");
+  expect_clean_failure(run_prism("train --data fashion-mnist --epochs 0 --train-size 10 --out " + out), "--epochs");
+  EXPECT_FALSE(std::filesystem::exists(out)) << "a failed command left output behind";
+
+  expect_clean_failure(run_prism("predict --model " + (dir / "none.prism").string() + " --data fashion-mnist"),
+                       "model file not found");
+  test::write_bytes(dir / "bad.prism", {'P', 'R', 'I', 'S', 'M', 'M', 'D', 'L', 1, 0, 0, 0, 9, 9, 9});
+  expect_clean_failure(run_prism("predict --model " + (dir / "bad.prism").string() + " --data fashion-mnist"), "truncated");
+  expect_clean_failure(run_prism("layers " + (dir / "bad.prism").string()), "truncated");
+
+  // Wrong input shape: a model for 28x28 grey images given 3x32x32 colour ones.
+  auto net = make_zoo_network({"mlp"});
+  save_network(*net, dir / "mlp.prism");
+  write_npy(dir / "x.npy", torch::rand({4, 3, 32, 32}));
+  write_npy(dir / "y.npy", torch::tensor({0, 1, 0, 1}, torch::kInt64));
+  expect_clean_failure(run_prism("predict --model " + (dir / "mlp.prism").string() + " --data npy:" +
+                                 (dir / "x.npy").string() + "," + (dir / "y.npy").string()),
+                       "expects images [B, 1, 28, 28]");
+  write_npy(dir / "y3.npy", torch::tensor({0, 1, 0}, torch::kInt64));
+  expect_clean_failure(run_prism("predict --model " + (dir / "mlp.prism").string() + " --data npy:" +
+                                 (dir / "x.npy").string() + "," + (dir / "y3.npy").string()),
+                       "4 images but 3 labels");
+  expect_clean_failure(run_prism("layers " + (test::fixtures() / "skipnet.pt").string()), "give --data");
+}
+
+}  // namespace
+}  // namespace prism

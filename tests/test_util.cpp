@@ -1,0 +1,57 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <random>
+#include <sstream>
+
+namespace prism::test {
+namespace fs = std::filesystem;
+
+TempDir::TempDir() {
+  std::random_device device;
+  path_ = fs::temp_directory_path() / ("prism-test-" + std::to_string(getpid()) + "-" + std::to_string(device()));
+  fs::create_directories(path_);
+}
+TempDir::~TempDir() {
+  std::error_code ignored;
+  fs::remove_all(path_, ignored);
+}
+
+void write_bytes(const fs::path& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+std::vector<uint8_t> read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+const Dataset& fashion_test() {
+  static const Dataset data = load_dataset("fashion-mnist", Split::Test);
+  return data;
+}
+const Dataset& fashion_train() {
+  static const Dataset data = load_dataset("fashion-mnist", Split::Train);
+  return data;
+}
+
+CommandResult run_prism(const std::string& arguments) {
+  TempDir capture;
+  const auto out = capture / "out", err = capture / "err";
+  const std::string command = std::string(PRISM_BINARY) + " --quiet " + arguments + " >" + out.string() + " 2>" +
+                              err.string();
+  const int status = std::system(command.c_str());
+  auto slurp = [](const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  };
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+fs::path fixtures() { return PRISM_FIXTURES; }
+
+}  // namespace prism::test

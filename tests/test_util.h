@@ -1,0 +1,41 @@
+// Helpers shared by the tests: temporary folders, the real data, running the prism binary.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+#include "prism/prism.h"
+
+namespace prism::test {
+
+// A fresh empty folder under the system's temporary folder, removed at destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_bytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);
+std::vector<uint8_t> read_bytes(const std::filesystem::path& path);
+
+// The Fashion-MNIST test split (cached: read once per test process).
+const Dataset& fashion_test();
+const Dataset& fashion_train();
+
+struct CommandResult {
+  int exit_code;
+  std::string out, err;
+};
+// Runs the prism binary with `arguments` (a shell-quoted string).
+CommandResult run_prism(const std::string& arguments);
+
+// The folder the TorchScript fixture script wrote.
+std::filesystem::path fixtures();
+
+}  // namespace prism::test
