@@ -27,5 +27,6 @@ void add_train(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_layers(CLI::App& app);
 void add_demo(CLI::App& app);
+void add_attribute(CLI::App& app);
 
 }  // namespace prism::cli

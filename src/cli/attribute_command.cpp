@@ -1,0 +1,231 @@
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "commands.h"
+#include "prism/explain/feature/attributor.h"
+#include "prism/explain/feature/pruned_gradient.h"
+#include "prism/report/heatmap.h"
+
+namespace prism::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// "0:16" (start:stop), "3,5,9", or a mix: "0:4,10".
+std::vector<int64_t> parse_indices(const std::string& text, int64_t size) {
+  std::vector<int64_t> out;
+  std::stringstream stream(text);
+  std::string part;
+  auto number = [&](const std::string& s) {
+    try {
+      size_t used = 0;
+      const int64_t value = std::stoll(s, &used);
+      if (used == s.size()) return value;
+    } catch (const std::exception&) {
+    }
+    throw Error("--indices '" + text + "' is not a list of indices or start:stop ranges");
+  };
+  while (std::getline(stream, part, ',')) {
+    const auto colon = part.find(':');
+    const int64_t start = number(part.substr(0, colon));
+    const int64_t stop = colon == std::string::npos ? start + 1 : number(part.substr(colon + 1));
+    for (int64_t i = start; i < stop; ++i) out.push_back(i);
+  }
+  require(!out.empty(), "--indices '" + text + "' selects no samples");
+  for (auto i : out)
+    require(i >= 0 && i < size, "index " + std::to_string(i) + " is outside the data (" + std::to_string(size) +
+                                    " samples, indices 0.." + std::to_string(size - 1) + ")");
+  return out;
+}
+
+torch::Tensor parse_targets(const std::string& spec, Network& network, const torch::Tensor& inputs,
+                            const torch::Tensor& labels) {
+  if (spec == "predicted") {
+    torch::NoGradGuard no_grad;
+    network.set_training(false);
+    return network.forward(inputs).argmax(1);
+  }
+  if (spec == "true") {
+    require(labels.defined(), "--targets true needs --data (labels); with --inputs give predicted, N or T.npy");
+    return labels;
+  }
+  if (!spec.empty() && std::all_of(spec.begin(), spec.end(), ::isdigit))
+    return torch::full({inputs.size(0)}, static_cast<int64_t>(std::stoll(spec)), torch::kInt64);
+  require(fs::exists(spec), "--targets must be predicted, true, a class number or a .npy file (" + spec + " not found)");
+  auto targets = read_npy(spec);
+  require(!targets.is_floating_point() && targets.dim() == 1 && targets.size(0) == inputs.size(0),
+          spec + " must hold " + std::to_string(inputs.size(0)) + " integer targets");
+  return targets.to(torch::kInt64);
+}
+
+struct Options {
+  std::string model, inputs, indices = "0:8", targets = "predicted", method, methods, reduce = "sum", out;
+  DataOptions data;
+  int64_t batch_size = 32, scale = 8;
+  // Method options given on the command line, by their JSON key.
+  nlohmann::json method_options = nlohmann::json::object();
+};
+
+template <typename T>
+void add_method_option(CLI::App& command, Options& options, const std::string& flag, const std::string& key,
+                       const std::string& help) {
+  command.add_option_function<T>(flag, [&options, key](const T& value) { options.method_options[key] = value; }, help);
+}
+
+void run(Options& o) {
+  Dataset data;
+  torch::Tensor inputs, labels;
+  std::vector<int64_t> indices;
+  require(o.inputs.empty() != o.data.spec.empty(), "give either --data D (with --indices) or --inputs X.npy");
+  if (!o.inputs.empty()) {
+    inputs = read_npy(o.inputs).to(torch::kFloat32);
+    require(inputs.dim() == 4, o.inputs + " must hold images [B, C, H, W] (got " + shape_string(inputs.sizes()) + ")");
+  } else {
+    data = o.data.load(Split::Test);
+    indices = parse_indices(o.indices, data.size());
+    const auto index = torch::tensor(indices, torch::kInt64);
+    inputs = data.images.index_select(0, index);
+    labels = data.labels.index_select(0, index);
+  }
+  std::unique_ptr<Network> network = load_network(o.model, {inputs.size(1), inputs.size(2), inputs.size(3)});
+  std::vector<std::string> methods;
+  if (!o.methods.empty()) {
+    std::stringstream stream(o.methods);
+    for (std::string m; std::getline(stream, m, ',');) methods.push_back(m);
+  } else {
+    require(!o.method.empty(), "give --method NAME or --methods a,b,c");
+    methods.push_back(o.method);
+  }
+  // Each given option goes to the methods it applies to; one that applies to none is an error.
+  std::vector<std::unique_ptr<FeatureAttributor>> attributors;
+  std::set<std::string> used;
+  for (const auto& method : methods) {
+    const auto valid = make_feature_attributor(method)->options();
+    nlohmann::json mine = nlohmann::json::object();
+    for (const auto& item : o.method_options.items())
+      if (valid.contains(item.key())) {
+        mine[item.key()] = item.value();
+        used.insert(item.key());
+      }
+    attributors.push_back(make_feature_attributor(method, mine));
+  }
+  for (const auto& item : o.method_options.items())
+    require(used.count(item.key()), "option '" + item.key() + "' applies to none of the methods " + o.methods + o.method);
+  require(o.batch_size >= 1, "--batch-size must be at least 1");
+  require(o.scale >= 1 && o.scale <= 64, "--scale must lie in [1, 64]");
+  collapse_channels(torch::zeros({1, 1, 1}), o.reduce);  // validates --reduce
+
+  const auto targets = parse_targets(o.targets, *network, inputs, labels);
+  check_attribution_inputs(*network, inputs, targets);
+  torch::Tensor scores;
+  {
+    torch::NoGradGuard no_grad;
+    network->set_training(false);
+    scores = network->forward(inputs).gather(1, targets.view({-1, 1})).squeeze(1);
+  }
+
+  // Compute everything before writing anything.
+  nlohmann::json summary = {{"model", o.model}, {"data", o.inputs.empty() ? o.data.spec : o.inputs},
+                            {"targets", o.targets}, {"reduce", o.reduce}, {"methods", nlohmann::json::array()}};
+  std::vector<torch::Tensor> results;
+  for (auto& attributor : attributors) {
+    std::vector<torch::Tensor> parts, errors, shares;
+    const auto start = std::chrono::steady_clock::now();
+    Progress progress(attributor->name(), inputs.size(0));
+    for (int64_t begin = 0; begin < inputs.size(0); begin += o.batch_size) {
+      const int64_t count = std::min(o.batch_size, inputs.size(0) - begin);
+      parts.push_back(attributor->attribute(*network, inputs.narrow(0, begin, count), targets.narrow(0, begin, count)).detach());
+      if (attributor->axiom_error().defined()) errors.push_back(attributor->axiom_error());
+      if (auto* pruned = dynamic_cast<PrunedGradient*>(attributor.get())) shares.push_back(pruned->pruned_share());
+      progress.advance(count);
+    }
+    progress.finish();
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    results.push_back(torch::cat(parts));
+    nlohmann::json samples = nlohmann::json::array();
+    for (int64_t i = 0; i < inputs.size(0); ++i) {
+      nlohmann::json sample = {{"target", targets[i].item<int64_t>()}, {"target_score", scores[i].item<double>()}};
+      if (!indices.empty()) sample["index"] = indices[i];
+      if (!errors.empty()) sample[attributor->axiom() + "_error"] = torch::cat(errors)[i].item<double>();
+      if (!shares.empty()) sample["pruned_share"] = torch::cat(shares)[i].item<double>();
+      samples.push_back(sample);
+    }
+    summary["methods"].push_back({{"method", attributor->name()}, {"options", attributor->options()},
+                                  {"seconds", seconds}, {"seconds_per_sample", seconds / inputs.size(0)},
+                                  {"samples", samples}});
+  }
+
+  const fs::path out = o.out;
+  const bool images = inputs.size(1) == 1 || inputs.size(1) == 3;
+  for (size_t m = 0; m < attributors.size(); ++m) {
+    const std::string name = attributors[m]->name();
+    write_npy(out / (attributors.size() == 1 ? "attributions.npy" : "attributions-" + name + ".npy"), results[m]);
+    if (!images) continue;
+    const fs::path folder = attributors.size() == 1 ? out / "heatmaps" : out / "heatmaps" / name;
+    for (int64_t i = 0; i < inputs.size(0); ++i) {
+      char stem[32];
+      std::snprintf(stem, sizeof stem, "%03lld", static_cast<long long>(indices.empty() ? i : indices[i]));
+      const auto map = collapse_channels(results[m][i], o.reduce);
+      write_png(folder / (std::string(stem) + "-heatmap.png"), heatmap_picture(map, o.scale));
+      write_png(folder / (std::string(stem) + "-overlay.png"), overlay_picture(inputs[i], map, o.scale));
+    }
+  }
+  if (images && attributors.size() > 1) {
+    for (int64_t i = 0; i < inputs.size(0); ++i) {
+      const std::string label = network->class_names()[targets[i].item<int64_t>()];
+      std::vector<torch::Tensor> row = {image_picture(inputs[i], o.scale, "target: " + label)};
+      for (size_t m = 0; m < attributors.size(); ++m)
+        row.push_back(heatmap_picture(collapse_channels(results[m][i], o.reduce), o.scale, attributors[m]->name()));
+      char name[40];
+      std::snprintf(name, sizeof name, "compare-%03lld.png", static_cast<long long>(indices.empty() ? i : indices[i]));
+      write_png(out / name, side_by_side(row));
+    }
+  }
+  write_npy(out / "targets.npy", targets);
+  write_file_atomic(out / "summary.json", summary.dump(2));
+  std::printf("%lld samples, %zu method%s; attributions and pictures in %s\n", static_cast<long long>(inputs.size(0)),
+              attributors.size(), attributors.size() == 1 ? "" : "s", o.out.c_str());
+}
+
+}  // namespace
+
+void add_attribute(CLI::App& app) {
+  auto* command = app.add_subcommand("attribute", "feature attributions of a model's predictions, with heatmaps");
+  auto o = std::make_shared<Options>();
+  command->add_option("--model", o->model, "model file (.prism, or TorchScript .pt)")->required();
+  o->data.add_to(*command, false);
+  command->add_option("--indices", o->indices, "test samples: start:stop ranges and numbers, e.g. 0:16 or 3,7")
+      ->capture_default_str();
+  command->add_option("--inputs", o->inputs, "images [B, C, H, W] in [0, 1] from a .npy file (instead of --data)");
+  command->add_option("--targets", o->targets, "predicted, true, a class number, or a .npy of classes")
+      ->capture_default_str();
+  command->add_option("--method", o->method, "pruned-gradient, saliency, gradient-x-input, integrated-gradients, "
+                                             "smoothgrad, grad-cam, occlusion");
+  command->add_option("--methods", o->methods, "several methods, comma-separated: adds a comparison grid per sample");
+  command->add_option("--out", o->out, "output folder")->required();
+  command->add_option("--batch-size", o->batch_size, "samples per call of a method")->capture_default_str();
+  command->add_option("--reduce", o->reduce, "channel reduction for pictures: sum, abs-sum, max-abs, signed-max")
+      ->capture_default_str();
+  command->add_option("--scale", o->scale, "pixels per image pixel in pictures")->capture_default_str();
+  add_method_option<double>(*command, *o, "--sparsity", "sparsity", "pruned-gradient: percentage pruned (85)");
+  add_method_option<bool>(*command, *o, "--integrated", "integrated", "pruned-gradient: path-averaged scores");
+  add_method_option<int64_t>(*command, *o, "--steps", "steps", "integrated-gradients (50), pruned-gradient (20)");
+  add_method_option<bool>(*command, *o, "--abs", "abs", "saliency: |gradient| (Captum's default)");
+  add_method_option<std::string>(*command, *o, "--integration", "integration",
+                                 "integrated-gradients: gausslegendre, riemann-left|right|middle|trapezoid");
+  add_method_option<std::string>(*command, *o, "--baseline", "baseline", "integrated-gradients: zeros, mean, blur, FILE.npy");
+  add_method_option<double>(*command, *o, "--blur-sigma", "blur_sigma", "integrated-gradients: blur baseline sigma (5)");
+  add_method_option<int64_t>(*command, *o, "--internal-batch-size", "internal_batch_size",
+                             "points per forward+backward pass (256)");
+  add_method_option<int64_t>(*command, *o, "--samples", "samples", "smoothgrad: noisy copies (50)");
+  add_method_option<double>(*command, *o, "--noise-level", "noise_level", "smoothgrad: sigma / input range (0.15)");
+  add_method_option<std::string>(*command, *o, "--variant", "variant", "smoothgrad: mean, squared, vargrad");
+  add_method_option<uint64_t>(*command, *o, "--seed", "seed", "smoothgrad: noise seed");
+  add_method_option<std::string>(*command, *o, "--layer", "layer", "grad-cam: layer (default: last feature map)");
+  add_method_option<int64_t>(*command, *o, "--patch", "patch", "occlusion: patch side (4)");
+  add_method_option<int64_t>(*command, *o, "--stride", "stride", "occlusion: stride (2)");
+  add_method_option<double>(*command, *o, "--fill", "fill", "occlusion: fill value (0)");
+  command->callback([o] { run(*o); });
+}
+
+}  // namespace prism::cli

@@ -1,0 +1,114 @@
+#include "prism/explain/feature/attributor.h"
+
+#include "prism/core/error.h"
+#include "prism/explain/feature/grad_cam.h"
+#include "prism/explain/feature/gradient_x_input.h"
+#include "prism/explain/feature/integrated_gradients.h"
+#include "prism/explain/feature/occlusion.h"
+#include "prism/explain/feature/pruned_gradient.h"
+#include "prism/explain/feature/saliency.h"
+#include "prism/explain/feature/smoothgrad.h"
+
+namespace prism {
+namespace {
+
+// Reads `key` of `options` into `value` if present, with a clear error on a wrong type.
+template <typename T>
+void read(const nlohmann::json& options, const char* key, T& value, const std::string& method) {
+  if (!options.contains(key)) return;
+  try {
+    value = options.at(key).get<T>();
+  } catch (const std::exception&) {
+    throw Error("option '" + std::string(key) + "' of " + method + " has the wrong type (" + options.at(key).dump() + ")");
+  }
+}
+
+void check_keys(const nlohmann::json& options, const nlohmann::json& valid, const std::string& method) {
+  require(options.is_object(), "the options of " + method + " must be a JSON object");
+  for (const auto& item : options.items()) {
+    if (valid.contains(item.key())) continue;
+    std::string names;
+    for (const auto& v : valid.items()) names += (names.empty() ? "" : ", ") + v.key();
+    throw Error("option '" + item.key() + "' does not apply to " + method + "; its options are: " +
+                (names.empty() ? "none" : names));
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> feature_methods() {
+  return {"pruned-gradient", "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "grad-cam", "occlusion"};
+}
+
+std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& o) {
+  std::unique_ptr<FeatureAttributor> made;
+  if (name == "saliency") {
+    SaliencyOptions options;
+    read(o, "abs", options.absolute, name);
+    made = std::make_unique<Saliency>(options);
+  } else if (name == "gradient-x-input") {
+    made = std::make_unique<GradientXInput>();
+  } else if (name == "integrated-gradients") {
+    IntegratedGradientsOptions options;
+    read(o, "steps", options.steps, name);
+    read(o, "integration", options.integration, name);
+    read(o, "baseline", options.baseline, name);
+    read(o, "blur_sigma", options.blur_sigma, name);
+    read(o, "internal_batch_size", options.internal_batch_size, name);
+    made = std::make_unique<IntegratedGradients>(options);
+  } else if (name == "smoothgrad") {
+    SmoothGradOptions options;
+    read(o, "samples", options.samples, name);
+    read(o, "noise_level", options.noise_level, name);
+    read(o, "variant", options.variant, name);
+    read(o, "seed", options.seed, name);
+    read(o, "internal_batch_size", options.internal_batch_size, name);
+    made = std::make_unique<SmoothGrad>(options);
+  } else if (name == "grad-cam") {
+    GradCamOptions options;
+    read(o, "layer", options.layer, name);
+    read(o, "relu", options.relu, name);
+    made = std::make_unique<GradCam>(options);
+  } else if (name == "occlusion") {
+    OcclusionOptions options;
+    read(o, "patch", options.patch, name);
+    read(o, "stride", options.stride, name);
+    read(o, "fill", options.fill, name);
+    read(o, "internal_batch_size", options.internal_batch_size, name);
+    made = std::make_unique<Occlusion>(options);
+  } else if (name == "pruned-gradient") {
+    PrunedGradientOptions options;
+    read(o, "sparsity", options.sparsity, name);
+    read(o, "integrated", options.integrated, name);
+    read(o, "steps", options.steps, name);
+    made = std::make_unique<PrunedGradient>(options);
+  } else {
+    std::string names;
+    for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
+    throw Error("unknown attribution method '" + name + "'; methods are: " + names);
+  }
+  check_keys(o, made->options(), name);
+  return made;
+}
+
+void check_attribution_inputs(const Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  const auto& s = network.input_shape();
+  if (inputs.dim() != 4 || inputs.size(1) != s[0] || inputs.size(2) != s[1] || inputs.size(3) != s[2])
+    throw Error("the model takes inputs [B, " + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
+                std::to_string(s[2]) + "] but got " + shape_string(inputs.sizes()));
+  if (targets.dim() != 1 || targets.size(0) != inputs.size(0))
+    throw Error("give one target per input (" + std::to_string(inputs.size(0)) + " inputs, " +
+                std::to_string(targets.numel()) + " targets)");
+  const auto finite = torch::isfinite(inputs).flatten(1).all(1);
+  if (!finite.all().item<bool>())
+    throw Error("input sample " + std::to_string(finite.logical_not().nonzero()[0][0].item<int64_t>()) +
+                " contains NaN or infinite values");
+  const auto bad = (targets < 0).logical_or(targets >= network.num_classes());
+  if (bad.any().item<bool>()) {
+    const int64_t first = bad.nonzero()[0][0].item<int64_t>();
+    throw Error("target " + std::to_string(targets[first].item<int64_t>()) + " of sample " + std::to_string(first) +
+                " is outside the model's classes 0.." + std::to_string(network.num_classes() - 1));
+  }
+}
+
+}  // namespace prism

@@ -1,0 +1,28 @@
+// Grad-CAM (Selvaraju et al. 2017, Eqs. 1–2): at a layer with feature maps A^k [K, h, w],
+// α_k = mean_ij ∂f_c/∂A^k_ij and the map ReLU(Σ_k α_k A^k), bilinearly upsampled to the input size and
+// repeated over the input channels.
+#pragma once
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct GradCamOptions {
+  std::string layer;  // empty: the last conv/ReLU/module output that is a feature map larger than 1×1
+  bool relu = true;   // Eq. 2's ReLU; off gives the signed map
+};
+
+class GradCam : public FeatureAttributor {
+ public:
+  explicit GradCam(GradCamOptions options = {}) : options_(std::move(options)) {}
+  std::string name() const override { return "grad-cam"; }
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  nlohmann::json options() const override { return {{"layer", options_.layer}, {"relu", options_.relu}}; }
+
+  // The default layer for `network` (needs one forward pass to see output shapes).
+  static std::string default_layer(Network& network);
+
+ private:
+  GradCamOptions options_;
+};
+
+}  // namespace prism

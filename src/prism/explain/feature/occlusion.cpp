@@ -1,0 +1,64 @@
+#include "prism/explain/feature/occlusion.h"
+
+#include "prism/core/error.h"
+#include "prism/explain/feature/gradient.h"
+
+namespace prism {
+
+Occlusion::Occlusion(OcclusionOptions options) : options_(options) {
+  require(options_.patch >= 1, "--patch must be at least 1");
+  require(options_.stride >= 1, "--stride must be at least 1");
+  require(options_.internal_batch_size >= 1, "--internal-batch-size must be at least 1");
+}
+
+nlohmann::json Occlusion::options() const {
+  return {{"patch", options_.patch},
+          {"stride", options_.stride},
+          {"fill", options_.fill},
+          {"internal_batch_size", options_.internal_batch_size}};
+}
+
+torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  check_attribution_inputs(network, inputs, targets);
+  const int64_t height = inputs.size(2), width = inputs.size(3), patch = options_.patch;
+  require(patch <= height && patch <= width, "the occlusion patch (" + std::to_string(patch) +
+                                                 " pixels) is larger than the " + std::to_string(height) + "x" +
+                                                 std::to_string(width) + " images");
+  std::vector<std::pair<int64_t, int64_t>> corners;  // every patch position, the last flush with the border
+  auto positions = [&](int64_t size) {
+    std::vector<int64_t> out;
+    for (int64_t p = 0; p + patch <= size; p += options_.stride) out.push_back(p);
+    if (out.back() + patch < size) out.push_back(size - patch);
+    return out;
+  };
+  for (auto top : positions(height))
+    for (auto left : positions(width)) corners.emplace_back(top, left);
+  const auto reference = target_scores(network, inputs, targets);
+  auto total = torch::zeros_like(inputs), count = torch::zeros({1, 1, height, width}, inputs.options());
+  using torch::indexing::Slice;
+  for (const auto& [top, left] : corners)
+    count.index({0, 0, Slice(top, top + patch), Slice(left, left + patch)}) += 1;
+  const int64_t per_chunk = std::max<int64_t>(1, options_.internal_batch_size / inputs.size(0));
+  for (size_t start = 0; start < corners.size(); start += per_chunk) {
+    const size_t end = std::min(corners.size(), start + per_chunk);
+    std::vector<torch::Tensor> copies;
+    for (size_t i = start; i < end; ++i) {
+      auto copy = inputs.clone();
+      copy.index_put_({Slice(), Slice(), Slice(corners[i].first, corners[i].first + patch),
+                       Slice(corners[i].second, corners[i].second + patch)},
+                      options_.fill);
+      copies.push_back(copy);
+    }
+    const int64_t chunk = static_cast<int64_t>(end - start);
+    const auto scores =
+        target_scores(network, torch::cat(copies), targets.repeat({chunk})).view({chunk, inputs.size(0)});
+    for (int64_t i = 0; i < chunk; ++i) {
+      const auto [top, left] = corners[start + i];
+      const auto drop = (reference - scores[i]).view({-1, 1, 1, 1});
+      total.index({Slice(), Slice(), Slice(top, top + patch), Slice(left, left + patch)}) += drop;
+    }
+  }
+  return total / count;
+}
+
+}  // namespace prism

@@ -1,0 +1,27 @@
+// Occlusion (Zeiler and Fergus 2014, §4.2): slide a patch of `fill` over the image; the drop of f_c
+// when a patch is covered is credited to its pixels, averaged over the patches covering each pixel
+// (as Captum's Occlusion). Occluded copies run `internal_batch_size` at a time.
+#pragma once
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct OcclusionOptions {
+  int64_t patch = 4;   // side of the square patch, pixels
+  int64_t stride = 2;  // pixels between patch positions
+  double fill = 0.0;   // value written into the patch (images are in [0, 1])
+  int64_t internal_batch_size = 256;
+};
+
+class Occlusion : public FeatureAttributor {
+ public:
+  explicit Occlusion(OcclusionOptions options = {});
+  std::string name() const override { return "occlusion"; }
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  nlohmann::json options() const override;
+
+ private:
+  OcclusionOptions options_;
+};
+
+}  // namespace prism

@@ -1,0 +1,96 @@
+#include "prism/explain/feature/pruned_gradient.h"
+
+#include <cmath>
+
+#include "prism/core/error.h"
+#include "prism/explain/feature/gradient.h"
+
+namespace prism {
+namespace {
+
+std::vector<std::string> relu_layers(const Network& network) {
+  std::vector<std::string> names;
+  for (const auto& layer : network.layers())
+    if (layer.kind == "relu") names.push_back(layer.name);
+  require(!names.empty(), "the pruned gradient needs ReLU layers, and this model has none");
+  return names;
+}
+
+struct ActivationsAndGradients {
+  std::vector<torch::Tensor> activations, gradients;
+};
+
+// ReLU outputs at `inputs` and ∂f_c/∂(each of them), from one forward and backward pass.
+ActivationsAndGradients relu_gradients(Network& network, const std::vector<std::string>& layers,
+                                       const torch::Tensor& inputs, const torch::Tensor& targets) {
+  std::vector<torch::Tensor> captured(layers.size());
+  TapSet taps;
+  for (size_t i = 0; i < layers.size(); ++i) taps.capture(layers[i], &captured[i]);
+  const auto scores = network.forward(inputs.detach(), taps).gather(1, targets.view({-1, 1})).sum();
+  for (size_t i = 0; i < layers.size(); ++i)
+    require(captured[i].defined(), "ReLU layer '" + layers[i] + "' was not reached in the forward pass");
+  auto gradients = torch::autograd::grad({scores}, captured, {}, false, false, /*allow_unused=*/true);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    if (!gradients[i].defined()) gradients[i] = torch::zeros_like(captured[i]);
+    captured[i] = captured[i].detach();
+  }
+  return {captured, gradients};
+}
+
+}  // namespace
+
+PrunedGradient::PrunedGradient(PrunedGradientOptions options) : options_(options) {
+  require(options_.sparsity >= 0 && options_.sparsity < 100,
+          "--sparsity must lie in [0, 100) (got " + std::to_string(options_.sparsity) + ")");
+  require(options_.steps >= 1, "--steps must be at least 1");
+}
+
+nlohmann::json PrunedGradient::options() const {
+  return {{"sparsity", options_.sparsity}, {"integrated", options_.integrated}, {"steps", options_.steps}};
+}
+
+torch::Tensor PrunedGradient::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  check_attribution_inputs(network, inputs, targets);
+  network.set_training(false);
+  const auto layers = relu_layers(network);
+  const int64_t batch = inputs.size(0);
+
+  // 1. Taylor scores |a · ∂f_c/∂a|, or with path-averaged gradients for the integrated variant.
+  auto at_input = relu_gradients(network, layers, inputs, targets);
+  if (options_.integrated) {
+    for (auto& g : at_input.gradients) g.zero_();
+    for (int64_t k = 0; k < options_.steps; ++k) {
+      const double alpha = (k + 0.5) / options_.steps;
+      const auto on_path = relu_gradients(network, layers, alpha * inputs, targets);
+      for (size_t i = 0; i < layers.size(); ++i) at_input.gradients[i] += on_path.gradients[i] / options_.steps;
+    }
+  }
+  std::vector<torch::Tensor> flat_scores;
+  for (size_t i = 0; i < layers.size(); ++i)
+    flat_scores.push_back((at_input.activations[i] * at_input.gradients[i]).abs().reshape({batch, -1}));
+  const auto scores = torch::cat(flat_scores, 1);
+
+  // 2. One threshold per input over all neurons: the k-th smallest score, k = ⌊p · N⌋.
+  const int64_t neurons = scores.size(1);
+  const auto pruned = static_cast<int64_t>(std::floor(options_.sparsity / 100.0 * neurons));
+  torch::Tensor keep = torch::ones_like(scores);
+  if (pruned > 0) {
+    const auto threshold = std::get<0>(scores.kthvalue(pruned, 1, /*keepdim=*/true));
+    keep = (scores > threshold).to(scores.dtype());
+  }
+  pruned_share_ = 1 - keep.mean(1);
+  masks_.clear();
+  int64_t offset = 0;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const int64_t size = flat_scores[i].size(1);
+    masks_[layers[i]] = keep.narrow(1, offset, size).reshape(at_input.activations[i].sizes());
+    offset += size;
+  }
+
+  // 3. Input gradient of the pruned network.
+  TapSet pruning;
+  for (const auto& [layer, mask] : masks_) pruning.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
+  return target_gradient(network, inputs, targets, pruning).gradient;
+}
+
+}  // namespace prism

@@ -1,0 +1,37 @@
+// Input-specific pruning, "pruned gradient" (Khakzar et al., arXiv 1911.11081, §3; the "pathway
+// gradient" of their CVPR 2021 paper). For one input x and target c:
+//   1. score every neuron (element of every ReLU output, per call) by |a_i · ∂f_c/∂a_i| (first-order
+//      Taylor); the integrated variant averages ∂f_c/∂a_i over the path α·x, α ∈ (0, 1] (as IG);
+//   2. prune the share p of the lowest-scored neurons of all layers together (one global threshold
+//      per input; ties at the threshold are pruned with it);
+//   3. the attribution is the input gradient of the pruned network, ∂f̃_c/∂x, masks held fixed.
+#pragma once
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct PrunedGradientOptions {
+  double sparsity = 85;     // percentage of neurons pruned, in [0, 100)
+  bool integrated = false;  // score with path-averaged gradients
+  int64_t steps = 20;       // path points of the integrated variant (Riemann middle)
+};
+
+class PrunedGradient : public FeatureAttributor {
+ public:
+  explicit PrunedGradient(PrunedGradientOptions options = {});
+  std::string name() const override { return "pruned-gradient"; }
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  nlohmann::json options() const override;
+
+  // The masks of the last call, per ReLU layer (same shapes as the activations; 1 keeps, 0 prunes).
+  const std::map<std::string, torch::Tensor>& masks() const { return masks_; }
+  // The share of neurons pruned per sample in the last call [B].
+  const torch::Tensor& pruned_share() const { return pruned_share_; }
+
+ private:
+  PrunedGradientOptions options_;
+  std::map<std::string, torch::Tensor> masks_;
+  torch::Tensor pruned_share_;
+};
+
+}  // namespace prism

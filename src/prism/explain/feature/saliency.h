@@ -1,0 +1,23 @@
+// Saliency (Simonyan, Vedaldi, Zisserman 2014, Eq. 3): the input gradient ∂f_c/∂x, signed by default;
+// `absolute` gives |∂f_c/∂x|, the form Captum's Saliency returns by default.
+#pragma once
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct SaliencyOptions {
+  bool absolute = false;
+};
+
+class Saliency : public FeatureAttributor {
+ public:
+  explicit Saliency(SaliencyOptions options = {}) : options_(options) {}
+  std::string name() const override { return "saliency"; }
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  nlohmann::json options() const override { return {{"abs", options_.absolute}}; }
+
+ private:
+  SaliencyOptions options_;
+};
+
+}  // namespace prism

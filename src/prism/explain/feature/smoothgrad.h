@@ -1,0 +1,28 @@
+// SmoothGrad (Smilkov et al. 2017, Eq. 4): the mean input gradient over n noisy copies x + N(0, σ²),
+// σ = noise_level · (max x − min x) per sample. Variants: squared (mean of squared gradients, Hooker et
+// al. 2019's SG-SQ) and VarGrad (variance of the gradients, Adebayo et al. 2018).
+#pragma once
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct SmoothGradOptions {
+  int64_t samples = 50;
+  double noise_level = 0.15;
+  std::string variant = "mean";  // mean | squared | vargrad
+  uint64_t seed = 0;
+  int64_t internal_batch_size = 256;  // noisy copies per forward+backward pass
+};
+
+class SmoothGrad : public FeatureAttributor {
+ public:
+  explicit SmoothGrad(SmoothGradOptions options = {});
+  std::string name() const override { return "smoothgrad"; }
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  nlohmann::json options() const override;
+
+ private:
+  SmoothGradOptions options_;
+};
+
+}  // namespace prism
