@@ -59,6 +59,33 @@ def main(out):
     skip = SkipNet()
     save(out, "skipnet", skip, x28, {"relu:0": lambda x: skip.relu(skip.conv1(x))})
 
+    # A linear model: gradient x input must equal w[c] * x.
+    linear = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    save(out, "linear", linear, x28)
+
+    # Grad-CAM's answer by construction: channel 0 is relu(x), channel 1 is relu(1 - x); class 0 sums
+    # channel 0, class 1 sums channel 1, so the map of class 0 is x and that of class 1 is 1 - x.
+    gradcam = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 28 * 28, 2))
+    with torch.no_grad():
+        gradcam[0].weight.copy_(torch.tensor([1.0, -1.0]).view(2, 1, 1, 1))
+        gradcam[0].bias.copy_(torch.tensor([0.0, 1.0]))
+        gradcam[3].weight.zero_()
+        gradcam[3].weight[0, :784] = 1
+        gradcam[3].weight[1, 784:] = 1
+        gradcam[3].bias.zero_()
+    save(out, "gradcam", gradcam, x28)
+
+    # prism's zoo `cnn` as PyTorch writes it; its weights also as .npy under prism's tensor names, so a
+    # test can load them into the built-in model and compare the two.
+    cnn = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Dropout(0.25), nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5),
+                        nn.Linear(128, 10))
+    save(out, "zoo_cnn", cnn, x28)
+    for prism_name, index in (("conv1", 0), ("conv2", 2), ("fc1", 7), ("fc2", 10)):
+        for kind in ("weight", "bias"):
+            np.save(os.path.join(out, f"zoo_cnn.{prism_name}.{kind}.npy"),
+                    getattr(cnn[index], kind).detach().numpy().astype(np.float32))
+
     try:
         import torchvision
     except ImportError:

@@ -63,3 +63,42 @@ TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
 
 }  // namespace
 }  // namespace prism
+
+namespace prism {
+namespace {
+
+TEST(Cli, AttributeWritesMapsTargetsSummaryAndPictures) {
+  test::TempDir dir;
+  auto net = make_zoo_network({"cnn"});
+  set_metadata(*net, {1, 28, 28}, 10, test::fashion_test().class_names, test::fashion_test().normalization);
+  save_network(*net, dir / "cnn.prism");
+  const auto model = (dir / "cnn.prism").string(), out = (dir / "attr").string();
+  auto result = run_prism("attribute --model " + model + " --data fashion-mnist --indices 0:3 --methods "
+                          "pruned-gradient,integrated-gradients --steps 8 --targets true --out " + out);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(read_npy(dir / "attr/attributions-pruned-gradient.npy").sizes(), (std::vector<int64_t>{3, 1, 28, 28}));
+  EXPECT_TRUE(torch::equal(read_npy(dir / "attr/targets.npy"), test::fashion_test().labels.narrow(0, 0, 3)));
+  const auto summary = nlohmann::json::parse(test::read_bytes(dir / "attr/summary.json"));
+  EXPECT_EQ(summary["methods"][1]["options"]["steps"], 8);
+  EXPECT_TRUE(summary["methods"][1]["samples"][0].contains("completeness_error"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "attr/compare-002.png"));
+  EXPECT_EQ(read_image(dir / "attr/heatmaps/pruned-gradient/000-heatmap.png", 3).size(0), 3);
+}
+
+TEST(Cli, AttributeRejectsBadInput) {
+  test::TempDir dir;
+  auto net = make_zoo_network({"cnn"});
+  save_network(*net, dir / "cnn.prism");
+  const auto base = "attribute --model " + (dir / "cnn.prism").string() + " --data fashion-mnist --out " +
+                    (dir / "out").string();
+  expect_clean_failure(run_prism(base + " --method deeplift"), "unknown attribution method");
+  expect_clean_failure(run_prism(base + " --method pruned-gradient --sparsity 100"), "--sparsity");
+  expect_clean_failure(run_prism(base + " --method saliency --indices 9999:10001"), "outside the data");
+  expect_clean_failure(run_prism(base + " --method saliency --targets 12"), "outside the model's classes");
+  expect_clean_failure(run_prism(base + " --method grad-cam --layer fc9"), "layers are: conv1");
+  expect_clean_failure(run_prism(base + " --method saliency --steps 4"), "applies to none");
+  EXPECT_FALSE(std::filesystem::exists(dir / "out"));
+}
+
+}  // namespace
+}  // namespace prism

@@ -1,0 +1,203 @@
+// Feature attribution: each method against what it guarantees (completeness, finite differences,
+// w ⊙ x on a linear model, a Grad-CAM answer known by construction, pruning shares), and built-in
+// against TorchScript models holding the same weights.
+#include <numeric>
+
+#include "test_util.h"
+
+namespace prism {
+namespace {
+
+std::unique_ptr<Network> random_cnn(uint64_t seed = 0) {
+  ZooOptions options;
+  options.seed = seed;
+  auto network = make_zoo_network(options);
+  set_metadata(*network, {1, 28, 28}, 10, {}, {{0.286f}, {0.353f}});
+  network->set_training(false);
+  return network;
+}
+
+torch::Tensor some_images(int64_t count) {
+  return random_subset(test::fashion_test(), count, 21).images;
+}
+
+std::unique_ptr<Network> fixture(const std::string& name) {
+  return load_network(test::fixtures() / (name + ".pt"), {1, 28, 28});
+}
+
+TEST(IntegratedGradients, GaussLegendreIsExactForPolynomials) {
+  const auto [alphas, weights] = integration_rule("gausslegendre", 3);  // exact up to degree 5
+  double integral = 0, total = 0;
+  for (size_t k = 0; k < alphas.size(); ++k) {
+    integral += weights[k] * std::pow(alphas[k], 5);
+    total += weights[k];
+  }
+  EXPECT_NEAR(integral, 1.0 / 6, 1e-12);
+  EXPECT_NEAR(total, 1.0, 1e-12);
+  for (const std::string rule : {"riemann-left", "riemann-right", "riemann-middle", "riemann-trapezoid"}) {
+    const auto [a, w] = integration_rule(rule, 10);
+    EXPECT_NEAR(std::accumulate(w.begin(), w.end(), 0.0), 1.0, 1e-12) << rule;
+  }
+  EXPECT_THROW(integration_rule("simpson", 10), Error);
+}
+
+TEST(IntegratedGradients, CompletenessHolds) {
+  auto net = random_cnn();
+  const auto x = some_images(4);
+  const auto targets = torch::tensor({0, 3, 5, 9}, torch::kInt64);
+  for (const std::string baseline : {"zeros", "mean", "blur"}) {
+    IntegratedGradientsOptions options;
+    options.baseline = baseline;
+    options.steps = 64;
+    options.internal_batch_size = 50;  // not a divisor of 4 × 64: chunks cross samples
+    IntegratedGradients ig(options);
+    const auto attribution = ig.attribute(*net, x, targets);
+    const auto base = make_baseline(*net, x, baseline, 5.0);
+    const auto expected = target_scores(*net, x, targets) - target_scores(*net, base, targets);
+    // Completeness (Sundararajan et al., Prop. 1): within 1 % of |f(x) − f(x')| (+ 1e-3).
+    EXPECT_TRUE(((attribution.flatten(1).sum(1) - expected).abs() <= 0.01 * expected.abs() + 1e-3).all().item<bool>())
+        << baseline << ": " << attribution.flatten(1).sum(1) << " vs " << expected;
+    EXPECT_TRUE(torch::allclose(ig.axiom_error(), (attribution.flatten(1).sum(1) - expected).abs(), 1e-4, 1e-4));
+  }
+}
+
+TEST(Saliency, MatchesFiniteDifferences) {
+  // The mlp: max-pooling over tied zeros (the cnn's relu2) makes central differences one-sided.
+  auto net = make_zoo_network({"mlp", {1, 28, 28}, 10, 0, 3});
+  set_metadata(*net, {1, 28, 28}, 10, {}, {{0.286f}, {0.353f}});
+  net->set_training(false);
+  const auto x = some_images(2);
+  const auto targets = torch::tensor({1, 7}, torch::kInt64);
+  const auto gradient = Saliency().attribute(*net, x, targets);
+  EXPECT_TRUE(torch::equal(Saliency({true}).attribute(*net, x, targets), gradient.abs()));
+  // Central differences pixel by pixel, at the pixels of largest gradient (a one-pixel step crosses few
+  // ReLU kinks, unlike a step in all pixels at once).
+  const double epsilon = 1e-3;
+  for (int64_t b = 0; b < 2; ++b) {
+    const auto top = std::get<1>(gradient[b].flatten().abs().topk(5));
+    for (int64_t k = 0; k < 5; ++k) {
+      const int64_t pixel = top[k].item<int64_t>();
+      auto step = torch::zeros({1, 784});
+      step[0][pixel] = epsilon;
+      const auto sample = x.narrow(0, b, 1), target = targets.narrow(0, b, 1);
+      const auto up = target_scores(*net, sample + step.view({1, 1, 28, 28}), target);
+      const auto down = target_scores(*net, sample - step.view({1, 1, 28, 28}), target);
+      const double difference = ((up - down) / (2 * epsilon)).item<double>();
+      const double derivative = gradient[b].flatten()[pixel].item<double>();
+      EXPECT_NEAR(derivative, difference, 0.02 * std::abs(derivative) + 1e-3) << "sample " << b << " pixel " << pixel;
+    }
+  }
+}
+
+TEST(GradientXInput, EqualsWeightTimesInputOnALinearModel) {
+  auto net = fixture("linear");
+  const auto x = some_images(3);
+  const auto targets = torch::tensor({2, 4, 8}, torch::kInt64);
+  const auto weight = net->parameters()[0];  // [10, 784]
+  const auto expected = weight.index_select(0, targets).view({3, 1, 28, 28}) * x;
+  EXPECT_TRUE(torch::allclose(GradientXInput().attribute(*net, x, targets), expected, 1e-6, 1e-7));
+}
+
+TEST(GradCam, GivesTheMapKnownByConstruction) {
+  auto net = fixture("gradcam");
+  const auto x = some_images(2);
+  GradCam cam({"1", false});  // the ReLU's output, signed map
+  EXPECT_TRUE(torch::allclose(cam.attribute(*net, x, torch::tensor({0, 0}, torch::kInt64)), x, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(cam.attribute(*net, x, torch::tensor({1, 1}, torch::kInt64)), 1 - x, 1e-5, 1e-6));
+  EXPECT_EQ(GradCam::default_layer(*random_cnn()), "relu2");
+}
+
+TEST(PrunedGradient, SparsityZeroIsThePlainGradient) {
+  auto net = random_cnn(1);
+  const auto x = some_images(3);
+  const auto targets = torch::tensor({0, 1, 2}, torch::kInt64);
+  PrunedGradient pruned({0.0});
+  EXPECT_TRUE(torch::allclose(pruned.attribute(*net, x, targets), Saliency().attribute(*net, x, targets), 1e-6, 1e-7));
+  EXPECT_TRUE((pruned.pruned_share() == 0).all().item<bool>());
+}
+
+TEST(PrunedGradient, MasksTheRequestedShareAndIsTheGradientOfThePrunedNetwork) {
+  auto net = random_cnn(2);
+  const auto x = some_images(3);
+  const auto targets = torch::tensor({4, 5, 6}, torch::kInt64);
+  for (const double sparsity : {50.0, 85.0, 95.0}) {
+    PrunedGradient pruned({sparsity});
+    const auto attribution = pruned.attribute(*net, x, targets);
+    // p % pruned, ties at the threshold aside (dead neurons all score 0, so the share can only grow).
+    EXPECT_TRUE((pruned.pruned_share() >= sparsity / 100 - 1e-4).all().item<bool>()) << pruned.pruned_share();
+    ASSERT_EQ(pruned.masks().size(), 3u);
+    TapSet masks;
+    for (const auto& [layer, mask] : pruned.masks()) masks.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
+    EXPECT_TRUE(torch::allclose(attribution, target_gradient(*net, x, targets, masks).gradient));
+    // Masks are input-specific: the samples' masks differ.
+    const auto& relu2 = pruned.masks().at("relu2");
+    EXPECT_FALSE(torch::equal(relu2[0], relu2[1]));
+  }
+  EXPECT_THROW(PrunedGradient({100.0}), Error);
+  EXPECT_THROW(PrunedGradient({-1.0}), Error);
+  PrunedGradientOptions integrated;
+  integrated.integrated = true;
+  EXPECT_EQ(PrunedGradient(integrated).attribute(*net, x, targets).sizes(), x.sizes());
+}
+
+TEST(PrunedGradient, KeysMasksByCallOnTorchvisionResNet18) {
+  const auto dir = test::fixtures();
+  if (!std::filesystem::exists(dir / "resnet18.pt")) GTEST_SKIP() << "no torchvision";
+  auto net = load_network(dir / "resnet18.pt", {3, 32, 32});
+  const auto x = read_npy(dir / "resnet18.input.npy");
+  PrunedGradient pruned;
+  const auto attribution = pruned.attribute(*net, x, torch::tensor({0, 1}, torch::kInt64));
+  EXPECT_EQ(attribution.sizes(), x.sizes());
+  EXPECT_EQ(pruned.masks().size(), 17u);
+  EXPECT_FALSE(torch::equal(pruned.masks().at("layer1.0.relu:0"), pruned.masks().at("layer1.0.relu:1")));
+  EXPECT_TRUE(torch::isfinite(attribution).all().item<bool>());
+}
+
+// The zoo cnn and the same network scripted by PyTorch, with the same weights, give the same maps.
+TEST(FeatureMethods, AgreeBetweenBuiltInAndTorchScriptModels) {
+  auto scripted = fixture("zoo_cnn");
+  ZooOptions options;
+  auto builtin = make_zoo_network(options);
+  set_metadata(*builtin, {1, 28, 28}, 10, {}, {});  // the scripted model does not normalise
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& [name, tensor] : zoo_state(*builtin)) tensor.copy_(read_npy(test::fixtures() / ("zoo_cnn." + name + ".npy")));
+  }
+  builtin->set_training(false);
+  const auto x = some_images(3);
+  const auto targets = torch::tensor({3, 1, 4}, torch::kInt64);
+  ASSERT_TRUE(torch::allclose(builtin->forward(x), scripted->forward(x), 1e-4, 1e-4));
+  for (const auto& method : feature_methods()) {
+    nlohmann::json small = nlohmann::json::object();
+    if (method == "integrated-gradients" || method == "pruned-gradient") small["steps"] = 8;
+    if (method == "smoothgrad") small["samples"] = 4;
+    const auto a = make_feature_attributor(method, small)->attribute(*builtin, x, targets);
+    const auto b = make_feature_attributor(method, small)->attribute(*scripted, x, targets);
+    EXPECT_EQ(a.sizes(), x.sizes()) << method;
+    EXPECT_TRUE(torch::isfinite(a).all().item<bool>()) << method;
+    const double scale = a.abs().max().item<double>();
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-3 * scale + 1e-6) << method;
+  }
+}
+
+TEST(FeatureMethods, RejectBadInput) {
+  auto net = random_cnn();
+  const auto x = some_images(2);
+  EXPECT_THROW(make_feature_attributor("deeplift"), Error);
+  EXPECT_THROW(make_feature_attributor("saliency", {{"steps", 3}}), Error);
+  EXPECT_THROW(make_feature_attributor("smoothgrad", {{"samples", "many"}}), Error);
+  EXPECT_THROW(Saliency().attribute(*net, x, torch::tensor({0, 10}, torch::kInt64)), Error);
+  EXPECT_THROW(Saliency().attribute(*net, x, torch::tensor({0}, torch::kInt64)), Error);
+  auto bad = x.clone();
+  bad[1][0][3][3] = NAN;
+  try {
+    Saliency().attribute(*net, bad, torch::tensor({0, 1}, torch::kInt64));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("sample 1"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(GradCam({"fc9"}).attribute(*net, x, torch::tensor({0, 1}, torch::kInt64)), Error);
+}
+
+}  // namespace
+}  // namespace prism
