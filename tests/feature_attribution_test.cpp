@@ -201,3 +201,76 @@ TEST(FeatureMethods, RejectBadInput) {
 
 }  // namespace
 }  // namespace prism
+
+namespace prism {
+namespace {
+
+void zero_biases(Network& network) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : zoo_state(network))
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".bias") == 0) tensor.zero_();
+}
+
+TEST(Lrp, ConservesRelevanceWithoutBiasesUnderEveryComposite) {
+  auto net = random_cnn(4);
+  zero_biases(*net);
+  const auto x = some_images(3);
+  const auto targets = torch::tensor({0, 2, 9}, torch::kInt64);
+  const auto scores = target_scores(*net, x, targets);
+  for (const std::string composite :
+       {"epsilon", "epsilon-plus", "epsilon-plus-box", "epsilon-gamma-box", "epsilon-alpha-beta"}) {
+    Lrp lrp({composite, 1e-9});
+    const auto relevance = lrp.attribute(*net, x, targets);
+    EXPECT_TRUE(torch::allclose(lrp.axiom_error(), (relevance.flatten(1).sum(1) - scores).abs(), 1e-4, 1e-6));
+    // α β loses relevance at neurons with no negative (or no positive) input: β R (or α R) has nowhere
+    // to go. It conserves only where both parts exist, so it is only checked for a reported error.
+    if (composite == "epsilon-alpha-beta") continue;
+    EXPECT_TRUE(torch::allclose(relevance.flatten(1).sum(1), scores, 1e-3, 1e-4))
+        << composite << ": " << relevance.flatten(1).sum(1) << " vs " << scores;
+    EXPECT_LT(lrp.axiom_error().max().item<double>(), 1e-3 * scores.abs().max().item<double>() + 1e-4) << composite;
+  }
+}
+
+TEST(Lrp, EpsilonZeroIsGradientTimesInputOnAReluNetwork) {
+  // Ancona et al. 2018, Prop. 1; compared on the unnormalised input (no normalisation in the model).
+  ZooOptions options;
+  options.seed = 6;
+  auto net = make_zoo_network(options);
+  set_metadata(*net, {1, 28, 28}, 10, {}, {});
+  net->set_training(false);
+  const auto x = some_images(2);
+  const auto targets = torch::tensor({1, 8}, torch::kInt64);
+  const auto lrp = Lrp({"epsilon", 0.0}).attribute(*net, x, targets);
+  const auto gxi = GradientXInput().attribute(*net, x, targets);
+  EXPECT_TRUE(torch::allclose(lrp, gxi, 1e-4, 1e-6));
+}
+
+TEST(Lrp, HandlesResidualBlocksAndMergedBatchNorm) {
+  ZooOptions options;
+  options.architecture = "resnet18";
+  options.width = 8;
+  auto net = make_zoo_network(options);
+  set_metadata(*net, {1, 28, 28}, 10, {}, {{0.286f}, {0.353f}});
+  net->set_training(true);
+  net->forward(some_images(32));  // batch statistics, so BatchNorm is not the identity
+  net->set_training(false);
+  const auto x = some_images(2);
+  const auto targets = torch::tensor({3, 4}, torch::kInt64);
+  Lrp lrp({"epsilon", 1e-9});
+  const auto relevance = lrp.attribute(*net, x, targets);
+  EXPECT_TRUE(torch::isfinite(relevance).all().item<bool>());
+  // The ε-rule with ε → 0 is gradient × input here too (at the normalised input): residual additions
+  // split relevance in proportion and merged BatchNorm is the same affine map.
+  const auto normalised = normalize(x, net->normalization());
+  const auto gradient = target_gradient(*net, x, targets).gradient * 0.353f;  // ∂f/∂x_n
+  EXPECT_TRUE(torch::allclose(relevance, normalised * gradient, 1e-3, 1e-5));
+  EXPECT_THROW(Lrp({"epsilon-foo"}), Error);
+  const auto dir = test::fixtures();
+  if (std::filesystem::exists(dir / "resnet18.pt"))
+    EXPECT_THROW(Lrp().attribute(*load_network(dir / "resnet18.pt", {3, 32, 32}), read_npy(dir / "resnet18.input.npy"),
+                                 torch::tensor({0, 1}, torch::kInt64)),
+                 Error);
+}
+
+}  // namespace
+}  // namespace prism

@@ -200,7 +200,7 @@ void add_attribute(CLI::App& app) {
   command->add_option("--targets", o->targets, "predicted, true, a class number, or a .npy of classes")
       ->capture_default_str();
   command->add_option("--method", o->method, "pruned-gradient, saliency, gradient-x-input, integrated-gradients, "
-                                             "smoothgrad, grad-cam, occlusion");
+                                             "smoothgrad, grad-cam, lrp, occlusion");
   command->add_option("--methods", o->methods, "several methods, comma-separated: adds a comparison grid per sample");
   command->add_option("--out", o->out, "output folder")->required();
   command->add_option("--batch-size", o->batch_size, "samples per call of a method")->capture_default_str();
@@ -222,6 +222,11 @@ void add_attribute(CLI::App& app) {
   add_method_option<std::string>(*command, *o, "--variant", "variant", "smoothgrad: mean, squared, vargrad");
   add_method_option<uint64_t>(*command, *o, "--seed", "seed", "smoothgrad: noise seed");
   add_method_option<std::string>(*command, *o, "--layer", "layer", "grad-cam: layer (default: last feature map)");
+  add_method_option<std::string>(*command, *o, "--composite", "composite",
+                                 "lrp: epsilon, epsilon-plus, epsilon-plus-box, epsilon-gamma-box, epsilon-alpha-beta");
+  add_method_option<double>(*command, *o, "--epsilon", "epsilon", "lrp: stabiliser (1e-6)");
+  add_method_option<double>(*command, *o, "--gamma", "gamma", "lrp: gamma of the gamma rule (0.25)");
+  add_method_option<double>(*command, *o, "--alpha", "alpha", "lrp: alpha of the alpha-beta rule (2; beta = alpha - 1)");
   add_method_option<int64_t>(*command, *o, "--patch", "patch", "occlusion: patch side (4)");
   add_method_option<int64_t>(*command, *o, "--stride", "stride", "occlusion: stride (2)");
   add_method_option<double>(*command, *o, "--fill", "fill", "occlusion: fill value (0)");

@@ -15,6 +15,7 @@
 #include "prism/explain/feature/gradient.h"
 #include "prism/explain/feature/gradient_x_input.h"
 #include "prism/explain/feature/integrated_gradients.h"
+#include "prism/explain/feature/lrp.h"
 #include "prism/explain/feature/occlusion.h"
 #include "prism/explain/feature/pruned_gradient.h"
 #include "prism/explain/feature/saliency.h"

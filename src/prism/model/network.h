@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,19 @@ struct LayerInfo {
   std::string name;  // stable, user-visible: "conv1", "layer1.0.relu2", "layer1.0.relu:1"
   std::string kind;  // "conv", "linear", "relu", "batchnorm", "pool", "flatten", "dropout", "add", "module"
   bool cut = false;  // the rest of the model can be run from this layer's output
+  // The layer whose output this layer reads ("" for the network's normalised input); "?" where the
+  // model does not say (TorchScript graphs) or a layer reads several (residual additions).
+  std::string input = "?";
+};
+
+// What rule-based methods (LRP) need of a weighted layer, in evaluation mode.
+struct LayerParameters {
+  std::string kind;  // "conv", "linear" or "batchnorm"
+  torch::Tensor weight, bias;
+  std::vector<int64_t> stride = {1, 1}, padding = {0, 0}, dilation = {1, 1};
+  int64_t groups = 1;
+  torch::Tensor running_mean, running_var;  // batchnorm
+  double eps = 1e-5;                        // batchnorm
 };
 
 // Functions called with a layer's output; each returns what flows on (the input itself to only read).
@@ -61,6 +75,8 @@ class Network {
   const std::string& architecture() const { return architecture_; }
 
   virtual std::vector<torch::Tensor> parameters() = 0;
+  // The parameters of a conv, linear or batchnorm layer; nullopt where the model does not expose them.
+  virtual std::optional<LayerParameters> layer_parameters(const std::string& layer) { return std::nullopt; }
   virtual void set_training(bool training) = 0;
   virtual void to(torch::Device device) = 0;
   torch::Device device() { return device_; }

@@ -71,7 +71,50 @@ class SequentialScriptNetwork : public Network {
   explicit SequentialScriptNetwork(torch::jit::Module module) : module_(std::move(module)) {
     architecture_ = "torchscript-sequential";
     collect(module_, "");
-    for (const auto& [name, leaf] : leaves_) layers_.push_back({name, kind_of(type_name(leaf)), true});
+    std::string previous;
+    for (const auto& [name, leaf] : leaves_) {
+      layers_.push_back({name, kind_of(type_name(leaf)), true, previous});
+      previous = name;
+    }
+  }
+  std::optional<LayerParameters> layer_parameters(const std::string& layer) override {
+    const auto found = std::find_if(leaves_.begin(), leaves_.end(), [&](const auto& l) { return l.first == layer; });
+    if (found == leaves_.end()) return std::nullopt;
+    const auto& m = found->second;
+    const std::string kind = kind_of(type_name(m));
+    auto tensor = [&](const char* name) { return m.hasattr(name) && m.attr(name).isTensor() ? m.attr(name).toTensor() : torch::Tensor(); };
+    // (2, 2), [2, 2] or 2 → {2, 2}; empty for anything else (padding='same').
+    auto pair = [&](const char* name) -> std::vector<int64_t> {
+      const auto value = m.attr(name);
+      std::vector<int64_t> list;
+      if (value.isInt()) list = {value.toInt()};
+      if (value.isIntList()) list = value.toIntVector();
+      if (value.isTuple())
+        for (const auto& element : value.toTupleRef().elements()) {
+          if (!element.isInt()) return {};
+          list.push_back(element.toInt());
+        }
+      return list.size() == 1 ? std::vector<int64_t>{list[0], list[0]} : list;
+    };
+    LayerParameters p;
+    p.kind = kind;
+    p.weight = tensor("weight");
+    p.bias = tensor("bias");
+    if (kind == "conv") {
+      p.stride = pair("stride");
+      p.padding = pair("padding");
+      p.dilation = pair("dilation");
+      if (p.stride.size() != 2 || p.padding.size() != 2 || p.dilation.size() != 2) return std::nullopt;
+      p.groups = m.attr("groups").toInt();
+    } else if (kind == "batchnorm") {
+      p.running_mean = tensor("running_mean");
+      p.running_var = tensor("running_var");
+      p.eps = m.attr("eps").toDouble();
+      if (!p.running_mean.defined()) return std::nullopt;
+    } else if (kind != "linear") {
+      return std::nullopt;
+    }
+    return p;
   }
   std::vector<torch::Tensor> parameters() override {
     std::vector<torch::Tensor> out;

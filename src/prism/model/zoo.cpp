@@ -30,13 +30,22 @@ class ZooNetwork : public Network {
 
   template <typename ModuleHolder>
   ModuleHolder add(const std::string& name, const std::string& kind, ModuleHolder module) {
-    root_->register_module(module_key(name), module);
+    register_layer_module(name, module);
     add_function(name, kind, [module](torch::Tensor x) mutable { return module->forward(x); });
     return module;
   }
-  void add_function(const std::string& name, const std::string& kind, std::function<torch::Tensor(torch::Tensor)> fn) {
-    stages_.push_back({{{name, kind, true}}, [name, fn](torch::Tensor x, const Tap& tap) { return tap(name, fn(x)); }});
+  template <typename ModuleHolder>
+  ModuleHolder register_layer_module(const std::string& name, ModuleHolder module) {
+    root_->register_module(module_key(name), module);
+    modules_[name] = module.ptr();
+    return module;
   }
+  void add_function(const std::string& name, const std::string& kind, std::function<torch::Tensor(torch::Tensor)> fn) {
+    stages_.push_back({{{name, kind, true, last_output()}},
+                       [name, fn](torch::Tensor x, const Tap& tap) { return tap(name, fn(x)); }});
+  }
+  // The name of the current last layer's output ("" before any layer: the network input).
+  std::string last_output() const { return stages_.empty() ? "" : stages_.back().layers.back().name; }
   void add_stage(Stage stage) { stages_.push_back(std::move(stage)); }
   torch::nn::Module& root() { return *root_; }
 
@@ -50,6 +59,35 @@ class ZooNetwork : public Network {
   }
 
   std::vector<torch::Tensor> parameters() override { return root_->parameters(); }
+  std::optional<LayerParameters> layer_parameters(const std::string& layer) override {
+    const auto found = modules_.find(layer);
+    if (found == modules_.end()) return std::nullopt;
+    LayerParameters p;
+    if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(found->second.get())) {
+      const auto& o = conv->options;
+      p.kind = "conv";
+      p.weight = conv->weight;
+      p.bias = conv->bias;
+      p.stride = c10::IntArrayRef(o.stride()).vec();
+      p.padding = c10::IntArrayRef(c10::get<torch::ExpandingArray<2>>(o.padding())).vec();
+      p.dilation = c10::IntArrayRef(o.dilation()).vec();
+      p.groups = o.groups();
+    } else if (auto* linear = dynamic_cast<torch::nn::LinearImpl*>(found->second.get())) {
+      p.kind = "linear";
+      p.weight = linear->weight;
+      p.bias = linear->bias;
+    } else if (auto* bn = dynamic_cast<torch::nn::BatchNorm2dImpl*>(found->second.get())) {
+      p.kind = "batchnorm";
+      p.weight = bn->weight;
+      p.bias = bn->bias;
+      p.running_mean = bn->running_mean;
+      p.running_var = bn->running_var;
+      p.eps = bn->options.eps();
+    } else {
+      return std::nullopt;
+    }
+    return p;
+  }
   void set_training(bool training) override { root_->train(training); }
   void to(torch::Device device) override {
     root_->to(device);
@@ -90,6 +128,7 @@ class ZooNetwork : public Network {
   }
   ZooOptions options_;
   std::shared_ptr<torch::nn::Module> root_;
+  std::map<std::string, std::shared_ptr<torch::nn::Module>> modules_;  // by layer name
   std::vector<Stage> stages_;
 };
 
@@ -137,26 +176,28 @@ torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
 
 // BasicBlock (He et al. 2016, Fig. 2): relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)).
 void add_basic_block(ZooNetwork& net, const std::string& prefix, int64_t in, int64_t out, int64_t stride) {
-  auto& root = net.root();
-  auto conv1 = root.register_module(module_key(prefix + "conv1"), conv3x3(in, out, stride));
-  auto bn1 = root.register_module(module_key(prefix + "bn1"), torch::nn::BatchNorm2d(out));
-  auto conv2 = root.register_module(module_key(prefix + "conv2"), conv3x3(out, out, 1));
-  auto bn2 = root.register_module(module_key(prefix + "bn2"), torch::nn::BatchNorm2d(out));
+  auto conv1 = net.register_layer_module(prefix + "conv1", conv3x3(in, out, stride));
+  auto bn1 = net.register_layer_module(prefix + "bn1", torch::nn::BatchNorm2d(out));
+  auto conv2 = net.register_layer_module(prefix + "conv2", conv3x3(out, out, 1));
+  auto bn2 = net.register_layer_module(prefix + "bn2", torch::nn::BatchNorm2d(out));
   const bool project = stride != 1 || in != out;
   torch::nn::Conv2d short_conv{nullptr};
   torch::nn::BatchNorm2d short_bn{nullptr};
-  std::vector<LayerInfo> layers = {{prefix + "conv1", "conv"}, {prefix + "bn1", "batchnorm"},
-                                   {prefix + "relu1", "relu"}, {prefix + "conv2", "conv"},
-                                   {prefix + "bn2", "batchnorm"}};
+  const std::string block_input = net.last_output();
+  std::vector<LayerInfo> layers = {{prefix + "conv1", "conv", false, block_input},
+                                   {prefix + "bn1", "batchnorm", false, prefix + "conv1"},
+                                   {prefix + "relu1", "relu", false, prefix + "bn1"},
+                                   {prefix + "conv2", "conv", false, prefix + "relu1"},
+                                   {prefix + "bn2", "batchnorm", false, prefix + "conv2"}};
   if (project) {
-    short_conv = root.register_module(module_key(prefix + "shortcut.conv"),
-                                      torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
-    short_bn = root.register_module(module_key(prefix + "shortcut.bn"), torch::nn::BatchNorm2d(out));
-    layers.push_back({prefix + "shortcut.conv", "conv"});
-    layers.push_back({prefix + "shortcut.bn", "batchnorm"});
+    short_conv = net.register_layer_module(
+        prefix + "shortcut.conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+    short_bn = net.register_layer_module(prefix + "shortcut.bn", torch::nn::BatchNorm2d(out));
+    layers.push_back({prefix + "shortcut.conv", "conv", false, block_input});
+    layers.push_back({prefix + "shortcut.bn", "batchnorm", false, prefix + "shortcut.conv"});
   }
-  layers.push_back({prefix + "add", "add"});
-  layers.push_back({prefix + "relu2", "relu"});
+  layers.push_back({prefix + "add", "add", false, "?"});
+  layers.push_back({prefix + "relu2", "relu", false, prefix + "add"});
   net.add_stage({layers, [=](torch::Tensor x, const Tap& tap) mutable {
                    auto y = tap(prefix + "conv1", conv1->forward(x));
                    y = tap(prefix + "bn1", bn1->forward(y));

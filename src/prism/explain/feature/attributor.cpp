@@ -4,6 +4,7 @@
 #include "prism/explain/feature/grad_cam.h"
 #include "prism/explain/feature/gradient_x_input.h"
 #include "prism/explain/feature/integrated_gradients.h"
+#include "prism/explain/feature/lrp.h"
 #include "prism/explain/feature/occlusion.h"
 #include "prism/explain/feature/pruned_gradient.h"
 #include "prism/explain/feature/saliency.h"
@@ -37,7 +38,8 @@ void check_keys(const nlohmann::json& options, const nlohmann::json& valid, cons
 }  // namespace
 
 std::vector<std::string> feature_methods() {
-  return {"pruned-gradient", "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "grad-cam", "occlusion"};
+  return {"pruned-gradient", "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "grad-cam", "lrp",
+          "occlusion"};
 }
 
 std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& o) {
@@ -76,6 +78,13 @@ std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& na
     read(o, "fill", options.fill, name);
     read(o, "internal_batch_size", options.internal_batch_size, name);
     made = std::make_unique<Occlusion>(options);
+  } else if (name == "lrp") {
+    LrpOptions options;
+    read(o, "composite", options.composite, name);
+    read(o, "epsilon", options.epsilon, name);
+    read(o, "gamma", options.gamma, name);
+    read(o, "alpha", options.alpha, name);
+    made = std::make_unique<Lrp>(options);
   } else if (name == "pruned-gradient") {
     PrunedGradientOptions options;
     read(o, "sparsity", options.sparsity, name);

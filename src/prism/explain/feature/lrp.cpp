@@ -1,0 +1,152 @@
+#include "prism/explain/feature/lrp.h"
+
+#include "prism/core/error.h"
+
+namespace prism {
+namespace {
+
+// A weighted layer as LRP sees it: a conv or linear map, with a following BatchNorm folded in.
+struct RuleLayer {
+  std::string output;  // the layer whose output the rule rewrites (the BatchNorm, if merged)
+  std::string input;   // the layer whose output it reads ("" for the network input)
+  LayerParameters map;
+  bool first = false;
+};
+
+// w' = w γ / σ, b' = (b − μ) γ / σ + β for conv → BatchNorm in evaluation mode.
+LayerParameters merge_batchnorm(LayerParameters conv, const LayerParameters& bn) {
+  const auto scale = bn.weight.defined() ? bn.weight / torch::sqrt(bn.running_var + bn.eps)
+                                         : 1 / torch::sqrt(bn.running_var + bn.eps);
+  const auto bias = conv.bias.defined() ? conv.bias : torch::zeros_like(bn.running_mean);
+  conv.weight = conv.weight * scale.view({-1, 1, 1, 1});
+  conv.bias = (bias - bn.running_mean) * scale + (bn.bias.defined() ? bn.bias : torch::zeros_like(scale));
+  return conv;
+}
+
+std::vector<RuleLayer> rule_layers(Network& network) {
+  const auto& layers = network.layers();
+  const std::string unsupported = "LRP needs a built-in model or an nn.Sequential TorchScript model whose layers it can read";
+  std::vector<RuleLayer> rules;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const auto& layer = layers[i];
+    if (layer.kind != "conv" && layer.kind != "linear") continue;
+    auto params = network.layer_parameters(layer.name);
+    require(params.has_value() && layer.input != "?", unsupported + " (layer '" + layer.name + "')");
+    RuleLayer rule{layer.name, layer.input, *params};
+    for (size_t j = i + 1; j < layers.size(); ++j)
+      if (layers[j].kind == "batchnorm" && layers[j].input == layer.name) {
+        auto bn = network.layer_parameters(layers[j].name);
+        require(bn.has_value(), unsupported + " (layer '" + layers[j].name + "')");
+        rule.map = merge_batchnorm(rule.map, *bn);
+        rule.output = layers[j].name;
+      }
+    rules.push_back(rule);
+  }
+  require(!rules.empty(), "LRP found no conv or linear layer in this model");
+  // The input layer: the first weighted layer, reading the input directly or through reshaping only.
+  rules.front().first = true;
+  for (const auto& layer : layers)
+    if (layer.kind == "batchnorm" && !std::any_of(rules.begin(), rules.end(), [&](const RuleLayer& r) { return r.output == layer.name; }))
+      throw Error(unsupported + " (BatchNorm '" + layer.name + "' follows no conv)");
+  return rules;
+}
+
+torch::Tensor apply(const LayerParameters& p, const torch::Tensor& a, const torch::Tensor& weight, bool with_bias) {
+  const auto bias = with_bias && p.bias.defined() ? p.bias : torch::Tensor();
+  if (p.kind == "linear") return torch::linear(a, weight, bias);
+  return torch::conv2d(a, weight, bias, p.stride, p.padding, p.dilation, p.groups);
+}
+
+// z + ε·sign(z), sign(0) = +1, and never exactly 0: where y = 0 the ratio y / z is then 0, not NaN.
+torch::Tensor stabilise(const torch::Tensor& z, double epsilon) {
+  const auto sign = torch::where(z >= 0, torch::ones_like(z), -torch::ones_like(z));
+  const auto stabilised = z + epsilon * sign;
+  return torch::where(stabilised == 0, torch::full_like(z, 1e-12), stabilised);
+}
+
+// z · (y / z).detach(): the value y, the gradient of the rule.
+torch::Tensor relevance_path(const torch::Tensor& y, const torch::Tensor& z, double epsilon) {
+  const auto stable = stabilise(z, epsilon);
+  return stable * (y / stable).detach();
+}
+
+}  // namespace
+
+Lrp::Lrp(LrpOptions options) : options_(std::move(options)) {
+  static const std::vector<std::string> composites = {"epsilon", "epsilon-plus", "epsilon-plus-box",
+                                                      "epsilon-gamma-box", "epsilon-alpha-beta"};
+  require(std::find(composites.begin(), composites.end(), options_.composite) != composites.end(),
+          "unknown LRP composite '" + options_.composite +
+              "'; use epsilon, epsilon-plus, epsilon-plus-box, epsilon-gamma-box or epsilon-alpha-beta");
+  require(options_.epsilon >= 0, "--epsilon must not be negative");
+  require(options_.gamma >= 0, "--gamma must not be negative");
+  require(options_.alpha >= 1, "--alpha must be at least 1 (beta = alpha - 1)");
+}
+
+nlohmann::json Lrp::options() const {
+  return {{"composite", options_.composite}, {"epsilon", options_.epsilon}, {"gamma", options_.gamma},
+          {"alpha", options_.alpha}};
+}
+
+torch::Tensor Lrp::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  check_attribution_inputs(network, inputs, targets);
+  network.set_training(false);
+  const auto rules = rule_layers(network);
+  const auto& composite = options_.composite;
+  const bool box = composite == "epsilon-plus-box" || composite == "epsilon-gamma-box";
+  const double eps = options_.epsilon;
+
+  // The normalised input and its bounds, as leaves so the z^B rule's terms reach them.
+  const auto x = inputs.detach().requires_grad_(true);
+  const auto normalised = normalize(x, network.normalization());
+  const auto low = normalize(torch::zeros_like(inputs), network.normalization()).detach().requires_grad_(true);
+  const auto high = normalize(torch::ones_like(inputs), network.normalization()).detach().requires_grad_(true);
+
+  std::map<std::string, torch::Tensor> captured;
+  TapSet taps;
+  for (const auto& rule : rules) {
+    taps.on(rule.output, [&, rule](const torch::Tensor& y) -> torch::Tensor {
+      const auto& p = rule.map;
+      torch::Tensor a = rule.input.empty() ? normalised : captured.at(rule.input);
+      if (rule.first && box) {  // z^B: z = w·a − w⁺·l − w⁻·h
+        const auto l = low.reshape(a.sizes()), h = high.reshape(a.sizes());
+        const auto z = apply(p, a, p.weight, true) - apply(p, l, p.weight.clamp_min(0), false) -
+                       apply(p, h, p.weight.clamp_max(0), false);
+        return relevance_path(y, z, eps);
+      }
+      if (p.kind == "linear" || composite == "epsilon") return relevance_path(y, apply(p, a, p.weight, true), eps);
+      if (composite == "epsilon-gamma-box")
+        return relevance_path(y, apply(p, a, p.weight + options_.gamma * p.weight.clamp_min(0), true), eps);
+      if (composite == "epsilon-alpha-beta") {
+        const double alpha = options_.alpha, beta = alpha - 1;
+        const auto positive = apply(p, a.clamp_min(0), p.weight.clamp_min(0), false) +
+                              apply(p, a.clamp_max(0), p.weight.clamp_max(0), false);
+        const auto negative = apply(p, a.clamp_min(0), p.weight.clamp_max(0), false) +
+                              apply(p, a.clamp_max(0), p.weight.clamp_min(0), false);
+        auto out = alpha * relevance_path(y, positive, eps);  // value α y − β y = y
+        return beta > 0 ? out - beta * relevance_path(y, negative, eps) : out;
+      }
+      return relevance_path(y, apply(p, a, p.weight.clamp_min(0), false), eps);  // z⁺
+    });
+  }
+  // Captures after the rules, so a rewritten output is what the next layer's rule reads.
+  for (const auto& rule : rules)
+    if (!rule.input.empty() && !captured.count(rule.input)) {
+      captured[rule.input] = torch::Tensor();
+      taps.capture(rule.input, &captured[rule.input]);
+    }
+  const auto scores = network.forward(x, taps).gather(1, targets.view({-1, 1})).squeeze(1);
+  const auto gradients = torch::autograd::grad({scores.sum()}, {x, low, high}, {}, false, false, true);
+  // R = a ⊙ ∂/∂a at the normalised input (∂/∂x_n = ∂/∂x · σ), plus the bounds' terms of z^B.
+  const auto& norm = network.normalization();
+  torch::Tensor std = norm.empty() ? torch::ones({1}, inputs.options())
+                                   : torch::tensor(norm.std, inputs.options()).view({1, -1, 1, 1});
+  auto relevance = normalised.detach() * gradients[0] * std;
+  if (gradients[1].defined()) relevance = relevance + low * gradients[1];
+  if (gradients[2].defined()) relevance = relevance + high * gradients[2];
+  relevance = relevance.detach();
+  conservation_error_ = (relevance.flatten(1).sum(1) - scores.detach()).abs();
+  return relevance;
+}
+
+}  // namespace prism
