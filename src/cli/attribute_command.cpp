@@ -58,13 +58,7 @@ torch::Tensor parse_targets(const std::string& spec, Network& network, const tor
   return targets.to(torch::kInt64);
 }
 
-struct Options {
-  std::string model, inputs, indices = "0:8", targets = "predicted", method, methods, reduce = "sum", out;
-  DataOptions data;
-  int64_t batch_size = 32, scale = 8;
-  // Method options given on the command line, by their JSON key.
-  nlohmann::json method_options = nlohmann::json::object();
-};
+using Options = AttributeOptions;
 
 template <typename T>
 void add_method_option(CLI::App& command, Options& options, const std::string& flag, const std::string& key,
@@ -72,7 +66,9 @@ void add_method_option(CLI::App& command, Options& options, const std::string& f
   command.add_option_function<T>(flag, [&options, key](const T& value) { options.method_options[key] = value; }, help);
 }
 
-void run(Options& o) {
+}  // namespace
+
+void run_attribute(AttributeOptions& o) {
   Dataset data;
   torch::Tensor inputs, labels;
   std::vector<int64_t> indices;
@@ -187,8 +183,6 @@ void run(Options& o) {
               attributors.size(), attributors.size() == 1 ? "" : "s", o.out.c_str());
 }
 
-}  // namespace
-
 void add_attribute(CLI::App& app) {
   auto* command = app.add_subcommand("attribute", "feature attributions of a model's predictions, with heatmaps");
   auto o = std::make_shared<Options>();
@@ -230,7 +224,7 @@ void add_attribute(CLI::App& app) {
   add_method_option<int64_t>(*command, *o, "--patch", "patch", "occlusion: patch side (4)");
   add_method_option<int64_t>(*command, *o, "--stride", "stride", "occlusion: stride (2)");
   add_method_option<double>(*command, *o, "--fill", "fill", "occlusion: fill value (0)");
-  command->callback([o] { run(*o); });
+  command->callback([o] { run_attribute(*o); });
 }
 
 }  // namespace prism::cli

@@ -20,6 +20,17 @@ struct DataOptions {
   Dataset load(Split split) const;
 };
 
+// What `prism attribute` takes; the demo fills it too.
+struct AttributeOptions {
+  std::string model, inputs, indices = "0:8", targets = "predicted", method, methods, reduce = "sum", out;
+  DataOptions data;
+  int64_t batch_size = 32, scale = 8;
+  // Method options given on the command line, by their JSON key.
+  nlohmann::json method_options = nlohmann::json::object();
+};
+// Computes the attributions, then writes attributions, targets, summary and pictures to o.out.
+void run_attribute(AttributeOptions& o);
+
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
 

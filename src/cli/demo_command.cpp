@@ -4,9 +4,10 @@
 
 namespace prism::cli {
 
-// prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST and evaluate it.
+// prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST, evaluate it, and
+// explain four test predictions with every feature-attribution method.
 void add_demo(CLI::App& app) {
-  auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached) and evaluate it");
+  auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached), evaluate it and explain a few predictions");
   struct Options {
     DataOptions data;
     std::string out = "runs/demo";
@@ -36,6 +37,18 @@ void add_demo(CLI::App& app) {
                       result.to_json(network->class_names()).dump(2));
     std::printf("\n%s\nmodel: %s/model.prism  evaluation: %s/evaluation.json\n",
                 result.table(network->class_names()).c_str(), options->out.c_str(), options->out.c_str());
+
+    // Explain a few test predictions with every feature-attribution method.
+    AttributeOptions attribution;
+    attribution.model = (std::filesystem::path(options->out) / "model.prism").string();
+    attribution.data = options->data;
+    attribution.indices = "0:4";
+    for (const auto& method : feature_methods())
+      attribution.methods += (attribution.methods.empty() ? "" : ",") + method;
+    attribution.out = (std::filesystem::path(options->out) / "attributions").string();
+    std::printf("\nfeature attributions of test images %s with %s\n", attribution.indices.c_str(),
+                attribution.methods.c_str());
+    run_attribute(attribution);
   });
 }
 

@@ -78,9 +78,9 @@ torch::Tensor heatmap_picture(const torch::Tensor& map, int64_t scale, const std
   picture.narrow(1, 0, height).narrow(2, 0, body.size(2)).copy_(body);
   const int64_t bar_left = body.size(2) + 6;
   picture.narrow(1, 0, height).narrow(2, bar_left, bar_width).copy_(bar);
-  draw_text(picture, "+" + format_value(peak), 0, bar_left + bar_width + 3);
+  draw_text(picture, std::string("+").append(format_value(peak)), 0, bar_left + bar_width + 3);
   draw_text(picture, "0", height / 2 - 4, bar_left + bar_width + 3);
-  draw_text(picture, "-" + format_value(peak), height - 8, bar_left + bar_width + 3);
+  draw_text(picture, std::string("-").append(format_value(peak)), height - 8, bar_left + bar_width + 3);
   return with_title(picture, title);
 }
 
