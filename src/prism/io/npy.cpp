@@ -1,5 +1,10 @@
 #include "prism/io/npy.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cstring>
 #include <regex>
 
@@ -39,7 +44,7 @@ std::string descr_of(torch::ScalarType type) {
 
 }  // namespace
 
-torch::Tensor parse_npy(const uint8_t* data, size_t size, const std::string& source) {
+NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& source) {
   static const char magic[] = "\x93NUMPY";
   require(size >= 10 && std::memcmp(data, magic, 6) == 0,
           source + " is not a .npy file (bad magic); save it with numpy.save");
@@ -89,14 +94,53 @@ torch::Tensor parse_npy(const uint8_t* data, size_t size, const std::string& sou
   require(size - offset == expected,
           source + " holds " + std::to_string(size - offset) + " data bytes but its shape needs " +
               std::to_string(expected) + "; the file is truncated or corrupt");
-  auto tensor = torch::empty(shape, torch::TensorOptions().dtype(dtype.type));
-  if (expected > 0) std::memcpy(tensor.data_ptr(), data + offset, expected);
+  return {dtype.type, shape, offset, expected};
+}
+
+torch::Tensor parse_npy(const uint8_t* data, size_t size, const std::string& source) {
+  const auto header = parse_npy_header(data, size, source);
+  auto tensor = torch::empty(header.shape, torch::TensorOptions().dtype(header.dtype));
+  if (header.data_bytes > 0) std::memcpy(tensor.data_ptr(), data + header.data_offset, header.data_bytes);
   return tensor;
+}
+
+torch::Tensor map_npy(const std::filesystem::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  require(fd >= 0, "cannot open " + path.string() + ": " + std::strerror(errno));
+  struct stat info {};
+  const bool stat_ok = ::fstat(fd, &info) == 0;
+  const size_t size = stat_ok ? static_cast<size_t>(info.st_size) : 0;
+  // Private, copy-on-write mapping: pages load on demand and writes never reach the file.
+  void* mapped = size > 0 ? ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+  ::close(fd);
+  require(mapped != MAP_FAILED, path.string() + " is empty or cannot be mapped; rebuild it");
+  try {
+    const auto header = parse_npy_header(static_cast<const uint8_t*>(mapped), size, path.string());
+    return torch::from_blob(static_cast<uint8_t*>(mapped) + header.data_offset, header.shape,
+                            [mapped, size](void*) { ::munmap(mapped, size); },
+                            torch::TensorOptions().dtype(header.dtype));
+  } catch (...) {
+    ::munmap(mapped, size);
+    throw;
+  }
 }
 
 torch::Tensor read_npy(const std::filesystem::path& path) {
   const auto bytes = read_file(path, kMaxNpyBytes);
   return parse_npy(bytes.data(), bytes.size(), path.string());
+}
+
+std::string npy_header(torch::ScalarType dtype, const std::vector<int64_t>& sizes) {
+  std::string shape;  // numpy's spelling: "()", "(3,)", "(3, 4)"
+  for (size_t d = 0; d < sizes.size(); ++d) shape += (d ? ", " : "") + std::to_string(sizes[d]);
+  if (sizes.size() == 1) shape += ",";
+  std::string header = "{'descr': '" + descr_of(dtype) + "', 'fortran_order': False, 'shape': (" + shape + "), }";
+  const size_t unpadded = 10 + header.size() + 1;
+  header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";
+  std::string out = std::string("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(header.size() & 0xff));
+  out.push_back(static_cast<char>(header.size() >> 8));
+  return out + header;
 }
 
 std::string encode_npy(const torch::Tensor& input) {
@@ -107,17 +151,7 @@ std::string encode_npy(const torch::Tensor& input) {
   if (tensor.scalar_type() == torch::kInt32 || tensor.scalar_type() == torch::kInt16)
     tensor = tensor.to(torch::kInt64);
   tensor = tensor.contiguous();
-  std::string shape;  // numpy's spelling: "()", "(3,)", "(3, 4)"
-  for (int64_t d = 0; d < tensor.dim(); ++d) shape += (d ? ", " : "") + std::to_string(tensor.size(d));
-  if (tensor.dim() == 1) shape += ",";
-  std::string header = "{'descr': '" + descr_of(tensor.scalar_type()) +
-                       "', 'fortran_order': False, 'shape': (" + shape + "), }";
-  const size_t unpadded = 10 + header.size() + 1;
-  header += std::string((64 - unpadded % 64) % 64, ' ') + "\n";
-  std::string out = std::string("\x93NUMPY\x01\x00", 8);
-  out.push_back(static_cast<char>(header.size() & 0xff));
-  out.push_back(static_cast<char>(header.size() >> 8));
-  out += header;
+  std::string out = npy_header(tensor.scalar_type(), tensor.sizes().vec());
   out.append(static_cast<const char*>(tensor.data_ptr()), tensor.numel() * tensor.element_size());
   return out;
 }

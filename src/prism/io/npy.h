@@ -6,10 +6,24 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace prism {
 
 torch::Tensor read_npy(const std::filesystem::path& path);
+// Maps the file into memory instead of reading it (pages load on demand, so an array larger than
+// memory works); the tensor keeps the mapping alive. Writes to it never reach the file.
+torch::Tensor map_npy(const std::filesystem::path& path);
+
+struct NpyHeader {
+  torch::ScalarType dtype;
+  std::vector<int64_t> shape;
+  size_t data_offset, data_bytes;
+};
+// Validates the header and that exactly the shape's data follows it.
+NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& source);
+// The header for an array of this dtype and shape, to stream its data after it.
+std::string npy_header(torch::ScalarType dtype, const std::vector<int64_t>& shape);
 // Parses .npy bytes already in memory; `source` names them in errors.
 torch::Tensor parse_npy(const uint8_t* data, size_t size, const std::string& source);
 
