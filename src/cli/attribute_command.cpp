@@ -11,33 +11,6 @@ namespace prism::cli {
 namespace fs = std::filesystem;
 namespace {
 
-// "0:16" (start:stop), "3,5,9", or a mix: "0:4,10".
-std::vector<int64_t> parse_indices(const std::string& text, int64_t size) {
-  std::vector<int64_t> out;
-  std::stringstream stream(text);
-  std::string part;
-  auto number = [&](const std::string& s) {
-    try {
-      size_t used = 0;
-      const int64_t value = std::stoll(s, &used);
-      if (used == s.size()) return value;
-    } catch (const std::exception&) {
-    }
-    throw Error("--indices '" + text + "' is not a list of indices or start:stop ranges");
-  };
-  while (std::getline(stream, part, ',')) {
-    const auto colon = part.find(':');
-    const int64_t start = number(part.substr(0, colon));
-    const int64_t stop = colon == std::string::npos ? start + 1 : number(part.substr(colon + 1));
-    for (int64_t i = start; i < stop; ++i) out.push_back(i);
-  }
-  require(!out.empty(), "--indices '" + text + "' selects no samples");
-  for (auto i : out)
-    require(i >= 0 && i < size, "index " + std::to_string(i) + " is outside the data (" + std::to_string(size) +
-                                    " samples, indices 0.." + std::to_string(size - 1) + ")");
-  return out;
-}
-
 torch::Tensor parse_targets(const std::string& spec, Network& network, const torch::Tensor& inputs,
                             const torch::Tensor& labels) {
   if (spec == "predicted") {

@@ -16,7 +16,7 @@ struct DataOptions {
   int64_t train_size = 0;  // 0: all
   int64_t test_size = 0;
   uint64_t subset_seed = 0;
-  void add_to(CLI::App& command, bool required = true);
+  void add_to(CLI::App& command, bool required = true, const std::string& flag = "--data");
   Dataset load(Split split) const;
 };
 
@@ -31,6 +31,9 @@ struct AttributeOptions {
 // Computes the attributions, then writes attributions, targets, summary and pictures to o.out.
 void run_attribute(AttributeOptions& o);
 
+// "0:16" (start:stop), "3,5,9", or a mix: "0:4,10"; each index checked against `size`.
+std::vector<int64_t> parse_indices(const std::string& text, int64_t size);
+
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
 
@@ -39,5 +42,6 @@ void add_predict(CLI::App& app);
 void add_layers(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_attribute(CLI::App& app);
+void add_examples(CLI::App& app);
 
 }  // namespace prism::cli

@@ -4,6 +4,8 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <cstdio>
+#include <vector>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -107,6 +109,23 @@ void write_file_atomic(const fs::path& path, const std::function<void(std::ostre
 
 void write_file_atomic(const fs::path& path, const std::string& content) {
   write_file_atomic(path, [&](std::ostream& out) { out.write(content.data(), content.size()); });
+}
+
+std::string file_fingerprint(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), "cannot open " + path.string() + ": " + std::strerror(errno));
+  uLong crc = crc32(0L, Z_NULL, 0);
+  uint64_t size = 0;
+  std::vector<char> buffer(1 << 20);
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = static_cast<uInt>(in.gcount());
+    crc = crc32(crc, reinterpret_cast<const Bytef*>(buffer.data()), got);
+    size += got;
+  }
+  char text[40];
+  std::snprintf(text, sizeof text, "crc32:%08lx:%llu", crc, static_cast<unsigned long long>(size));
+  return text;
 }
 
 }  // namespace prism

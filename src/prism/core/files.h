@@ -22,4 +22,7 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 // Creates `dir` (and parents); a clear error if it exists as a file or cannot be made.
 void make_directory(const std::filesystem::path& dir);
 
+// "crc32:1a2b3c4d:SIZE" of a file's bytes: tells whether a cache was built from this very file.
+std::string file_fingerprint(const std::filesystem::path& path);
+
 }  // namespace prism

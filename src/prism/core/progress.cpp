@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <iomanip>
 #include <sstream>
 
 namespace prism {
@@ -46,7 +47,10 @@ std::string Progress::line(const std::vector<std::pair<std::string, std::string>
   out << label_ << " [" << std::string(filled, '=') << (filled < width ? ">" : "")
       << std::string(std::max(0, width - filled - 1), ' ') << "] " << done_ << "/" << total_;
   for (const auto& [name, value] : figures) out << "  " << name << " " << value;
-  out << "  " << static_cast<int64_t>(rate) << " " << unit_ << "/s";
+  if (rate >= 10)
+    out << "  " << static_cast<int64_t>(rate) << " " << unit_ << "/s";
+  else
+    out << "  " << std::setprecision(2) << rate << " " << unit_ << "/s";
   if (done_ < total_)
     out << "  left " << format_duration(rate > 0 ? (total_ - done_) / rate : -1);
   else

@@ -1,0 +1,166 @@
+#include "prism/evaluate/example/knn_sweep.h"
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+#include "prism/core/error.h"
+#include "prism/core/progress.h"
+#include "prism/model/predict.h"
+#include "prism/report/svg_plot.h"
+
+namespace prism {
+namespace {
+
+torch::Tensor embed_all(Network& network, const Dataset& data, const EmbeddingOptions& options) {
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < data.size(); start += options.batch_size)
+    parts.push_back(embed(network, data.images.narrow(0, start, std::min(options.batch_size, data.size() - start)),
+                          options));
+  return torch::cat(parts);
+}
+
+KnnSweepRow score(const ExampleAttribution& attribution, const torch::Tensor& labels,
+                  const torch::Tensor& network_predictions) {
+  KnnSweepRow row;
+  row.knn_accuracy = attribution.predictions.eq(labels).to(torch::kFloat64).mean().item<double>();
+  row.network_accuracy = network_predictions.eq(labels).to(torch::kFloat64).mean().item<double>();
+  row.agreement = attribution.predictions.eq(network_predictions).to(torch::kFloat64).mean().item<double>();
+  row.mean_nonzero = (attribution.weights > 0).sum(1).to(torch::kFloat64).mean().item<double>();
+  row.mean_to_half = examples_to_reach(attribution.weights, 0.5).to(torch::kFloat64).mean().item<double>();
+  row.mean_to_90 = examples_to_reach(attribution.weights, 0.9).to(torch::kFloat64).mean().item<double>();
+  return row;
+}
+
+}  // namespace
+
+KnnSweepResult knn_sweep(Network& network, const Dataset& train, const Dataset& validation, const Dataset& test,
+                         const KnnSweepOptions& options) {
+  require(!options.ks.empty(), "give at least one k");
+  const int64_t max_k = *std::max_element(options.ks.begin(), options.ks.end());
+  require(*std::min_element(options.ks.begin(), options.ks.end()) >= 1 && max_k <= train.size(),
+          "every k must lie between 1 and the " + std::to_string(train.size()) + " training examples");
+  require(validation.size() > 0 && test.size() > 0, "the validation and test splits must not be empty");
+  const auto layers = options.layers.empty() ? network.layer_names() : options.layers;
+  for (const auto& layer : layers) network.layer(layer);  // an unknown layer fails before any work
+  std::map<std::string, int64_t> depth;
+  for (size_t i = 0; i < network.layers().size(); ++i) depth[network.layers()[i].name] = static_cast<int64_t>(i);
+
+  const auto validation_predictions = predict_logits(network, validation.images).argmax(1);
+  const auto test_predictions = predict_logits(network, test.images).argmax(1);
+  KnnSweepResult result;
+  double best_accuracy = -1;
+  Progress progress("kNN sweep", static_cast<int64_t>(layers.size()), "layers");
+  for (const auto& layer : layers) {
+    const auto start = std::chrono::steady_clock::now();
+    EmbeddingOptions embedding{layer, options.pool, options.metric == "cosine", options.batch_size};
+    KnnIndexOptions index_options;
+    index_options.metric = options.metric;
+    const KnnIndex index(embed_all(network, train, embedding).contiguous(), index_options);
+    const auto validation_neighbours = index.search(embed_all(network, validation, embedding), max_k);
+    const auto test_neighbours = index.search(embed_all(network, test, embedding), max_k);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (const int64_t k : options.ks) {
+      EbeOptions ebe;
+      ebe.k = k;
+      ebe.weights = options.weights;
+      auto first_k = [k](const Neighbours& n) {
+        return Neighbours{n.indices.narrow(1, 0, k), n.distances.narrow(1, 0, k)};
+      };
+      for (const bool is_test : {false, true}) {
+        const auto& data = is_test ? test : validation;
+        auto row = score(attribute_neighbours(first_k(is_test ? test_neighbours : validation_neighbours), train.labels,
+                                              train.num_classes(), ebe),
+                         data.labels, is_test ? test_predictions : validation_predictions);
+        row.layer = layer, row.split = is_test ? "test" : "validation";
+        row.depth = depth.at(layer), row.dim = index.dim(), row.k = k, row.seconds = seconds;
+        if (!is_test && row.knn_accuracy > best_accuracy)
+          best_accuracy = row.knn_accuracy, result.best_layer = layer, result.best_k = k;
+        result.rows.push_back(row);
+      }
+    }
+    progress.advance(1, {{"layer", layer}});
+  }
+  progress.finish({{"best", result.best_layer + ", k = " + std::to_string(result.best_k)}});
+  return result;
+}
+
+nlohmann::json KnnSweepResult::to_json() const {
+  nlohmann::json rows_json = nlohmann::json::array();
+  for (const auto& r : rows)
+    rows_json.push_back({{"layer", r.layer},
+                         {"depth", r.depth},
+                         {"dim", r.dim},
+                         {"k", r.k},
+                         {"split", r.split},
+                         {"knn_accuracy", r.knn_accuracy},
+                         {"network_accuracy", r.network_accuracy},
+                         {"agreement", r.agreement},
+                         {"mean_nonzero_weights", r.mean_nonzero},
+                         {"mean_examples_to_50_percent", r.mean_to_half},
+                         {"mean_examples_to_90_percent", r.mean_to_90},
+                         {"seconds", r.seconds}});
+  nlohmann::json chosen;
+  for (const auto& r : rows)
+    if (r.layer == best_layer && r.k == best_k && r.split == "test")
+      chosen = {{"layer", best_layer}, {"k", best_k}, {"test_knn_accuracy", r.knn_accuracy},
+                {"test_network_accuracy", r.network_accuracy}, {"test_agreement", r.agreement}};
+  return {{"chosen_on_validation", chosen}, {"rows", rows_json}};
+}
+
+std::string KnnSweepResult::to_csv() const {
+  std::string csv =
+      "layer,depth,dim,k,split,knn_accuracy,network_accuracy,agreement,mean_nonzero_weights,"
+      "mean_examples_to_50_percent,mean_examples_to_90_percent,seconds\n";
+  char line[512];
+  for (const auto& r : rows) {
+    std::snprintf(line, sizeof line, "%s,%lld,%lld,%lld,%s,%.6f,%.6f,%.6f,%.4f,%.4f,%.4f,%.3f\n", r.layer.c_str(),
+                  static_cast<long long>(r.depth), static_cast<long long>(r.dim), static_cast<long long>(r.k),
+                  r.split.c_str(), r.knn_accuracy, r.network_accuracy, r.agreement, r.mean_nonzero, r.mean_to_half,
+                  r.mean_to_90, r.seconds);
+    csv += line;
+  }
+  return csv;
+}
+
+std::string KnnSweepResult::table() const {
+  std::string out =
+      "| layer | dim | k | kNN acc. (test) | network acc. | agreement | examples to 50 % / 90 % | k chosen on val. |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- |\n";
+  char line[512];
+  for (const auto& r : rows) {
+    if (r.split != "test") continue;
+    std::snprintf(line, sizeof line, "| %s | %lld | %lld | %.2f %% | %.2f %% | %.2f %% | %.1f / %.1f | %s |\n",
+                  r.layer.c_str(), static_cast<long long>(r.dim), static_cast<long long>(r.k), 100 * r.knn_accuracy,
+                  100 * r.network_accuracy, 100 * r.agreement, r.mean_to_half, r.mean_to_90,
+                  r.layer == best_layer && r.k == best_k ? "**chosen**" : "");
+    out += line;
+  }
+  return out;
+}
+
+std::string KnnSweepResult::plot_svg() const {
+  // Per layer, the test accuracy at the k that did best on validation for that layer.
+  std::map<int64_t, std::pair<std::string, const KnnSweepRow*>> by_depth;
+  std::map<std::string, double> best_validation;
+  std::map<std::string, int64_t> best_k_of;
+  for (const auto& r : rows)
+    if (r.split == "validation" && (!best_validation.count(r.layer) || r.knn_accuracy > best_validation[r.layer]))
+      best_validation[r.layer] = r.knn_accuracy, best_k_of[r.layer] = r.k;
+  for (const auto& r : rows)
+    if (r.split == "test" && r.k == best_k_of[r.layer]) by_depth[r.depth] = {r.layer, &r};
+  LinePlot plot;
+  plot.title = "kNN on a layer's embedding against the network (test split)";
+  plot.x_label = "layer (by depth)";
+  plot.y_label = "accuracy (%)";
+  PlotSeries knn{"kNN, k chosen on validation", {}, {}, false}, net{"network", {}, {}, true};
+  for (const auto& [d, entry] : by_depth) {
+    knn.x.push_back(d), knn.y.push_back(100 * entry.second->knn_accuracy);
+    net.x.push_back(d), net.y.push_back(100 * entry.second->network_accuracy);
+    plot.x_categories.emplace_back(d, entry.first);
+  }
+  plot.series = {knn, net};
+  return render_svg(plot);
+}
+
+}  // namespace prism

@@ -1,0 +1,30 @@
+// Line plots as standalone SVG (axes with ticks and units, legend, optional category labels on x), for
+// result files and for inlining into the HTML report. Written by hand: no Debian C++ package plots to SVG.
+#pragma once
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace prism {
+
+struct PlotSeries {
+  std::string name;
+  std::vector<double> x, y;
+  bool dashed = false;
+};
+
+struct LinePlot {
+  std::string title, x_label, y_label;
+  std::vector<PlotSeries> series;
+  // Labels at given x positions instead of numeric ticks (e.g. layer names), drawn slanted.
+  std::vector<std::pair<double, std::string>> x_categories;
+  std::optional<double> y_min, y_max;  // axis range; from the data where not given
+};
+
+std::string render_svg(const LinePlot& plot);
+
+// Escapes &, <, >, " and ' for XML text and attributes.
+std::string xml_escape(const std::string& text);
+
+}  // namespace prism
