@@ -32,6 +32,11 @@ std::vector<T> parse_list(const std::string& text, const std::string& flag) {
   return out;
 }
 
+std::vector<float> to_vector(const torch::Tensor& row) {
+  const auto values = row.to(torch::kCPU, torch::kFloat32).contiguous();
+  return {values.data_ptr<float>(), values.data_ptr<float>() + values.numel()};
+}
+
 struct FitCommand {
   std::string model, out;
   DataOptions train;
@@ -115,25 +120,20 @@ struct ExplainCommand {
                             {"label", label},
                             {"class", names.at(label)},
                             {"distance", attribution.distances[b][j].item<float>()}});
-        char title[64];
-        std::snprintf(title, sizeof title, "w %.3f %s", weight, names.at(label).get<std::string>().c_str());
-        row.push_back(image_picture(train.images[i], scale, title));
+        char weight_text[64];
+        std::snprintf(weight_text, sizeof weight_text, "w %.3f ", weight);
+        row.push_back(image_picture(train.images[i], scale, weight_text + names.at(label).get<std::string>()));
       }
       const int64_t knn = attribution.predictions[b].item<int64_t>();
       const int64_t net = network_probabilities[b].argmax().item<int64_t>();
       samples.push_back({{"index", chosen[b]},
                          {"label", labels[b].item<int64_t>()},
                          {"knn_prediction", knn},
-                         {"knn_probabilities", std::vector<float>(attribution.probabilities[b].data_ptr<float>(),
-                                                                  attribution.probabilities[b].data_ptr<float>() +
-                                                                      attribution.probabilities.size(1))},
+                         {"knn_probabilities", to_vector(attribution.probabilities[b])},
                          {"network_prediction", net},
-                         {"network_probabilities",
-                          std::vector<float>(network_probabilities[b].contiguous().data_ptr<float>(),
-                                             network_probabilities[b].contiguous().data_ptr<float>() +
-                                                 network_probabilities.size(1))},
+                         {"network_probabilities", to_vector(network_probabilities[b])},
                          {"examples", examples}});
-      char name[32];
+      char name[48];
       std::snprintf(name, sizeof name, "examples-%03lld.png", static_cast<long long>(b));
       pictures.emplace_back(fs::path(out) / name, side_by_side(row, 4));
       std::printf("test %lld (%s): kNN says %s, network says %s; %zu examples, top weight %.3f\n",

@@ -12,14 +12,6 @@
 namespace prism {
 namespace {
 
-torch::Tensor embed_all(Network& network, const Dataset& data, const EmbeddingOptions& options) {
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < data.size(); start += options.batch_size)
-    parts.push_back(embed(network, data.images.narrow(0, start, std::min(options.batch_size, data.size() - start)),
-                          options));
-  return torch::cat(parts);
-}
-
 KnnSweepRow score(const ExampleAttribution& attribution, const torch::Tensor& labels,
                   const torch::Tensor& network_predictions) {
   KnnSweepRow row;
@@ -48,38 +40,63 @@ KnnSweepResult knn_sweep(Network& network, const Dataset& train, const Dataset& 
 
   const auto validation_predictions = predict_logits(network, validation.images).argmax(1);
   const auto test_predictions = predict_logits(network, test.images).argmax(1);
+  // Layers are embedded together, one forward pass per batch, in groups whose embeddings fit the budget.
+  EmbeddingOptions embedding{"", options.pool, options.metric == "cosine", options.batch_size};
+  const auto probe = embed_layers(network, train.images.narrow(0, 0, 1), layers, embedding);
+  const double rows = static_cast<double>(train.size() + validation.size() + test.size());
+  std::vector<std::vector<size_t>> groups;
+  double group_bytes = 0;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const double bytes = rows * static_cast<double>(probe[l].size(1)) * sizeof(float);
+    if (groups.empty() || group_bytes + bytes > options.memory_budget_bytes) groups.emplace_back(), group_bytes = 0;
+    groups.back().push_back(l);
+    group_bytes += bytes;
+  }
+
   KnnSweepResult result;
   double best_accuracy = -1;
   Progress progress("kNN sweep", static_cast<int64_t>(layers.size()), "layers");
-  for (const auto& layer : layers) {
-    const auto start = std::chrono::steady_clock::now();
-    EmbeddingOptions embedding{layer, options.pool, options.metric == "cosine", options.batch_size};
-    KnnIndexOptions index_options;
-    index_options.metric = options.metric;
-    const KnnIndex index(embed_all(network, train, embedding).contiguous(), index_options);
-    const auto validation_neighbours = index.search(embed_all(network, validation, embedding), max_k);
-    const auto test_neighbours = index.search(embed_all(network, test, embedding), max_k);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    for (const int64_t k : options.ks) {
-      EbeOptions ebe;
-      ebe.k = k;
-      ebe.weights = options.weights;
-      auto first_k = [k](const Neighbours& n) {
-        return Neighbours{n.indices.narrow(1, 0, k), n.distances.narrow(1, 0, k)};
-      };
-      for (const bool is_test : {false, true}) {
-        const auto& data = is_test ? test : validation;
-        auto row = score(attribute_neighbours(first_k(is_test ? test_neighbours : validation_neighbours), train.labels,
-                                              train.num_classes(), ebe),
-                         data.labels, is_test ? test_predictions : validation_predictions);
-        row.layer = layer, row.split = is_test ? "test" : "validation";
-        row.depth = depth.at(layer), row.dim = index.dim(), row.k = k, row.seconds = seconds;
-        if (!is_test && row.knn_accuracy > best_accuracy)
-          best_accuracy = row.knn_accuracy, result.best_layer = layer, result.best_k = k;
-        result.rows.push_back(row);
+  for (const auto& group : groups) {
+    std::vector<std::string> names;
+    for (const size_t l : group) names.push_back(layers[l]);
+    auto start = std::chrono::steady_clock::now();
+    auto train_rows = embed_layers(network, train.images, names, embedding);
+    auto validation_rows = embed_layers(network, validation.images, names, embedding);
+    auto test_rows = embed_layers(network, test.images, names, embedding);
+    const double embed_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / names.size();
+    for (size_t g = 0; g < names.size(); ++g) {
+      const auto& layer = names[g];
+      start = std::chrono::steady_clock::now();
+      KnnIndexOptions index_options;
+      index_options.metric = options.metric;
+      const KnnIndex index(std::move(train_rows[g]), index_options);
+      const auto validation_neighbours = index.search(validation_rows[g], max_k);
+      const auto test_neighbours = index.search(test_rows[g], max_k);
+      validation_rows[g] = test_rows[g] = torch::Tensor();
+      const double seconds =
+          embed_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (const int64_t k : options.ks) {
+        EbeOptions ebe;
+        ebe.k = k;
+        ebe.weights = options.weights;
+        auto first_k = [k](const Neighbours& n) {
+          return Neighbours{n.indices.narrow(1, 0, k), n.distances.narrow(1, 0, k)};
+        };
+        for (const bool is_test : {false, true}) {
+          const auto& data = is_test ? test : validation;
+          auto row = score(attribute_neighbours(first_k(is_test ? test_neighbours : validation_neighbours),
+                                                train.labels, train.num_classes(), ebe),
+                           data.labels, is_test ? test_predictions : validation_predictions);
+          row.layer = layer, row.split = is_test ? "test" : "validation";
+          row.depth = depth.at(layer), row.dim = index.dim(), row.k = k, row.seconds = seconds;
+          if (!is_test && row.knn_accuracy > best_accuracy)
+            best_accuracy = row.knn_accuracy, result.best_layer = layer, result.best_k = k;
+          result.rows.push_back(row);
+        }
       }
+      progress.advance(1, {{"layer", layer}});
     }
-    progress.advance(1, {{"layer", layer}});
   }
   progress.finish({{"best", result.best_layer + ", k = " + std::to_string(result.best_k)}});
   return result;

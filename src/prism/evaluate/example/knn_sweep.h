@@ -18,6 +18,8 @@ struct KnnSweepOptions {
   std::vector<int64_t> ks = {1, 5, 10, 20};
   std::string pool = "flatten", metric = "l2", weights = "uniform";
   int64_t batch_size = 256;
+  // Layers whose embeddings of all three splits fit together are embedded in one pass.
+  double memory_budget_bytes = 4.0 * (1 << 30);
 };
 
 struct KnnSweepRow {
@@ -25,7 +27,7 @@ struct KnnSweepRow {
   int64_t depth = 0, dim = 0, k = 0;
   double knn_accuracy = 0, network_accuracy = 0, agreement = 0;
   double mean_nonzero = 0, mean_to_half = 0, mean_to_90 = 0;  // concentration of the weights
-  double seconds = 0;  // embedding the three splits and searching, for this layer (shared by its k)
+  double seconds = 0;  // embedding the three splits (its share of a shared pass) and searching (shared by its k)
 };
 
 struct KnnSweepResult {

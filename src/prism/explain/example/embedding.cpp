@@ -14,14 +14,47 @@ void check_embedding_options(const Network& network, const EmbeddingOptions& opt
   require(options.batch_size >= 1, "the embedding batch size must be at least 1");
 }
 
-torch::Tensor embed(Network& network, const torch::Tensor& images, const EmbeddingOptions& options) {
-  check_embedding_options(network, options);
-  torch::NoGradGuard no_grad;
-  auto activation = network.activation(images.to(network.device()), options.layer).to(torch::kFloat32);
+namespace {
+
+torch::Tensor to_rows(torch::Tensor activation, const EmbeddingOptions& options) {
+  activation = activation.to(torch::kFloat32);
   if (options.pool == "avg" && activation.dim() == 4) activation = activation.mean({2, 3});
   auto rows = activation.flatten(1).to(torch::kCPU).contiguous();
   if (options.unit_length) rows = rows / rows.norm(2, 1, true).clamp_min(1e-12);
   return rows;
+}
+
+}  // namespace
+
+torch::Tensor embed(Network& network, const torch::Tensor& images, const EmbeddingOptions& options) {
+  check_embedding_options(network, options);
+  torch::NoGradGuard no_grad;
+  return to_rows(network.activation(images.to(network.device()), options.layer), options);
+}
+
+std::vector<torch::Tensor> embed_layers(Network& network, const torch::Tensor& images,
+                                        const std::vector<std::string>& layers, const EmbeddingOptions& options) {
+  std::vector<std::vector<torch::Tensor>> parts(layers.size());
+  std::vector<torch::Tensor> captured(layers.size());
+  for (size_t l = 0; l < layers.size(); ++l) {
+    auto per_layer = options;
+    per_layer.layer = layers[l];
+    check_embedding_options(network, per_layer);
+  }
+  torch::NoGradGuard no_grad;
+  for (int64_t start = 0; start < images.size(0); start += options.batch_size) {
+    TapSet taps;
+    for (size_t l = 0; l < layers.size(); ++l) taps.capture(layers[l], &captured[l]);
+    network.forward(images.narrow(0, start, std::min(options.batch_size, images.size(0) - start)).to(network.device()),
+                    taps);
+    for (size_t l = 0; l < layers.size(); ++l) {
+      require(captured[l].defined(), "layer '" + layers[l] + "' was not reached in the forward pass (inside a branch?)");
+      parts[l].push_back(to_rows(captured[l], options));
+    }
+  }
+  std::vector<torch::Tensor> out;
+  for (auto& part : parts) out.push_back(part.empty() ? torch::empty({0, 0}) : torch::cat(part));
+  return out;
 }
 
 void write_embeddings(Network& network, const Dataset& data, const EmbeddingOptions& options,

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "prism/data/dataset.h"
 #include "prism/model/network.h"
@@ -23,6 +24,11 @@ void check_embedding_options(const Network& network, const EmbeddingOptions& opt
 
 // Embeddings [B, D] float32 of `images` [B, C, H, W] in [0, 1], without autograd.
 torch::Tensor embed(Network& network, const torch::Tensor& images, const EmbeddingOptions& options);
+
+// Embeddings of `images` at several layers from one forward pass per batch: one [B, D_l] tensor per layer
+// (`options.layer` is ignored).
+std::vector<torch::Tensor> embed_layers(Network& network, const torch::Tensor& images,
+                                        const std::vector<std::string>& layers, const EmbeddingOptions& options);
 
 // Embeds `data` batch by batch straight into a float32 .npy file [N, D] (atomically), so the
 // training set's embedding never has to fit in memory; read it back with map_npy. Shows progress.
