@@ -4,7 +4,10 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <sstream>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "prism/prism.h"
 
@@ -34,6 +37,40 @@ void run_attribute(AttributeOptions& o);
 // "0:16" (start:stop), "3,5,9", or a mix: "0:4,10"; each index checked against `size`.
 std::vector<int64_t> parse_indices(const std::string& text, int64_t size);
 
+// What a fit folder records of the model and training data it was built from.
+nlohmann::json fit_provenance(const std::string& model, const DataOptions& train);
+// The model file a fit was built from (or `model_override`), refused if its bytes changed since the fit.
+std::string fitted_model_path(const nlohmann::json& provenance, const std::string& model_override,
+                              const std::string& fit_dir, const std::string& refit_command);
+// The training data a fit was built from, checked against its size.
+Dataset fitted_train_data(const nlohmann::json& provenance, int64_t expected_size, const std::string& fit_dir);
+// A row of a tensor as a vector (for JSON).
+std::vector<float> to_vector(const torch::Tensor& row);
+
+// A comma-separated list of strings or integers given to `flag`.
+template <typename T>
+std::vector<T> parse_list(const std::string& text, const std::string& flag) {
+  std::vector<T> out;
+  std::stringstream stream(text);
+  for (std::string part; std::getline(stream, part, ',');) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      out.push_back(part);
+    } else {
+      size_t used = 0;
+      int64_t value = 0;
+      try {
+        value = std::stoll(part, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      require(used == part.size() && !part.empty(), flag + " '" + text + "' is not a comma-separated list of integers");
+      out.push_back(value);
+    }
+  }
+  require(!out.empty(), flag + " is empty");
+  return out;
+}
+
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
 
@@ -43,5 +80,6 @@ void add_layers(CLI::App& app);
 void add_demo(CLI::App& app);
 void add_attribute(CLI::App& app);
 void add_examples(CLI::App& app);
+void add_influence(CLI::App& app);
 
 }  // namespace prism::cli

@@ -46,6 +46,41 @@ std::vector<int64_t> parse_indices(const std::string& text, int64_t size) {
   return out;
 }
 
+nlohmann::json fit_provenance(const std::string& model, const DataOptions& train) {
+  return {{"model", std::filesystem::absolute(model).string()},
+          {"model_fingerprint", file_fingerprint(model)},
+          {"data", train.spec},
+          {"train_size", train.train_size},
+          {"subset_seed", train.subset_seed}};
+}
+
+std::string fitted_model_path(const nlohmann::json& provenance, const std::string& model_override,
+                              const std::string& fit_dir, const std::string& refit_command) {
+  const std::string path = model_override.empty() ? provenance.at("model").get<std::string>() : model_override;
+  require(std::filesystem::exists(path), "the fit's model " + path + " is gone; give --model or re-run the fit");
+  require(file_fingerprint(path) == provenance.at("model_fingerprint").get<std::string>(),
+          "the model " + path + " is not the one the fit in " + fit_dir + " was built from; re-run " + refit_command +
+              " with this model");
+  return path;
+}
+
+Dataset fitted_train_data(const nlohmann::json& provenance, int64_t expected_size, const std::string& fit_dir) {
+  DataOptions options;
+  options.spec = provenance.at("data").get<std::string>();
+  options.train_size = provenance.at("train_size").get<int64_t>();
+  options.subset_seed = provenance.at("subset_seed").get<uint64_t>();
+  auto train = options.load(Split::Train);
+  require(train.size() == expected_size, "the training data " + options.spec + " no longer matches the fit in " +
+                                             fit_dir + " (" + std::to_string(train.size()) + " samples, the fit has " +
+                                             std::to_string(expected_size) + "); re-run the fit");
+  return train;
+}
+
+std::vector<float> to_vector(const torch::Tensor& row) {
+  const auto values = row.to(torch::kCPU, torch::kFloat32).contiguous();
+  return {values.data_ptr<float>(), values.data_ptr<float>() + values.numel()};
+}
+
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data) {
   return load_network(path, data ? data->image_shape() : std::vector<int64_t>{});
 }

@@ -9,34 +9,6 @@ namespace prism::cli {
 namespace fs = std::filesystem;
 namespace {
 
-template <typename T>
-std::vector<T> parse_list(const std::string& text, const std::string& flag) {
-  std::vector<T> out;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, ',');) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      out.push_back(part);
-    } else {
-      size_t used = 0;
-      int64_t value = 0;
-      try {
-        value = std::stoll(part, &used);
-      } catch (const std::exception&) {
-        used = 0;
-      }
-      require(used == part.size() && !part.empty(), flag + " '" + text + "' is not a comma-separated list of integers");
-      out.push_back(value);
-    }
-  }
-  require(!out.empty(), flag + " is empty");
-  return out;
-}
-
-std::vector<float> to_vector(const torch::Tensor& row) {
-  const auto values = row.to(torch::kCPU, torch::kFloat32).contiguous();
-  return {values.data_ptr<float>(), values.data_ptr<float>() + values.numel()};
-}
-
 struct FitCommand {
   std::string model, out;
   DataOptions train;
@@ -45,11 +17,7 @@ struct FitCommand {
     const auto data = train.load(Split::Train);
     auto network = load_model(model, &data);
     network->set_training(false);
-    const nlohmann::json provenance = {{"model", fs::absolute(model).string()},
-                                       {"model_fingerprint", file_fingerprint(model)},
-                                       {"data", train.spec},
-                                       {"train_size", train.train_size},
-                                       {"subset_seed", train.subset_seed}};
+    const auto provenance = fit_provenance(model, train);
     const auto start = std::chrono::steady_clock::now();
     const auto fitted = EbeDnn::fit(*network, data, fit, out, provenance);
     std::printf("EBE-DNN fit: %lld training embeddings of dimension %lld at layer %s (%s, %s index) in %.1f s -> %s\n",
@@ -68,11 +36,7 @@ struct ExplainCommand {
   void run() {
     const auto fitted = EbeDnn::open(fit_dir);
     const auto& provenance = fitted.record().at("provenance");
-    const std::string model_path = model.empty() ? provenance.at("model").get<std::string>() : model;
-    require(fs::exists(model_path), "the fit's model " + model_path + " is gone; give --model or re-run the fit");
-    require(file_fingerprint(model_path) == provenance.at("model_fingerprint").get<std::string>(),
-            "the model " + model_path + " is not the one the fit in " + fit_dir +
-                " was built from; re-run prism examples fit with this model");
+    const auto model_path = fitted_model_path(provenance, model, fit_dir, "prism examples fit");
     require(ebe.k <= fitted.index().size(), "--k " + std::to_string(ebe.k) + " exceeds the " +
                                                 std::to_string(fitted.index().size()) + " training examples of the fit");
     const auto test = data.load(Split::Test);
@@ -93,14 +57,9 @@ struct ExplainCommand {
       network_probabilities = torch::softmax(network->forward(images), 1);
     }
     // The training images, for the pictures: the same data and subset the fit was built from.
-    DataOptions train_options;
-    train_options.spec = provenance.at("data").get<std::string>();
-    train_options.train_size = provenance.at("train_size").get<int64_t>();
-    train_options.subset_seed = provenance.at("subset_seed").get<uint64_t>();
-    const auto train = train_options.load(Split::Train);
-    require(train.size() == fitted.index().size() && train.labels.equal(fitted.train_labels()),
-            "the training data " + train_options.spec + " no longer matches the fit in " + fit_dir +
-                "; re-run prism examples fit");
+    const auto train = fitted_train_data(provenance, fitted.index().size(), fit_dir);
+    require(train.labels.equal(fitted.train_labels()),
+            "the training data's labels no longer match the fit in " + fit_dir + "; re-run prism examples fit");
 
     const auto& names = fitted.record().at("class_names");
     nlohmann::json samples = nlohmann::json::array();

@@ -115,4 +115,11 @@ torch::Tensor side_by_side(const std::vector<torch::Tensor>& pictures, int64_t g
   return out;
 }
 
+torch::Tensor stack_rows(const std::vector<torch::Tensor>& pictures, int64_t gap) {
+  // A row of pictures is laid out left to right; stacking is the same on the transposed pictures.
+  std::vector<torch::Tensor> transposed;
+  for (const auto& p : pictures) transposed.push_back(p.transpose(1, 2));
+  return side_by_side(transposed, gap).transpose(1, 2).contiguous();
+}
+
 }  // namespace prism

@@ -27,6 +27,8 @@ torch::Tensor image_picture(const torch::Tensor& image, int64_t scale, const std
 
 // Pictures side by side on white, tops aligned, with a gap.
 torch::Tensor side_by_side(const std::vector<torch::Tensor>& pictures, int64_t gap = 8);
+// Pictures one below the other on white, left edges aligned, with a gap.
+torch::Tensor stack_rows(const std::vector<torch::Tensor>& pictures, int64_t gap = 8);
 
 // Writes `text` into `picture` [3, H, W] at (top, left), dark grey, `pixel` image pixels per font pixel.
 void draw_text(torch::Tensor& picture, const std::string& text, int64_t top, int64_t left, int64_t pixel = 1);

@@ -1,6 +1,7 @@
 #include "prism/explain/feature/attributor.h"
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/explain/feature/grad_cam.h"
 #include "prism/explain/feature/gradient_x_input.h"
 #include "prism/explain/feature/integrated_gradients.h"
@@ -11,32 +12,6 @@
 #include "prism/explain/feature/smoothgrad.h"
 
 namespace prism {
-namespace {
-
-// Reads `key` of `options` into `value` if present, with a clear error on a wrong type.
-template <typename T>
-void read(const nlohmann::json& options, const char* key, T& value, const std::string& method) {
-  if (!options.contains(key)) return;
-  try {
-    value = options.at(key).get<T>();
-  } catch (const std::exception&) {
-    throw Error("option '" + std::string(key) + "' of " + method + " has the wrong type (" + options.at(key).dump() + ")");
-  }
-}
-
-void check_keys(const nlohmann::json& options, const nlohmann::json& valid, const std::string& method) {
-  require(options.is_object(), "the options of " + method + " must be a JSON object");
-  for (const auto& item : options.items()) {
-    if (valid.contains(item.key())) continue;
-    std::string names;
-    for (const auto& v : valid.items()) names += (names.empty() ? "" : ", ") + v.key();
-    throw Error("option '" + item.key() + "' does not apply to " + method + "; its options are: " +
-                (names.empty() ? "none" : names));
-  }
-}
-
-}  // namespace
-
 std::vector<std::string> feature_methods() {
   return {"pruned-gradient", "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "grad-cam", "lrp",
           "occlusion"};
@@ -46,57 +21,57 @@ std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& na
   std::unique_ptr<FeatureAttributor> made;
   if (name == "saliency") {
     SaliencyOptions options;
-    read(o, "abs", options.absolute, name);
+    read_option(o, "abs", options.absolute, name);
     made = std::make_unique<Saliency>(options);
   } else if (name == "gradient-x-input") {
     made = std::make_unique<GradientXInput>();
   } else if (name == "integrated-gradients") {
     IntegratedGradientsOptions options;
-    read(o, "steps", options.steps, name);
-    read(o, "integration", options.integration, name);
-    read(o, "baseline", options.baseline, name);
-    read(o, "blur_sigma", options.blur_sigma, name);
-    read(o, "internal_batch_size", options.internal_batch_size, name);
+    read_option(o, "steps", options.steps, name);
+    read_option(o, "integration", options.integration, name);
+    read_option(o, "baseline", options.baseline, name);
+    read_option(o, "blur_sigma", options.blur_sigma, name);
+    read_option(o, "internal_batch_size", options.internal_batch_size, name);
     made = std::make_unique<IntegratedGradients>(options);
   } else if (name == "smoothgrad") {
     SmoothGradOptions options;
-    read(o, "samples", options.samples, name);
-    read(o, "noise_level", options.noise_level, name);
-    read(o, "variant", options.variant, name);
-    read(o, "seed", options.seed, name);
-    read(o, "internal_batch_size", options.internal_batch_size, name);
+    read_option(o, "samples", options.samples, name);
+    read_option(o, "noise_level", options.noise_level, name);
+    read_option(o, "variant", options.variant, name);
+    read_option(o, "seed", options.seed, name);
+    read_option(o, "internal_batch_size", options.internal_batch_size, name);
     made = std::make_unique<SmoothGrad>(options);
   } else if (name == "grad-cam") {
     GradCamOptions options;
-    read(o, "layer", options.layer, name);
-    read(o, "relu", options.relu, name);
+    read_option(o, "layer", options.layer, name);
+    read_option(o, "relu", options.relu, name);
     made = std::make_unique<GradCam>(options);
   } else if (name == "occlusion") {
     OcclusionOptions options;
-    read(o, "patch", options.patch, name);
-    read(o, "stride", options.stride, name);
-    read(o, "fill", options.fill, name);
-    read(o, "internal_batch_size", options.internal_batch_size, name);
+    read_option(o, "patch", options.patch, name);
+    read_option(o, "stride", options.stride, name);
+    read_option(o, "fill", options.fill, name);
+    read_option(o, "internal_batch_size", options.internal_batch_size, name);
     made = std::make_unique<Occlusion>(options);
   } else if (name == "lrp") {
     LrpOptions options;
-    read(o, "composite", options.composite, name);
-    read(o, "epsilon", options.epsilon, name);
-    read(o, "gamma", options.gamma, name);
-    read(o, "alpha", options.alpha, name);
+    read_option(o, "composite", options.composite, name);
+    read_option(o, "epsilon", options.epsilon, name);
+    read_option(o, "gamma", options.gamma, name);
+    read_option(o, "alpha", options.alpha, name);
     made = std::make_unique<Lrp>(options);
   } else if (name == "pruned-gradient") {
     PrunedGradientOptions options;
-    read(o, "sparsity", options.sparsity, name);
-    read(o, "integrated", options.integrated, name);
-    read(o, "steps", options.steps, name);
+    read_option(o, "sparsity", options.sparsity, name);
+    read_option(o, "integrated", options.integrated, name);
+    read_option(o, "steps", options.steps, name);
     made = std::make_unique<PrunedGradient>(options);
   } else {
     std::string names;
     for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
     throw Error("unknown attribution method '" + name + "'; methods are: " + names);
   }
-  check_keys(o, made->options(), name);
+  check_option_keys(o, made->options(), name);
   return made;
 }
 

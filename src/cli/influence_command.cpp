@@ -1,0 +1,249 @@
+// prism influence fit | explain | self: training-data attribution (DualView, seed 002, and its baselines).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "commands.h"
+
+namespace prism::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// The per-epoch checkpoints and learning rates that `prism train` wrote beside `model` (RUN/model.prism,
+// RUN/checkpoints/epoch-NNN.prism, RUN/history.json).
+std::pair<std::vector<std::string>, std::vector<double>> run_checkpoints(const std::string& model,
+                                                                         const std::string& method) {
+  const auto run = fs::absolute(model).parent_path();
+  std::vector<std::string> files;
+  if (fs::is_directory(run / "checkpoints"))
+    for (const auto& entry : fs::directory_iterator(run / "checkpoints"))
+      if (entry.path().extension() == ".prism" && entry.path().filename().string().rfind("epoch-", 0) == 0)
+        files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  require(!files.empty(), method + " needs the per-epoch checkpoints that prism train saves, and " +
+                              (run / "checkpoints").string() + " holds none; give --checkpoints P1,P2,...");
+  std::vector<double> rates(files.size(), 1.0);
+  try {
+    const auto bytes = read_file(run / "history.json", 1 << 24);
+    const auto history = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto& epochs = history.at("epochs");
+    require(epochs.size() >= files.size(), (run / "history.json").string() + " records fewer epochs than " +
+                                               (run / "checkpoints").string() + " holds; re-train");
+    for (size_t t = 0; t < files.size(); ++t) rates[t] = epochs.at(t).at("learning_rate").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error((run / "history.json").string() + " is corrupt (" + e.what() + "); re-train or give --learning-rates");
+  }
+  return {files, rates};
+}
+
+struct FitCommand {
+  std::string model, method = "dualview", checkpoints, out;
+  DataOptions train;
+  nlohmann::json method_options = nlohmann::json::object();
+
+  void run() {
+    const auto data = train.load(Split::Train);
+    auto network = load_model(model, &data);
+    network->set_training(false);
+    auto options = method_options;
+    if (method == "tracin" || method == "trak") {
+      // TracIn sums over the training run's checkpoints by default; TRAK uses the final model unless asked.
+      if (checkpoints == "all" || (method == "tracin" && checkpoints.empty())) {
+        const auto [files, rates] = run_checkpoints(model, method);
+        options["checkpoints"] = files;
+        if (method == "tracin") options["learning_rates"] = rates;
+      } else if (!checkpoints.empty()) {
+        options["checkpoints"] = parse_list<std::string>(checkpoints, "--checkpoints");
+        for (const auto& file : options["checkpoints"])
+          require(fs::exists(file.get<std::string>()), "checkpoint " + file.get<std::string>() + " not found");
+      }
+    } else {
+      require(checkpoints.empty(), "--checkpoints applies to tracin and trak only");
+    }
+    auto attributor = make_data_attributor(method, options);
+    const auto start = std::chrono::steady_clock::now();
+    attributor->fit(*network, data);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    save_data_fit(out, *attributor, fit_provenance(model, train));
+    std::uintmax_t bytes = 0;
+    for (const auto& entry : fs::directory_iterator(out)) bytes += entry.is_regular_file() ? entry.file_size() : 0;
+    std::printf("%s fit on %lld training samples in %.1f s; cache %.1f MiB in %s\n%s\n", method.c_str(),
+                static_cast<long long>(data.size()), seconds, bytes / 1048576.0, out.c_str(),
+                attributor->fit_report().dump().c_str());
+  }
+};
+
+struct ExplainCommand {
+  std::string fit_dir, model, indices = "0:8", targets = "predicted", out;
+  DataOptions data;
+  int64_t top = 10, scale = 3;
+  bool dense = false;
+
+  void run() {
+    const auto fit = open_data_fit(fit_dir);
+    const auto& provenance = fit.record.at("provenance");
+    const std::string method = fit.record.at("method");
+    const auto model_path = fitted_model_path(provenance, model, fit_dir, "prism influence fit");
+    require(top >= 1, "--top must be at least 1");
+    const auto test = data.load(Split::Test);
+    auto network = load_model(model_path, &test);
+    network->set_training(false);
+    const auto chosen = parse_indices(indices, test.size());
+    const auto index = torch::tensor(chosen, torch::kInt64);
+    const auto images = test.images.index_select(0, index);
+    const auto labels = test.labels.index_select(0, index);
+    torch::Tensor predictions;
+    {
+      torch::NoGradGuard no_grad;
+      predictions = network->forward(images).argmax(1).to(torch::kCPU);
+    }
+    require(targets == "predicted" || targets == "true", "--targets must be predicted or true");
+    const auto target = targets == "predicted" ? predictions : labels;
+    const auto start = std::chrono::steady_clock::now();
+    const auto attributions = fit.attributor->attribute(*network, images, target);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const auto proponents = top_attributions(attributions, top, true);
+    const auto opponents = top_attributions(attributions, top, false);
+    const auto train = fitted_train_data(provenance, fit.attributor->train_size(), fit_dir);
+
+    const auto names = network->class_names();
+    nlohmann::json samples = nlohmann::json::array();
+    std::vector<std::pair<fs::path, torch::Tensor>> pictures;
+    auto examples = [&](const TopAttributions& t, int64_t b, std::vector<torch::Tensor>* row) {
+      nlohmann::json list = nlohmann::json::array();
+      for (int64_t j = 0; j < t.indices.size(1); ++j) {
+        const int64_t i = t.indices[b][j].item<int64_t>(), label = train.labels[i].item<int64_t>();
+        const float value = t.values[b][j].item<float>();
+        list.push_back({{"train_index", i}, {"value", value}, {"label", label}, {"class", names.at(label)}});
+        char text[64];
+        std::snprintf(text, sizeof text, "%+.3g ", value);
+        row->push_back(image_picture(train.images[i], scale, text + names.at(label)));
+      }
+      return list;
+    };
+    for (int64_t b = 0; b < images.size(0); ++b) {
+      const int64_t c = target[b].item<int64_t>();
+      std::vector<torch::Tensor> up = {image_picture(images[b], scale, "test " + std::to_string(chosen[b]) + ": " +
+                                                                           names.at(labels[b].item<int64_t>()))};
+      std::vector<torch::Tensor> down = {image_picture(torch::ones_like(images[b]), scale, "for " + names.at(c))};
+      samples.push_back({{"index", chosen[b]},
+                         {"label", labels[b].item<int64_t>()},
+                         {"prediction", predictions[b].item<int64_t>()},
+                         {"target", c},
+                         {"sum", attributions[b].sum().item<double>()},
+                         {"nonzero", (attributions[b] != 0).sum().item<int64_t>()},
+                         {"proponents", examples(proponents, b, &up)},
+                         {"opponents", examples(opponents, b, &down)}});
+      char name[48];
+      std::snprintf(name, sizeof name, "influence-%03lld.png", static_cast<long long>(b));
+      pictures.emplace_back(fs::path(out) / name, stack_rows({side_by_side(up, 4), side_by_side(down, 4)}, 6));
+      std::printf("test %lld (%s, predicted %s): top proponent %s (%+.3g), top opponent %s (%+.3g)\n",
+                  static_cast<long long>(chosen[b]), names.at(labels[b].item<int64_t>()).c_str(),
+                  names.at(predictions[b].item<int64_t>()).c_str(),
+                  samples.back()["proponents"][0]["class"].get<std::string>().c_str(),
+                  proponents.values[b][0].item<double>(),
+                  samples.back()["opponents"][0]["class"].get<std::string>().c_str(), opponents.values[b][0].item<double>());
+    }
+    make_directory(out);
+    const nlohmann::json summary = {{"method", method},
+                                    {"options", fit.record.at("options")},
+                                    {"fit", fs::absolute(fit_dir).string()},
+                                    {"data", data.spec},
+                                    {"targets", targets},
+                                    {"explain_seconds", seconds},
+                                    {"class_names", names},
+                                    {"samples", samples}};
+    write_file_atomic(fs::path(out) / "explanations.json", summary.dump(2));
+    write_npy(fs::path(out) / "proponents.npy", proponents.indices);
+    write_npy(fs::path(out) / "proponent_values.npy", proponents.values);
+    write_npy(fs::path(out) / "opponents.npy", opponents.indices);
+    write_npy(fs::path(out) / "opponent_values.npy", opponents.values);
+    if (dense) write_npy(fs::path(out) / "attributions.npy", attributions);
+    for (const auto& [path, picture] : pictures) write_png(path, picture);
+    std::printf("%s explained %lld test samples in %.3f s; explanations.json, proponents/opponents .npy%s and "
+                "influence-NNN.png in %s\n",
+                method.c_str(), static_cast<long long>(images.size(0)), seconds, dense ? ", attributions.npy" : "",
+                out.c_str());
+  }
+};
+
+struct SelfCommand {
+  std::string fit_dir, out;
+  int64_t top = 20;
+
+  void run() {
+    const auto fit = open_data_fit(fit_dir);
+    const auto scores = fit.attributor->self_influence();
+    const auto [values, order] = scores.sort(0, true);
+    const auto target = out.empty() ? fs::path(fit_dir) : fs::path(out);
+    nlohmann::json ranking = nlohmann::json::array();
+    for (int64_t r = 0; r < std::min<int64_t>(top, order.size(0)); ++r)
+      ranking.push_back({{"rank", r + 1}, {"train_index", order[r].item<int64_t>()}, {"self_influence", values[r].item<float>()}});
+    make_directory(target);
+    write_npy(target / "self_influence.npy", scores);
+    write_file_atomic(target / "self_influence_top.json",
+                      nlohmann::json{{"method", fit.record.at("method")}, {"top", ranking}}.dump(2));
+    for (const auto& entry : ranking)
+      std::printf("%4lld  training sample %6lld  self-influence %.4g\n", static_cast<long long>(entry["rank"].get<int64_t>()),
+                  static_cast<long long>(entry["train_index"].get<int64_t>()), entry["self_influence"].get<double>());
+    std::printf("self_influence.npy (all %lld samples) and self_influence_top.json in %s\n",
+                static_cast<long long>(scores.size(0)), target.string().c_str());
+  }
+};
+
+template <typename T>
+void add_method_option(CLI::App& command, nlohmann::json& options, const std::string& flag, const std::string& key,
+                       const std::string& help) {
+  command.add_option_function<T>(flag, [&options, key](const T& value) { options[key] = value; }, help);
+}
+
+}  // namespace
+
+void add_influence(CLI::App& app) {
+  auto* influence = app.add_subcommand("influence", "training-data attribution: DualView and its baselines");
+  influence->require_subcommand(1);
+
+  auto* fit = influence->add_subcommand("fit", "fit a data attributor on a model and its training set");
+  auto f = std::make_shared<FitCommand>();
+  fit->add_option("--model", f->model, "model file (.prism or TorchScript .pt)")->required();
+  f->train.add_to(*fit, true, "--train");
+  fit->add_option("--method", f->method, "dualview, representer, tracin, influence, trak, similarity, random")
+      ->capture_default_str();
+  add_method_option<double>(*fit, f->method_options, "--C", "C", "dualview: SVM regularisation C (1e-3)");
+  add_method_option<double>(*fit, f->method_options, "--tolerance", "tolerance", "dualview: KKT tolerance (1e-3)");
+  add_method_option<int64_t>(*fit, f->method_options, "--max-iterations", "max_iterations",
+                             "dualview: passes (1000); representer: L-BFGS iterations (500)");
+  add_method_option<bool>(*fit, f->method_options, "--bias", "bias", "dualview: constant bias feature");
+  add_method_option<uint64_t>(*fit, f->method_options, "--seed", "seed", "dualview, trak, random: seed (0)");
+  add_method_option<double>(*fit, f->method_options, "--lambda", "lambda",
+                            "representer: L2 penalty (1e-3); trak: relative ridge (1e-3)");
+  add_method_option<double>(*fit, f->method_options, "--damping", "damping", "influence: Hessian damping (1e-3)");
+  add_method_option<int64_t>(*fit, f->method_options, "--projection-dim", "projection_dim", "trak: projection (512)");
+  add_method_option<std::string>(*fit, f->method_options, "--metric", "metric", "similarity: cosine or dot");
+  fit->add_option("--checkpoints", f->checkpoints,
+                  "tracin, trak: all (the training run's per-epoch checkpoints; tracin's default) or P1,P2,...");
+  fit->add_option("--out", f->out, "fit folder")->required();
+  fit->callback([f] { f->run(); });
+
+  auto* explain = influence->add_subcommand("explain", "the training samples that support and oppose predictions");
+  auto e = std::make_shared<ExplainCommand>();
+  explain->add_option("--fit", e->fit_dir, "folder written by prism influence fit")->required();
+  explain->add_option("--model", e->model, "model file (default: the one the fit was built from; must be the same)");
+  e->data.add_to(*explain, true);
+  explain->add_option("--indices", e->indices, "test samples: 0:16, 3,5,9 or a mix")->capture_default_str();
+  explain->add_option("--targets", e->targets, "predicted or true class")->capture_default_str();
+  explain->add_option("--top", e->top, "proponents and opponents per sample")->capture_default_str();
+  explain->add_flag("--dense", e->dense, "also write the dense attributions [B, N_train]");
+  explain->add_option("--scale", e->scale, "pixel scale of the pictures")->capture_default_str()->check(CLI::Range(1, 16));
+  explain->add_option("--out", e->out, "output folder")->required();
+  explain->callback([e] { e->run(); });
+
+  auto* self = influence->add_subcommand("self", "rank the training set by self-influence (mislabel candidates)");
+  auto s = std::make_shared<SelfCommand>();
+  self->add_option("--fit", s->fit_dir, "folder written by prism influence fit")->required();
+  self->add_option("--top", s->top, "samples to list")->capture_default_str();
+  self->add_option("--out", s->out, "output folder (default: the fit folder)");
+  self->callback([s] { s->run(); });
+}
+
+}  // namespace prism::cli

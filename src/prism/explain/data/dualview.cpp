@@ -1,0 +1,87 @@
+#include "prism/explain/data/dualview.h"
+
+#include <chrono>
+
+#include "prism/core/error.h"
+
+namespace prism {
+
+nlohmann::json DualView::options() const {
+  return {{"C", options_.C},
+          {"tolerance", options_.tolerance},
+          {"max_iterations", options_.max_iterations},
+          {"bias", options_.bias},
+          {"seed", options_.seed}};
+}
+
+torch::Tensor DualView::features(Network& network, const torch::Tensor& inputs) const {
+  auto phi = penultimate_features(network, last_linear_layer(network), inputs);
+  if (options_.bias) phi = torch::cat({phi, torch::ones({phi.size(0), 1})}, 1);
+  return phi;
+}
+
+void DualView::fit(Network& network, const Dataset& train) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto layer = last_linear_layer(network);
+  const auto phi = penultimate_features(network, layer, train.images, "features of " + train.name);
+  const auto solution = solve_crammer_singer(phi, train.labels, network.num_classes(), options_);
+  train_size_ = train.size();
+  support_indices_ = solution.alpha.ne(0).any(1).nonzero().squeeze(1);
+  support_alpha_ = solution.alpha.index_select(0, support_indices_).to(torch::kFloat32);
+  auto augmented = options_.bias ? torch::cat({phi, torch::ones({phi.size(0), 1})}, 1) : phi;
+  support_features_ = augmented.index_select(0, support_indices_).contiguous();
+  support_labels_ = train.labels.index_select(0, support_indices_);
+  weight_ = solution.weight.to(torch::kFloat32);
+  report_ = {{"iterations", solution.iterations},
+             {"converged", solution.converged},
+             {"max_kkt_violation", solution.max_violation},
+             {"primal", solution.primal},
+             {"dual", solution.dual},
+             {"duality_gap", solution.duality_gap},
+             {"relative_duality_gap", solution.duality_gap / std::max(1e-300, std::abs(solution.primal))},
+             {"support_vectors", support_indices_.size(0)},
+             {"support_vector_share", double(support_indices_.size(0)) / std::max<int64_t>(1, train_size_)},
+             {"fit_seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count()}};
+}
+
+torch::Tensor DualView::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  require(train_size_ > 0, "DualView is not fitted");
+  const auto phi = features(network, inputs).to(torch::kFloat64);
+  // a_i = α_{i,c} ⟨φ(x), φ_i⟩ on the support vectors, zero elsewhere.
+  const auto products = phi.matmul(support_features_.to(torch::kFloat64).t());           // [B, S]
+  const auto alpha = support_alpha_.to(torch::kFloat64).index_select(1, targets).t();  // [B, S]
+  auto dense = torch::zeros({inputs.size(0), train_size_}, torch::kFloat64);
+  dense.index_copy_(1, support_indices_, products * alpha);
+  return dense.to(torch::kFloat32);
+}
+
+torch::Tensor DualView::self_influence() const {
+  // α_{i,y_i} ‖φ_i‖² (Yolcu et al., self-influence for mislabel detection).
+  auto out = torch::zeros({train_size_}, torch::kFloat32);
+  const auto own = support_alpha_.gather(1, support_labels_.unsqueeze(1)).squeeze(1);
+  out.index_copy_(0, support_indices_, own * support_features_.pow(2).sum(1));
+  return out;
+}
+
+std::map<std::string, torch::Tensor> DualView::state() const {
+  return {{"support_indices", support_indices_}, {"support_alpha", support_alpha_},
+          {"support_features", support_features_}, {"support_labels", support_labels_},
+          {"weight", weight_}, {"train_size", torch::tensor({train_size_}, torch::kInt64)}};
+}
+
+void DualView::set_state(const std::map<std::string, torch::Tensor>& s) {
+  train_size_ = s.at("train_size")[0].item<int64_t>();
+  support_indices_ = s.at("support_indices");
+  support_alpha_ = s.at("support_alpha");
+  support_features_ = s.at("support_features");
+  support_labels_ = s.at("support_labels");
+  weight_ = s.at("weight");
+  const int64_t S = support_indices_.size(0);
+  require(support_indices_.dim() == 1 && support_alpha_.dim() == 2 && support_alpha_.size(0) == S &&
+              support_features_.dim() == 2 && support_features_.size(0) == S && support_labels_.size(0) == S &&
+              weight_.size(0) == support_alpha_.size(1) && weight_.size(1) == support_features_.size(1) &&
+              (S == 0 || (support_indices_.min().item<int64_t>() >= 0 && support_indices_.max().item<int64_t>() < train_size_)),
+          "the DualView fit's arrays do not fit together; re-run the fit");
+}
+
+}  // namespace prism

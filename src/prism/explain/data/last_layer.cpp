@@ -1,0 +1,65 @@
+#include "prism/explain/data/last_layer.h"
+
+#include "prism/core/error.h"
+#include "prism/core/progress.h"
+
+#include <optional>
+
+namespace prism {
+
+LastLayer last_linear_layer(Network& network) {
+  const auto& info = network.layers().back();
+  const auto parameters = network.layer_parameters(info.name);
+  require(info.kind == "linear" && parameters && parameters->kind == "linear",
+          "data attribution needs a model whose last layer is linear (the logits z = W φ + b); this model's last "
+          "layer '" + info.name + "' is a " + info.kind + " layer");
+  require(info.input != "?",
+          "data attribution needs the input of the final linear layer '" + info.name +
+              "', and this model's graph does not say which layer feeds it; export the model as an nn.Sequential");
+  LastLayer layer{info.name, info.input, parameters->weight.detach().to(torch::kCPU, torch::kFloat32), {}};
+  if (parameters->bias.defined()) layer.bias = parameters->bias.detach().to(torch::kCPU, torch::kFloat32);
+  return layer;
+}
+
+torch::Tensor penultimate_features(Network& network, const LastLayer& layer, const torch::Tensor& images,
+                                   const std::string& label, int64_t batch_size) {
+  network.set_training(false);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  std::optional<Progress> progress;
+  if (!label.empty()) progress.emplace(label, images.size(0));
+  for (int64_t start = 0; start < images.size(0); start += batch_size) {
+    const auto batch = images.narrow(0, start, std::min(batch_size, images.size(0) - start)).to(network.device());
+    const auto features = layer.input.empty() ? normalize(batch, network.normalization())
+                                              : network.activation(batch, layer.input);
+    parts.push_back(features.flatten(1).to(torch::kCPU, torch::kFloat32));
+    if (progress) progress->advance(batch.size(0));
+  }
+  if (progress) progress->finish();
+  auto features = parts.empty() ? torch::empty({0, layer.weight.size(1)}) : torch::cat(parts);
+  require(features.size(1) == layer.weight.size(1),
+          "the input of layer '" + layer.name + "' has " + std::to_string(features.size(1)) + " features but its weight expects " +
+              std::to_string(layer.weight.size(1)));
+  if (images.size(0) > 0) {
+    // The surrogate rests on z = W φ + b reproducing the network's logits: check it on the first images.
+    const int64_t check = std::min<int64_t>(images.size(0), 8);
+    const auto logits = network.forward(images.narrow(0, 0, check).to(network.device())).to(torch::kCPU);
+    const auto rebuilt = last_layer_logits(layer, features.narrow(0, 0, check));
+    require(torch::allclose(rebuilt, logits, 1e-3, 1e-3 * (1 + logits.abs().max().item<double>())),
+            "the final layer '" + layer.name + "' applied to its input does not give the model's output; "
+            "data attribution needs the logits to be that linear layer's output");
+  }
+  return features;
+}
+
+torch::Tensor last_layer_logits(const LastLayer& layer, const torch::Tensor& features) {
+  auto z = features.matmul(layer.weight.t());
+  return layer.bias.defined() ? z + layer.bias : z;
+}
+
+torch::Tensor logit_gradients(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return torch::softmax(logits.to(torch::kFloat64), 1) -
+         torch::one_hot(targets, logits.size(1)).to(torch::kFloat64);
+}
+
+}  // namespace prism

@@ -1,0 +1,36 @@
+// TracIn (Pruthi, Liu, Kale, Sundararajan, "Estimating Training Data Influence by Tracing Gradient
+// Descent", NeurIPS 2020), TracInCP on the last layer: a_i = Σ_t η_t ∇_θ L(x_i)·∇_θ L(x) over checkpoints t,
+// θ = (W, b) of the final linear layer. There the gradient is the outer product of ∂L/∂z and φ, so the dot
+// product is exact and cheap: (φ_i·φ(x) + 1)(∂L_i/∂z · ∂L(x)/∂z) (the 1 for the bias).
+#pragma once
+#include "prism/explain/data/attributor.h"
+
+namespace prism {
+
+struct TracInOptions {
+  std::vector<std::string> checkpoints;  // model files of the checkpoints; empty: the fitted network alone
+  std::vector<double> learning_rates;    // η_t per checkpoint; empty: 1 each
+};
+
+class TracIn : public DataAttributor {
+ public:
+  explicit TracIn(TracInOptions options = {});
+  std::string name() const override { return "tracin"; }
+  nlohmann::json options() const override;
+  void fit(Network& network, const Dataset& train) override;
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  torch::Tensor self_influence() const override;
+  std::map<std::string, torch::Tensor> state() const override;
+  void set_state(const std::map<std::string, torch::Tensor>& state) override;
+  int64_t train_size() const override { return features_.empty() ? 0 : features_[0].size(0); }
+
+ private:
+  // The network of checkpoint t (the given one when there are no checkpoint files).
+  Network& checkpoint(size_t t, Network& network);
+  TracInOptions options_;
+  std::vector<torch::Tensor> features_, gradients_;  // per checkpoint: φ_t [N, d], ∂L/∂z [N, K]
+  std::vector<std::unique_ptr<Network>> loaded_;
+  bool bias_ = true;
+};
+
+}  // namespace prism

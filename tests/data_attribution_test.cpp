@@ -1,0 +1,261 @@
+// Data attribution: the Crammer–Singer dual solver against its own optimality conditions and against
+// LIBLINEAR; DualView's, TracIn's, influence functions' and representer points' identities; the fit folder.
+#include <linear.h>
+
+#include "test_util.h"
+
+namespace prism {
+namespace {
+using test::run_prism;
+
+// Real features: Fashion-MNIST images average-pooled to 7 × 7, a subset of `n`.
+std::pair<torch::Tensor, torch::Tensor> pooled_fashion(int64_t n) {
+  const auto data = random_subset(test::fashion_train(), n, 11);
+  return {torch::avg_pool2d(data.images, 4).flatten(1).contiguous(), data.labels};
+}
+
+// LIBLINEAR's MCSVM_CS weights [K, d] on the same problem.
+torch::Tensor liblinear_weights(const torch::Tensor& x, const torch::Tensor& y, int64_t classes, double C, double eps) {
+  const int64_t n = x.size(0), d = x.size(1);
+  std::vector<std::vector<feature_node>> rows(n);
+  std::vector<feature_node*> pointers(n);
+  std::vector<double> labels(n);
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < d; ++j) rows[i].push_back({static_cast<int>(j + 1), x[i][j].item<double>()});
+    rows[i].push_back({-1, 0});
+    pointers[i] = rows[i].data();
+    labels[i] = static_cast<double>(y[i].item<int64_t>());
+  }
+  problem prob{static_cast<int>(n), static_cast<int>(d), labels.data(), pointers.data(), -1};
+  parameter param{};
+  param.solver_type = MCSVM_CS;
+  param.C = C;
+  param.eps = eps;
+  set_print_string_function([](const char*) {});
+  model* m = train(&prob, &param);
+  auto w = torch::zeros({classes, d}, torch::kFloat64);
+  for (int c = 0; c < m->nr_class; ++c)  // LIBLINEAR orders classes by first appearance
+    for (int64_t j = 0; j < d; ++j) w[m->label[c]][j] = m->w[j * m->nr_class + c];
+  free_and_destroy_model(&m);
+  return w;
+}
+
+TEST(CrammerSinger, MeetsItsOptimalityConditionsAndMatchesLiblinear) {
+  const auto [x, y] = pooled_fashion(1500);
+  CrammerSingerOptions options;
+  options.C = 0.1;
+  options.tolerance = 1e-4;
+  options.max_iterations = 5000;
+  const auto result = solve_crammer_singer(x, y, 10, options);
+  ASSERT_TRUE(result.converged);
+  const auto& alpha = result.alpha;
+  // w = Σ_i α_i φ_i.
+  EXPECT_TRUE(torch::allclose(result.weight, alpha.t().matmul(x.to(torch::kFloat64)), 1e-9, 1e-9));
+  // Sign structure: α_{i,y_i} ∈ [0, C], the others ≤ 0, rows sum to 0.
+  const auto own = alpha.gather(1, y.unsqueeze(1)).squeeze(1);
+  EXPECT_GE(own.min().item<double>(), -1e-12);
+  EXPECT_LE(own.max().item<double>(), options.C + 1e-12);
+  const auto others = alpha.masked_fill(torch::one_hot(y, 10).to(torch::kBool), 0);
+  EXPECT_LE(others.max().item<double>(), 1e-12);
+  EXPECT_LT(alpha.sum(1).abs().max().item<double>(), 1e-10);
+  // KKT: for every sample, max_m G − min over the variables that can decrease of G ≤ tolerance (+ rounding).
+  const auto G = x.to(torch::kFloat64).matmul(result.weight.t()) + 1 - torch::one_hot(y, 10).to(torch::kFloat64);
+  const auto is_own = torch::one_hot(y, 10).to(torch::kBool);
+  const auto can_decrease = ((alpha < 0) & is_own.logical_not()) | (is_own & (alpha < options.C));
+  const auto min_g = std::get<0>(G.masked_fill(can_decrease.logical_not(), 1e300).min(1));
+  const auto violation = std::get<0>(G.max(1)) - min_g;
+  EXPECT_LT(violation.max().item<double>(), 2 * options.tolerance);
+  EXPECT_GE(result.duality_gap, -1e-9);
+  EXPECT_LT(result.duality_gap / result.primal, 1e-3);
+  // The same optimum as LIBLINEAR's MCSVM_CS.
+  const auto reference = liblinear_weights(x, y, 10, options.C, 1e-4);
+  const double relative = ((result.weight - reference).norm() / reference.norm()).item<double>();
+  EXPECT_LT(relative, 1e-2) << "relative difference of w to LIBLINEAR";
+}
+
+// A small trained model and its data, shared by the attributor tests.
+struct Trained {
+  std::unique_ptr<Network> network;
+  Dataset train, test;
+};
+const Trained& trained_mlp() {
+  static const Trained t = [] {
+    Trained out;
+    out.train = random_subset(test::fashion_train(), 600, 3);
+    out.test = random_subset(test::fashion_test(), 20, 3);
+    ZooOptions zoo;
+    zoo.architecture = "mlp";
+    zoo.width = 32;
+    out.network = make_zoo_network(zoo);
+    set_metadata(*out.network, {1, 28, 28}, 10, out.train.class_names, out.train.normalization);
+    TrainOptions options;
+    options.epochs = 2;
+    set_quiet(true);
+    train_network(*out.network, out.train, nullptr, options);
+    out.network->set_training(false);
+    return out;
+  }();
+  return t;
+}
+
+TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  DualView dualview({0.01, 1e-4, 5000, false, 0});
+  dualview.fit(net, t.train);
+  const auto targets = torch::arange(t.test.size()) % 10;
+  const auto a = dualview.attribute(net, t.test.images, targets).to(torch::kFloat64);
+  const auto phi = dualview.features(net, t.test.images).to(torch::kFloat64);
+  const auto logits = phi.matmul(dualview.weight().to(torch::kFloat64).t()).gather(1, targets.unsqueeze(1)).squeeze(1);
+  EXPECT_TRUE(torch::allclose(a.sum(1), logits, 1e-3, 1e-4));
+  // Training samples of the target class support, the others oppose.
+  const auto same = t.train.labels.unsqueeze(0) == targets.unsqueeze(1);
+  EXPECT_GE(a.masked_select(same).min().item<double>(), -1e-9);  // 0 up to rounding of α
+  EXPECT_LE(a.masked_select(same.logical_not()).max().item<double>(), 1e-9);
+  // Non-support vectors get zero for every test point; the support vectors are a strict subset.
+  const int64_t support = dualview.fit_report()["support_vectors"].get<int64_t>();
+  EXPECT_LT(support, t.train.size());
+  EXPECT_EQ((a.ne(0).any(0)).sum().item<int64_t>() <= support, true);
+  // Self-influence α_{i,y_i}‖φ_i‖² ≥ 0.
+  EXPECT_GE(dualview.self_influence().min().item<float>(), -1e-6f);
+
+  // A fit folder round trip gives the same attributions.
+  test::TempDir dir;
+  save_data_fit(dir.path(), dualview, {{"test", true}});
+  auto reopened = open_data_fit(dir.path());
+  EXPECT_TRUE(torch::allclose(reopened.attributor->attribute(net, t.test.images, targets), a.to(torch::kFloat32), 1e-5, 1e-6));
+  // A damaged array is refused.
+  test::write_bytes(dir / "support_alpha.npy", {1, 2, 3});
+  EXPECT_THROW(open_data_fit(dir.path()), Error);
+}
+
+// ∇_θ L for θ = (W, b) of the last layer, by autograd, flattened.
+torch::Tensor last_layer_gradient(Network& net, const torch::Tensor& image, int64_t target) {
+  const auto layer = net.layers().back().name;
+  auto parameters = *net.layer_parameters(layer);
+  const auto loss = torch::nn::functional::cross_entropy(net.forward(image.unsqueeze(0)), torch::tensor({target}));
+  const auto grads = torch::autograd::grad({loss}, {parameters.weight, parameters.bias});
+  return torch::cat({grads[0].flatten(), grads[1].flatten()}).to(torch::kFloat64);
+}
+
+TEST(TracIn, LastLayerShortcutEqualsTheAutogradGradientDotProduct) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  TracIn tracin;
+  tracin.fit(net, t.train);
+  const auto targets = torch::tensor({3, 7}, torch::kInt64);
+  const auto a = tracin.attribute(net, t.test.images.narrow(0, 0, 2), targets);
+  for (int64_t b = 0; b < 2; ++b)
+    for (const int64_t i : {0, 5, 99}) {
+      const double expected = last_layer_gradient(net, t.test.images[b], targets[b].item<int64_t>())
+                                  .dot(last_layer_gradient(net, t.train.images[i], t.train.labels[i].item<int64_t>()))
+                                  .item<double>();
+      EXPECT_NEAR(a[b][i].item<double>(), expected, 1e-4 * (1 + std::abs(expected)));
+    }
+}
+
+TEST(Influence, EqualsAHandComputedInverseHessianOnATinyProblem) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(40));
+  InfluenceFunctions influence({0.01});
+  influence.fit(net, train);
+  // The Hessian of the mean training loss over (W, b) by double backward.
+  auto parameters = *net.layer_parameters(net.layers().back().name);
+  const auto loss = torch::nn::functional::cross_entropy(net.forward(train.images), train.labels);
+  const auto grads = torch::autograd::grad({loss}, {parameters.weight, parameters.bias}, {}, true, true);
+  // Order (class, [features, bias]) as the method's Kronecker layout.
+  const auto flat = torch::cat({grads[0], grads[1].unsqueeze(1)}, 1).flatten();
+  const int64_t P = flat.size(0);
+  auto hessian = torch::zeros({P, P}, torch::kFloat64);
+  for (int64_t p = 0; p < P; ++p) {
+    const auto row = torch::autograd::grad({flat[p]}, {parameters.weight, parameters.bias}, {}, true);
+    hessian[p] = torch::cat({row[0], row[1].unsqueeze(1)}, 1).flatten().to(torch::kFloat64);
+  }
+  const auto inverse = torch::linalg::inv(hessian + 0.01 * torch::eye(P, torch::kFloat64));
+  auto ordered = [&](const torch::Tensor& image, int64_t target) {
+    const auto g = last_layer_gradient(net, image, target);  // [W (K×d) flattened, b (K)]
+    const int64_t K = parameters.bias.size(0), d = parameters.weight.size(1);
+    return torch::cat({g.narrow(0, 0, K * d).view({K, d}), g.narrow(0, K * d, K).unsqueeze(1)}, 1).flatten();
+  };
+  const auto a = influence.attribute(net, t.test.images.narrow(0, 0, 1), torch::tensor({4}, torch::kInt64));
+  for (const int64_t i : {0, 7, 31}) {
+    const double expected =
+        ordered(t.test.images[0], 4).dot(inverse.matmul(ordered(train.images[i], train.labels[i].item<int64_t>()))).item<double>();
+    EXPECT_NEAR(a[0][i].item<double>(), expected, 1e-3 * (1 + std::abs(expected)));
+  }
+}
+
+TEST(Representer, AttributionsSumToTheRefittedLogit) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  RepresenterPoints representer({0.01, 300});
+  representer.fit(net, t.train);
+  EXPECT_LT(representer.fit_report()["relative_stationarity_error"].get<double>(), 1e-3);
+  const auto targets = torch::arange(t.test.size()) % 10;
+  const auto a = representer.attribute(net, t.test.images, targets);
+  const auto phi = penultimate_features(net, last_linear_layer(net), t.test.images);
+  const auto logits = phi.matmul(representer.refitted_weight().t()).gather(1, targets.unsqueeze(1)).squeeze(1);
+  EXPECT_TRUE(torch::allclose(a.sum(1), logits, 1e-2, 1e-2));
+}
+
+TEST(DataAttributors, ShareOneInterfaceAndRejectBadOptions) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto targets = torch::zeros({3}, torch::kInt64);
+  for (const auto& method : data_methods()) {
+    auto attributor = make_data_attributor(method);
+    attributor->fit(net, t.train);
+    const auto a = attributor->attribute(net, t.test.images.narrow(0, 0, 3), targets);
+    EXPECT_EQ(a.sizes(), (std::vector<int64_t>{3, t.train.size()})) << method;
+    EXPECT_TRUE(torch::isfinite(a).all().item<bool>()) << method;
+    EXPECT_EQ(attributor->self_influence().size(0), t.train.size()) << method;
+  }
+  // Cosine similarity of a training image with itself is the largest, 1.
+  auto similarity = make_data_attributor("similarity");
+  similarity->fit(net, t.train);
+  const auto self = similarity->attribute(net, t.train.images.narrow(0, 0, 4), targets.narrow(0, 0, 1).expand({4}));
+  EXPECT_TRUE(torch::allclose(self.diagonal(0, 0, 1).narrow(0, 0, 4), torch::ones({4}), 1e-4, 1e-4));
+  EXPECT_THROW(make_data_attributor("dualview", {{"C", 0.0}}), Error);
+  EXPECT_THROW(make_data_attributor("dualview", {{"steps", 3}}), Error);
+  EXPECT_THROW(make_data_attributor("shapley"), Error);
+}
+
+TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
+  test::TempDir dir;
+  const auto model = (dir / "cnn.prism").string();
+  save_network(*make_zoo_network({"cnn"}), model);
+  const std::string data = " --train-size 300 --test-size 50";
+  auto fit = run_prism("influence fit --model " + model + " --train fashion-mnist" + data + " --method dualview --C 0.01 --out " +
+                       (dir / "fit").string());
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  auto explain = run_prism("influence explain --fit " + (dir / "fit").string() + " --data fashion-mnist" + data +
+                           " --indices 0:3 --top 4 --dense --out " + (dir / "x").string());
+  ASSERT_EQ(explain.exit_code, 0) << explain.err;
+  EXPECT_EQ(read_npy(dir / "x/proponents.npy").sizes(), (std::vector<int64_t>{3, 4}));
+  EXPECT_EQ(read_npy(dir / "x/attributions.npy").sizes(), (std::vector<int64_t>{3, 300}));
+  EXPECT_TRUE(std::filesystem::exists(dir / "x/influence-002.png"));
+  auto self = run_prism("influence self --fit " + (dir / "fit").string() + " --top 3");
+  ASSERT_EQ(self.exit_code, 0) << self.err;
+  EXPECT_EQ(read_npy(dir / "fit/self_influence.npy").size(0), 300);
+
+  auto fails = [&](const std::string& arguments, const std::string& fragment) {
+    const auto r = run_prism(arguments);
+    EXPECT_NE(r.exit_code, 0) << arguments;
+    EXPECT_NE(r.err.find(fragment), std::string::npos) << arguments << "\nstderr: " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  };
+  const auto none = (dir / "none").string();
+  fails("influence fit --model " + model + " --train fashion-mnist" + data + " --method dualview --C 0 --out " + none,
+        "C must be positive");
+  fails("influence fit --model " + model + " --train fashion-mnist" + data + " --method tracin --out " + none,
+        "needs the per-epoch checkpoints");
+  fails("influence explain --fit " + none + " --data fashion-mnist --out " + none, "no finished fit");
+  save_network(*make_zoo_network({"mlp"}), model);
+  fails("influence explain --fit " + (dir / "fit").string() + " --data fashion-mnist" + data + " --out " + none,
+        "is not the one the fit");
+  EXPECT_FALSE(std::filesystem::exists(none)) << "a failed command left output behind";
+}
+
+}  // namespace
+}  // namespace prism
