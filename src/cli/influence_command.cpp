@@ -212,7 +212,7 @@ void add_influence(CLI::App& app) {
   add_method_option<double>(*fit, f->method_options, "--C", "C", "dualview: SVM regularisation C (1e-3)");
   add_method_option<double>(*fit, f->method_options, "--tolerance", "tolerance", "dualview: KKT tolerance (1e-3)");
   add_method_option<int64_t>(*fit, f->method_options, "--max-iterations", "max_iterations",
-                             "dualview: passes (1000); representer: L-BFGS iterations (500)");
+                             "dualview: passes (10000); representer: L-BFGS iterations (500)");
   add_method_option<bool>(*fit, f->method_options, "--bias", "bias", "dualview: constant bias feature");
   add_method_option<uint64_t>(*fit, f->method_options, "--seed", "seed", "dualview, trak, random: seed (0)");
   add_method_option<double>(*fit, f->method_options, "--lambda", "lambda",

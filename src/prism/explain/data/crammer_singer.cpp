@@ -55,13 +55,22 @@ CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const
   const double* X = x.data_ptr<double>();
   const int64_t* Y = labels.data_ptr<int64_t>();
 
+  // Each sample's non-zero features (ReLU features are sparse), as LIBLINEAR stores them.
+  std::vector<int64_t> row_start(n + 1, 0), column;
+  std::vector<double> value;
+  for (int64_t i = 0; i < n; ++i) {
+    for (int64_t j = 0; j < d; ++j)
+      if (X[i * d + j] != 0) column.push_back(j), value.push_back(X[i * d + j]);
+    row_start[i + 1] = static_cast<int64_t>(column.size());
+  }
   // Weights stored feature-major ([d, K]) as LIBLINEAR does, so one sample's update touches contiguous rows.
   std::vector<double> alpha(n * K, 0.0), w(d * K, 0.0), QD(n), G(K), B(K), D(K), alpha_new(K);
   std::vector<int64_t> alpha_index(n * K), y_index(n), active_size_i(n, K), index(n), d_ind(K);
   std::vector<double> d_val(K);
   for (int64_t i = 0; i < n; ++i) {
     std::iota(alpha_index.begin() + i * K, alpha_index.begin() + (i + 1) * K, 0);
-    QD[i] = std::inner_product(X + i * d, X + (i + 1) * d, X + i * d, 0.0);
+    QD[i] = std::inner_product(value.begin() + row_start[i], value.begin() + row_start[i + 1],
+                               value.begin() + row_start[i], 0.0);
     y_index[i] = Y[i];
     index[i] = i;
   }
@@ -86,12 +95,11 @@ CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const
       double* alpha_i = &alpha[i * K];
       int64_t* alpha_index_i = &alpha_index[i * K];
       int64_t& active = active_size_i[i];
-      const double* xi = X + i * d;
       for (int64_t m = 0; m < active; ++m) G[m] = 1;
       if (y_index[i] < active) G[y_index[i]] = 0;
-      for (int64_t j = 0; j < d; ++j) {
-        const double* w_j = &w[j * K];
-        for (int64_t m = 0; m < active; ++m) G[m] += w_j[alpha_index_i[m]] * xi[j];
+      for (int64_t e = row_start[i]; e < row_start[i + 1]; ++e) {
+        const double* w_j = &w[column[e] * K];
+        for (int64_t m = 0; m < active; ++m) G[m] += w_j[alpha_index_i[m]] * value[e];
       }
       double minG = std::numeric_limits<double>::infinity(), maxG = -minG;
       for (int64_t m = 0; m < active; ++m) {
@@ -129,9 +137,9 @@ CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const
         alpha_i[alpha_index_i[m]] = alpha_new[m];
         if (std::abs(change) >= 1e-12) d_ind[nonzero] = alpha_index_i[m], d_val[nonzero] = change, ++nonzero;
       }
-      for (int64_t j = 0; j < d; ++j) {
-        double* w_j = &w[j * K];
-        for (int64_t m = 0; m < nonzero; ++m) w_j[d_ind[m]] += d_val[m] * xi[j];
+      for (int64_t e = row_start[i]; e < row_start[i + 1]; ++e) {
+        double* w_j = &w[column[e] * K];
+        for (int64_t m = 0; m < nonzero; ++m) w_j[d_ind[m]] += d_val[m] * value[e];
       }
     }
     ++iteration;

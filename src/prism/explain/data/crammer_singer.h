@@ -12,7 +12,7 @@ namespace prism {
 struct CrammerSingerOptions {
   double C = 1e-3;
   double tolerance = 1e-3;       // stop when the largest KKT violation (max_m G − min_m G) falls below it
-  int64_t max_iterations = 1000;  // passes over the data
+  int64_t max_iterations = 10000;  // passes over the data
   bool bias = false;              // append a constant feature 1 (regularised, as LIBLINEAR's -B 1)
   bool shrinking = true;
   uint64_t seed = 0;
