@@ -221,6 +221,27 @@ TEST(DataAttributors, ShareOneInterfaceAndRejectBadOptions) {
   EXPECT_THROW(make_data_attributor("shapley"), Error);
 }
 
+TEST(Xda, SplitsTheAttributionOverFeaturesAndConservesItOnBothImages) {
+  ZooOptions zoo;
+  zoo.architecture = "mlp";
+  zoo.width = 32;
+  auto net = make_zoo_network(zoo);
+  net->set_training(false);
+  {
+    torch::NoGradGuard no_grad;  // without biases, the ε-rule conserves relevance exactly
+    for (const auto& layer : net->layers())
+      if (const auto p = net->layer_parameters(layer.name); p && p->bias.defined()) p->bias.zero_();
+  }
+  const auto images = random_subset(test::fashion_test(), 5, 2).images;
+  const auto attributions = torch::tensor({0.7f, -0.3f, 1.5f, -2.0f});
+  const auto maps = xda_heatmaps(*net, images[0], images.narrow(0, 1, 4), attributions, {"epsilon", 1e-12});
+  EXPECT_TRUE(torch::allclose(maps.feature_relevance.sum(1), attributions, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(maps.test_maps.flatten(1).sum(1), attributions, 1e-3, 1e-4));
+  EXPECT_TRUE(torch::allclose(maps.train_maps.flatten(1).sum(1), attributions, 1e-3, 1e-4));
+  EXPECT_TRUE(supports_xda("dualview"));
+  EXPECT_FALSE(supports_xda("tracin"));
+}
+
 TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
   test::TempDir dir;
   const auto model = (dir / "cnn.prism").string();
@@ -230,11 +251,13 @@ TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
                        (dir / "fit").string());
   ASSERT_EQ(fit.exit_code, 0) << fit.err;
   auto explain = run_prism("influence explain --fit " + (dir / "fit").string() + " --data fashion-mnist" + data +
-                           " --indices 0:3 --top 4 --dense --out " + (dir / "x").string());
+                           " --indices 0:3 --top 4 --dense --xda --xda-pairs 2 --out " + (dir / "x").string());
   ASSERT_EQ(explain.exit_code, 0) << explain.err;
   EXPECT_EQ(read_npy(dir / "x/proponents.npy").sizes(), (std::vector<int64_t>{3, 4}));
   EXPECT_EQ(read_npy(dir / "x/attributions.npy").sizes(), (std::vector<int64_t>{3, 300}));
   EXPECT_TRUE(std::filesystem::exists(dir / "x/influence-002.png"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "x/xda-002.png"));
+  EXPECT_EQ(read_npy(dir / "x/xda-000.npy").sizes(), (std::vector<int64_t>{4, 2, 1, 28, 28}));  // 2 + 2 pairs
   auto self = run_prism("influence self --fit " + (dir / "fit").string() + " --top 3");
   ASSERT_EQ(self.exit_code, 0) << self.err;
   EXPECT_EQ(read_npy(dir / "fit/self_influence.npy").size(0), 300);

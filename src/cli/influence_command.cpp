@@ -76,8 +76,31 @@ struct FitCommand {
 struct ExplainCommand {
   std::string fit_dir, model, indices = "0:8", targets = "predicted", out;
   DataOptions data;
-  int64_t top = 10, scale = 3;
-  bool dense = false;
+  int64_t top = 10, scale = 3, xda_pairs = 3;
+  bool dense = false, xda = false;
+
+  // XDA pictures for sample b: each of its top proponents and opponents as a column, the test image's and the
+  // training image's LRP maps of that pair's attribution overlaid on them.
+  torch::Tensor xda_picture(Network& network, const torch::Tensor& image, const Dataset& train,
+                            const TopAttributions& proponents, const TopAttributions& opponents, int64_t b,
+                            torch::Tensor* maps) const {
+    const int64_t shown = std::min(xda_pairs, proponents.indices.size(1));
+    const auto indices = torch::cat({proponents.indices[b].narrow(0, 0, shown), opponents.indices[b].narrow(0, 0, shown)});
+    const auto values = torch::cat({proponents.values[b].narrow(0, 0, shown), opponents.values[b].narrow(0, 0, shown)});
+    const auto train_images = train.images.index_select(0, indices);
+    const auto xda_maps = xda_heatmaps(network, image, train_images, values);
+    *maps = torch::stack({xda_maps.test_maps, xda_maps.train_maps}, 1);
+    std::vector<torch::Tensor> columns;
+    for (int64_t p = 0; p < indices.size(0); ++p) {
+      char text[48];
+      std::snprintf(text, sizeof text, "%+.3g", values[p].item<double>());
+      columns.push_back(stack_rows({overlay_picture(image, collapse_channels(xda_maps.test_maps[p]), scale, text),
+                                    overlay_picture(train_images[p], collapse_channels(xda_maps.train_maps[p]), scale,
+                                                    "train " + std::to_string(indices[p].item<int64_t>()))},
+                                   4));
+    }
+    return side_by_side(columns, 8);
+  }
 
   void run() {
     const auto fit = open_data_fit(fit_dir);
@@ -105,10 +128,13 @@ struct ExplainCommand {
     const auto proponents = top_attributions(attributions, top, true);
     const auto opponents = top_attributions(attributions, top, false);
     const auto train = fitted_train_data(provenance, fit.attributor->train_size(), fit_dir);
+    require(!xda || supports_xda(method), "--xda splits attributions of the form c·⟨φ(x), φ(x_i)⟩; use it with "
+                                          "dualview, representer or similarity, not " + method);
+    require(xda_pairs >= 1, "--xda-pairs must be at least 1");
 
     const auto names = network->class_names();
     nlohmann::json samples = nlohmann::json::array();
-    std::vector<std::pair<fs::path, torch::Tensor>> pictures;
+    std::vector<std::pair<fs::path, torch::Tensor>> pictures, xda_arrays;
     auto examples = [&](const TopAttributions& t, int64_t b, std::vector<torch::Tensor>* row) {
       nlohmann::json list = nlohmann::json::array();
       for (int64_t j = 0; j < t.indices.size(1); ++j) {
@@ -137,6 +163,14 @@ struct ExplainCommand {
       char name[48];
       std::snprintf(name, sizeof name, "influence-%03lld.png", static_cast<long long>(b));
       pictures.emplace_back(fs::path(out) / name, stack_rows({side_by_side(up, 4), side_by_side(down, 4)}, 6));
+      if (xda) {
+        torch::Tensor maps;
+        std::snprintf(name, sizeof name, "xda-%03lld.png", static_cast<long long>(b));
+        pictures.emplace_back(fs::path(out) / name,
+                              xda_picture(*network, images[b], train, proponents, opponents, b, &maps));
+        std::snprintf(name, sizeof name, "xda-%03lld.npy", static_cast<long long>(b));
+        xda_arrays.emplace_back(fs::path(out) / name, maps);
+      }
       std::printf("test %lld (%s, predicted %s): top proponent %s (%+.3g), top opponent %s (%+.3g)\n",
                   static_cast<long long>(chosen[b]), names.at(labels[b].item<int64_t>()).c_str(),
                   names.at(predictions[b].item<int64_t>()).c_str(),
@@ -160,6 +194,7 @@ struct ExplainCommand {
     write_npy(fs::path(out) / "opponent_values.npy", opponents.values);
     if (dense) write_npy(fs::path(out) / "attributions.npy", attributions);
     for (const auto& [path, picture] : pictures) write_png(path, picture);
+    for (const auto& [path, maps] : xda_arrays) write_npy(path, maps);
     std::printf("%s explained %lld test samples in %.3f s; explanations.json, proponents/opponents .npy%s and "
                 "influence-NNN.png in %s\n",
                 method.c_str(), static_cast<long long>(images.size(0)), seconds, dense ? ", attributions.npy" : "",
@@ -234,6 +269,10 @@ void add_influence(CLI::App& app) {
   explain->add_option("--targets", e->targets, "predicted or true class")->capture_default_str();
   explain->add_option("--top", e->top, "proponents and opponents per sample")->capture_default_str();
   explain->add_flag("--dense", e->dense, "also write the dense attributions [B, N_train]");
+  explain->add_flag("--xda", e->xda,
+                    "LRP heatmaps of each shown (test, training) pair on both images (dualview, representer, similarity)");
+  explain->add_option("--xda-pairs", e->xda_pairs, "top proponents and opponents per sample that --xda shows")
+      ->capture_default_str();
   explain->add_option("--scale", e->scale, "pixel scale of the pictures")->capture_default_str()->check(CLI::Range(1, 16));
   explain->add_option("--out", e->out, "output folder")->required();
   explain->callback([e] { e->run(); });

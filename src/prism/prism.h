@@ -21,6 +21,7 @@
 #include "prism/explain/data/similarity.h"
 #include "prism/explain/data/tracin.h"
 #include "prism/explain/data/trak.h"
+#include "prism/explain/data/xda.h"
 #include "prism/explain/example/ebe_dnn.h"
 #include "prism/explain/example/embedding.h"
 #include "prism/explain/example/knn_index.h"

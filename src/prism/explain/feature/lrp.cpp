@@ -90,6 +90,18 @@ nlohmann::json Lrp::options() const {
 
 torch::Tensor Lrp::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
+  return propagate(network, inputs, "", targets);
+}
+
+torch::Tensor Lrp::attribute_from_layer(Network& network, const torch::Tensor& inputs, const std::string& layer,
+                                        const torch::Tensor& relevance) {
+  network.layer(layer);  // an unknown layer fails with the list
+  require(relevance.size(0) == inputs.size(0), "give one relevance row per input");
+  return propagate(network, inputs, layer, relevance);
+}
+
+torch::Tensor Lrp::propagate(Network& network, const torch::Tensor& inputs, const std::string& start_layer,
+                             const torch::Tensor& start) {
   network.set_training(false);
   const auto rules = rule_layers(network);
   const auto& composite = options_.composite;
@@ -135,8 +147,28 @@ torch::Tensor Lrp::attribute(Network& network, const torch::Tensor& inputs, cons
       captured[rule.input] = torch::Tensor();
       taps.capture(rule.input, &captured[rule.input]);
     }
-  const auto scores = network.forward(x, taps).gather(1, targets.view({-1, 1})).squeeze(1);
-  const auto gradients = torch::autograd::grad({scores.sum()}, {x, low, high}, {}, false, false, true);
+  // The relevance to distribute: the target logit, or `start` placed on a layer's output. There the
+  // seed s = Σ a · (R / a) has, through the rewritten graph, the relevance R at that layer.
+  torch::Tensor at_layer;
+  if (!start_layer.empty()) taps.capture(start_layer, &at_layer);
+  const auto logits = network.forward(x, taps);
+  torch::Tensor seed, scores;
+  if (start_layer.empty()) {
+    scores = logits.gather(1, start.view({-1, 1})).squeeze(1);
+    seed = scores.sum();
+  } else {
+    require(at_layer.defined() && at_layer.numel() == start.numel(),
+            "the relevance for layer '" + start_layer + "' must have its " +
+                (at_layer.defined() ? std::to_string(at_layer.numel() / std::max<int64_t>(1, at_layer.size(0))) : "?") +
+                " values per input");
+    const auto a = at_layer.detach();
+    const auto r = start.to(a.options()).reshape(a.sizes());
+    const auto ratio = torch::where(a.abs() > 1e-12, r / torch::where(a.abs() > 1e-12, a, torch::ones_like(a)),
+                                    torch::zeros_like(a));
+    seed = (at_layer * ratio).sum();
+    scores = (r * (a.abs() > 1e-12)).flatten(1).sum(1);
+  }
+  const auto gradients = torch::autograd::grad({seed}, {x, low, high}, {}, false, false, true);
   // R = a ⊙ ∂/∂a at the normalised input (∂/∂x_n = ∂/∂x · σ), plus the bounds' terms of z^B.
   const auto& norm = network.normalization();
   torch::Tensor std = norm.empty() ? torch::ones({1}, inputs.options())

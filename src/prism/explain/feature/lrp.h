@@ -31,10 +31,16 @@ class Lrp : public FeatureAttributor {
   std::string name() const override { return "lrp"; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
+  // Relevance `relevance` [B, ...] placed on the output of `layer` instead of a logit, propagated to the
+  // input with the same rules (the XDA coupling of DualView). Relevance on zero activations is dropped.
+  torch::Tensor attribute_from_layer(Network& network, const torch::Tensor& inputs, const std::string& layer,
+                                     const torch::Tensor& relevance);
   std::string axiom() const override { return "conservation"; }
   torch::Tensor axiom_error() const override { return conservation_error_; }
 
  private:
+  torch::Tensor propagate(Network& network, const torch::Tensor& inputs, const std::string& start_layer,
+                          const torch::Tensor& start);
   LrpOptions options_;
   torch::Tensor conservation_error_;
 };
