@@ -71,6 +71,18 @@ std::vector<T> parse_list(const std::string& text, const std::string& flag) {
   return out;
 }
 
+// The steps of `prism examples` and `prism influence` that the demo runs too.
+void run_examples_fit(const std::string& model, const DataOptions& train, const std::string& layer,
+                      const std::string& out);
+void run_examples_explain(const std::string& fit_dir, const DataOptions& data, const std::string& indices, int64_t k,
+                          const std::string& out);
+void run_influence_fit(const std::string& model, const DataOptions& train, const std::string& method,
+                       const std::string& out);
+void run_influence_explain(const std::string& fit_dir, const DataOptions& data, const std::string& indices,
+                           int64_t top, bool xda, const std::string& out);
+// Whether `dir` holds a finished fit (fit.json) built from the model file `model` as it is now.
+bool fit_is_current(const std::filesystem::path& dir, const std::string& model);
+
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
 

@@ -76,6 +76,16 @@ Dataset fitted_train_data(const nlohmann::json& provenance, int64_t expected_siz
   return train;
 }
 
+bool fit_is_current(const std::filesystem::path& dir, const std::string& model) {
+  try {
+    const auto bytes = read_file(dir / "fit.json", 1 << 24);
+    const auto record = nlohmann::json::parse(bytes.begin(), bytes.end());
+    return record.at("provenance").at("model_fingerprint").get<std::string>() == file_fingerprint(model);
+  } catch (const std::exception&) {
+    return false;  // missing or unreadable: not current
+  }
+}
+
 std::vector<float> to_vector(const torch::Tensor& row) {
   const auto values = row.to(torch::kCPU, torch::kFloat32).contiguous();
   return {values.data_ptr<float>(), values.data_ptr<float>() + values.numel()};

@@ -4,10 +4,10 @@
 
 namespace prism::cli {
 
-// prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST, evaluate it, and
-// explain four test predictions with every feature-attribution method.
+// prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST, evaluate it, and explain
+// four test predictions with every feature-attribution method, EBE-DNN's examples and DualView's proponents.
 void add_demo(CLI::App& app) {
-  auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached), evaluate it and explain a few predictions");
+  auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached), evaluate it, and explain four predictions with every family");
   struct Options {
     DataOptions data;
     std::string out = "runs/demo";
@@ -49,6 +49,22 @@ void add_demo(CLI::App& app) {
     std::printf("\nfeature attributions of test images %s with %s\n", attribution.indices.c_str(),
                 attribution.methods.c_str());
     run_attribute(attribution);
+
+    // Which training examples: EBE-DNN's kNN on the hidden dense layer, and DualView with its XDA heatmaps.
+    // Both fits are cached beside the model and rebuilt only when the model changes.
+    const std::filesystem::path out(options->out);
+    const auto& model_file = attribution.model;
+    std::printf("\nexample attribution (EBE-DNN, k = 10 at relu3) of test images 0:4\n");
+    if (!fit_is_current(out / "examples-fit", model_file))
+      run_examples_fit(model_file, options->data, "relu3", out / "examples-fit");
+    run_examples_explain(out / "examples-fit", options->data, "0:4", 10, out / "examples");
+    std::printf("\ndata attribution (DualView, C = 1e-3) of test images 0:4\n");
+    if (!fit_is_current(out / "dualview-fit", model_file))
+      run_influence_fit(model_file, options->data, "dualview", out / "dualview-fit");
+    run_influence_explain(out / "dualview-fit", options->data, "0:4", 8, true, out / "dualview");
+    std::printf("\npictures: %s/attributions/compare-NNN.png, %s/examples/examples-NNN.png, "
+                "%s/dualview/influence-NNN.png and xda-NNN.png\n",
+                options->out.c_str(), options->out.c_str(), options->out.c_str());
   });
 }
 

@@ -156,6 +156,22 @@ struct SweepCommand {
 
 }  // namespace
 
+void run_examples_fit(const std::string& model, const DataOptions& train, const std::string& layer,
+                      const std::string& out) {
+  FitCommand command;
+  command.model = model, command.train = train, command.out = out;
+  command.fit.embedding.layer = layer;
+  command.run();
+}
+
+void run_examples_explain(const std::string& fit_dir, const DataOptions& data, const std::string& indices, int64_t k,
+                          const std::string& out) {
+  ExplainCommand command;
+  command.fit_dir = fit_dir, command.data = data, command.indices = indices, command.out = out;
+  command.ebe.k = k;
+  command.run();
+}
+
 void add_examples(CLI::App& app) {
   auto* examples = app.add_subcommand("examples", "EBE-DNN: explain predictions by weighted training examples (kNN)");
   examples->require_subcommand(1);

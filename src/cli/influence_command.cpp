@@ -234,6 +234,21 @@ void add_method_option(CLI::App& command, nlohmann::json& options, const std::st
 
 }  // namespace
 
+void run_influence_fit(const std::string& model, const DataOptions& train, const std::string& method,
+                       const std::string& out) {
+  FitCommand command;
+  command.model = model, command.train = train, command.method = method, command.out = out;
+  command.run();
+}
+
+void run_influence_explain(const std::string& fit_dir, const DataOptions& data, const std::string& indices,
+                           int64_t top, bool xda, const std::string& out) {
+  ExplainCommand command;
+  command.fit_dir = fit_dir, command.data = data, command.indices = indices, command.top = top;
+  command.xda = xda, command.out = out;
+  command.run();
+}
+
 void add_influence(CLI::App& app) {
   auto* influence = app.add_subcommand("influence", "training-data attribution: DualView and its baselines");
   influence->require_subcommand(1);
