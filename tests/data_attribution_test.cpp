@@ -186,6 +186,33 @@ TEST(Influence, EqualsAHandComputedInverseHessianOnATinyProblem) {
   }
 }
 
+TEST(TracIn, OverChosenLayersEqualsTheShortcutOnTheLastLayer) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(50));
+  TracIn shortcut, autograd({{}, {}, {net.layers().back().name}});
+  shortcut.fit(net, train);
+  autograd.fit(net, train);
+  const auto images = t.test.images.narrow(0, 0, 3);
+  const auto targets = torch::tensor({1, 2, 3}, torch::kInt64);
+  EXPECT_TRUE(torch::allclose(autograd.attribute(net, images, targets), shortcut.attribute(net, images, targets), 1e-3, 1e-5));
+  EXPECT_TRUE(torch::allclose(autograd.self_influence(), shortcut.self_influence(), 1e-3, 1e-5));
+}
+
+TEST(Influence, ConjugateGradientsOverChosenLayersMatchTheExactLastLayer) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(60));
+  InfluenceFunctions exact({0.01}), iterative({0.01, {net.layers().back().name}, 300, 1e-8});
+  exact.fit(net, train);
+  iterative.fit(net, train);
+  const auto images = t.test.images.narrow(0, 0, 2);
+  const auto targets = torch::tensor({5, 6}, torch::kInt64);
+  const auto a = exact.attribute(net, images, targets), b = iterative.attribute(net, images, targets);
+  EXPECT_LT(((a - b).norm() / a.norm()).item<double>(), 1e-3);
+  EXPECT_THROW(iterative.self_influence(), Error);
+}
+
 TEST(Representer, AttributionsSumToTheRefittedLogit) {
   const auto& t = trained_mlp();
   auto& net = *t.network;

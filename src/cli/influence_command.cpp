@@ -270,6 +270,12 @@ void add_influence(CLI::App& app) {
   add_method_option<double>(*fit, f->method_options, "--damping", "damping", "influence: Hessian damping (1e-3)");
   add_method_option<int64_t>(*fit, f->method_options, "--projection-dim", "projection_dim", "trak: projection (512)");
   add_method_option<std::string>(*fit, f->method_options, "--metric", "metric", "similarity: cosine or dot");
+  fit->add_option_function<std::string>(
+      "--layers", [f](const std::string& value) { f->method_options["layers"] = parse_list<std::string>(value, "--layers"); },
+      "tracin, influence: use these layers' parameters (autograd per example; influence by conjugate gradients) "
+      "instead of the last layer's exact shortcut");
+  add_method_option<int64_t>(*fit, f->method_options, "--cg-iterations", "cg_iterations",
+                             "influence with --layers: conjugate-gradient iterations (100)");
   fit->add_option("--checkpoints", f->checkpoints,
                   "tracin, trak: all (the training run's per-epoch checkpoints; tracin's default) or P1,P2,...");
   fit->add_option("--out", f->out, "fit folder")->required();

@@ -16,6 +16,7 @@
 #include "prism/explain/data/dualview.h"
 #include "prism/explain/data/influence.h"
 #include "prism/explain/data/last_layer.h"
+#include "prism/explain/data/parameter_gradients.h"
 #include "prism/explain/data/random_attributor.h"
 #include "prism/explain/data/representer.h"
 #include "prism/explain/data/similarity.h"

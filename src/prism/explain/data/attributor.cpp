@@ -39,10 +39,14 @@ std::unique_ptr<DataAttributor> make_data_attributor(const std::string& name, co
     TracInOptions options;
     read_option(o, "checkpoints", options.checkpoints, name);
     read_option(o, "learning_rates", options.learning_rates, name);
+    read_option(o, "layers", options.layers, name);
     made = std::make_unique<TracIn>(options);
   } else if (name == "influence") {
     InfluenceOptions options;
     read_option(o, "damping", options.damping, name);
+    read_option(o, "layers", options.layers, name);
+    read_option(o, "cg_iterations", options.cg_iterations, name);
+    read_option(o, "cg_tolerance", options.cg_tolerance, name);
     made = std::make_unique<InfluenceFunctions>(options);
   } else if (name == "trak") {
     TrakOptions options;

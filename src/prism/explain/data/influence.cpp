@@ -2,6 +2,7 @@
 
 #include "prism/core/error.h"
 #include "prism/explain/data/last_layer.h"
+#include "prism/explain/data/parameter_gradients.h"
 
 namespace prism {
 namespace {
@@ -26,6 +27,9 @@ torch::Tensor gradient_bilinear(const torch::Tensor& V, const torch::Tensor& gra
 
 InfluenceFunctions::InfluenceFunctions(InfluenceOptions options) : options_(options) {
   require(options_.damping >= 0, "influence: damping must not be negative");
+  require(options_.cg_iterations >= 1 && options_.cg_tolerance > 0, "influence: the CG iterations and tolerance must be positive");
+  require(options_.layers.empty() || options_.damping > 0,
+          "influence: conjugate gradients need a positive damping so that H + λI is positive definite");
 }
 
 torch::Tensor InfluenceFunctions::last_layer_hessian(const torch::Tensor& features, const torch::Tensor& logits,
@@ -47,6 +51,11 @@ torch::Tensor InfluenceFunctions::last_layer_hessian(const torch::Tensor& featur
 }
 
 void InfluenceFunctions::fit(Network& network, const Dataset& train) {
+  if (!options_.layers.empty()) {
+    layer_parameter_tensors(network, options_.layers);  // the layers exist and have parameters
+    train_images_ = train.images.clone(), train_labels_ = train.labels.clone();
+    return;
+  }
   const auto layer = last_linear_layer(network);
   bias_ = layer.bias.defined();
   const auto phi = penultimate_features(network, layer, train.images, "features of " + train.name);
@@ -67,7 +76,37 @@ void InfluenceFunctions::fit(Network& network, const Dataset& train) {
   self_ = self_.to(torch::kFloat32);
 }
 
+torch::Tensor InfluenceFunctions::self_influence() const {
+  require(options_.layers.empty(), "influence: self-influence over chosen layers needs one conjugate-gradient solve per "
+                                   "training sample; fit on the last layer (no --layers) for it");
+  return self_;
+}
+
+torch::Tensor InfluenceFunctions::attribute_layers(Network& network, const torch::Tensor& inputs,
+                                                   const torch::Tensor& targets) {
+  const auto parameters = layer_parameter_tensors(network, options_.layers);
+  const auto test = per_example_gradients(network, parameters, inputs, targets).to(torch::kFloat64);
+  auto hvp = [&](const torch::Tensor& v) {
+    return hessian_vector_product(network, parameters, train_images_, train_labels_, v, options_.damping);
+  };
+  std::vector<torch::Tensor> solved;
+  for (int64_t b = 0; b < inputs.size(0); ++b)
+    solved.push_back(conjugate_gradient(hvp, test[b], options_.cg_iterations, options_.cg_tolerance));
+  const auto inverse_applied = torch::stack(solved).to(torch::kFloat32);  // [B, P]
+  auto out = torch::empty({inputs.size(0), train_size()}, torch::kFloat32);
+  for (int64_t s = 0; s < train_size(); s += 256) {
+    const int64_t c = std::min<int64_t>(256, train_size() - s);
+    out.narrow(1, s, c).copy_(inverse_applied.matmul(
+        per_example_gradients(network, parameters, train_images_.narrow(0, s, c), train_labels_.narrow(0, s, c)).t()));
+  }
+  return out;
+}
+
 torch::Tensor InfluenceFunctions::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  if (!options_.layers.empty()) {
+    require(train_labels_.defined(), "influence functions are not fitted");
+    return attribute_layers(network, inputs, targets);
+  }
   require(features_.defined(), "influence functions are not fitted");
   const auto layer = last_linear_layer(network);
   const auto phi = penultimate_features(network, layer, inputs);
@@ -79,11 +118,18 @@ torch::Tensor InfluenceFunctions::attribute(Network& network, const torch::Tenso
 }
 
 std::map<std::string, torch::Tensor> InfluenceFunctions::state() const {
+  if (!options_.layers.empty()) return {{"train_images", train_images_}, {"train_labels", train_labels_}};
   return {{"features", features_}, {"gradients", gradients_}, {"inverse_hessian", inverse_hessian_.to(torch::kFloat32)},
           {"self_influence", self_}, {"bias", torch::tensor({bias_ ? 1 : 0}, torch::kInt64)}};
 }
 
 void InfluenceFunctions::set_state(const std::map<std::string, torch::Tensor>& s) {
+  if (!options_.layers.empty()) {
+    train_images_ = s.at("train_images"), train_labels_ = s.at("train_labels");
+    require(train_images_.dim() == 4 && train_labels_.size(0) == train_images_.size(0),
+            "the influence fit's arrays do not fit together; re-run the fit");
+    return;
+  }
   features_ = s.at("features"), gradients_ = s.at("gradients"), self_ = s.at("self_influence");
   inverse_hessian_ = s.at("inverse_hessian").to(torch::kFloat64);
   bias_ = s.at("bias")[0].item<int64_t>() != 0;

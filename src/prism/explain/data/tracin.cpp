@@ -1,7 +1,9 @@
 #include "prism/explain/data/tracin.h"
 
 #include "prism/core/error.h"
+#include "prism/core/progress.h"
 #include "prism/explain/data/last_layer.h"
+#include "prism/explain/data/parameter_gradients.h"
 #include "prism/model/model_file.h"
 
 namespace prism {
@@ -13,7 +15,7 @@ TracIn::TracIn(TracInOptions options) : options_(std::move(options)) {
 }
 
 nlohmann::json TracIn::options() const {
-  return {{"checkpoints", options_.checkpoints}, {"learning_rates", options_.learning_rates}};
+  return {{"checkpoints", options_.checkpoints}, {"learning_rates", options_.learning_rates}, {"layers", options_.layers}};
 }
 
 Network& TracIn::checkpoint(size_t t, Network& network) {
@@ -32,6 +34,23 @@ Network& TracIn::checkpoint(size_t t, Network& network) {
 void TracIn::fit(Network& network, const Dataset& train) {
   features_.clear(), gradients_.clear(), loaded_.clear();
   const size_t count = std::max<size_t>(1, options_.checkpoints.size());
+  if (!options_.layers.empty()) {
+    train_images_ = train.images.clone(), train_labels_ = train.labels.clone();
+    self_ = torch::zeros({train.size()}, torch::kFloat32);
+    for (size_t t = 0; t < count; ++t) {
+      auto& net = checkpoint(t, network);
+      const auto parameters = layer_parameter_tensors(net, options_.layers);
+      Progress progress("per-example gradients, checkpoint " + std::to_string(t + 1), train.size());
+      for (int64_t s = 0; s < train.size(); s += 256) {
+        const int64_t c = std::min<int64_t>(256, train.size() - s);
+        self_.narrow(0, s, c) += rate(t) * per_example_gradients(net, parameters, train.images.narrow(0, s, c),
+                                                                  train.labels.narrow(0, s, c)).pow(2).sum(1);
+        progress.advance(c);
+      }
+      progress.finish();
+    }
+    return;
+  }
   for (size_t t = 0; t < count; ++t) {
     auto& net = checkpoint(t, network);
     const auto layer = last_linear_layer(net);
@@ -44,31 +63,44 @@ void TracIn::fit(Network& network, const Dataset& train) {
 }
 
 torch::Tensor TracIn::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
-  require(!features_.empty(), "TracIn is not fitted");
+  require(!features_.empty() || train_labels_.defined(), "TracIn is not fitted");
   auto total = torch::zeros({inputs.size(0), train_size()}, torch::kFloat32);
+  if (!options_.layers.empty()) {
+    for (size_t t = 0; t < std::max<size_t>(1, options_.checkpoints.size()); ++t) {
+      auto& net = checkpoint(t, network);
+      const auto parameters = layer_parameter_tensors(net, options_.layers);
+      const auto test = per_example_gradients(net, parameters, inputs, targets);
+      for (int64_t s = 0; s < train_size(); s += 256) {
+        const int64_t c = std::min<int64_t>(256, train_size() - s);
+        total.narrow(1, s, c) += rate(t) * test.matmul(per_example_gradients(net, parameters, train_images_.narrow(0, s, c),
+                                                                              train_labels_.narrow(0, s, c)).t());
+      }
+    }
+    return total;
+  }
   for (size_t t = 0; t < features_.size(); ++t) {
     auto& net = checkpoint(t, network);
     const auto layer = last_linear_layer(net);
     const auto phi = penultimate_features(net, layer, inputs);
     const auto g = logit_gradients(last_layer_logits(layer, phi), targets).to(torch::kFloat32);
-    const double rate = options_.learning_rates.empty() ? 1.0 : options_.learning_rates[t];
     auto kernel = phi.matmul(features_[t].t());
     if (bias_) kernel += 1;
-    total += rate * kernel * g.matmul(gradients_[t].t());
+    total += rate(t) * kernel * g.matmul(gradients_[t].t());
   }
   return total;
 }
 
 torch::Tensor TracIn::self_influence() const {
+  if (!options_.layers.empty()) return self_;
   auto total = torch::zeros({train_size()}, torch::kFloat32);
-  for (size_t t = 0; t < features_.size(); ++t) {
-    const double rate = options_.learning_rates.empty() ? 1.0 : options_.learning_rates[t];
-    total += rate * (features_[t].pow(2).sum(1) + (bias_ ? 1 : 0)) * gradients_[t].pow(2).sum(1);
-  }
+  for (size_t t = 0; t < features_.size(); ++t)
+    total += rate(t) * (features_[t].pow(2).sum(1) + (bias_ ? 1 : 0)) * gradients_[t].pow(2).sum(1);
   return total;
 }
 
 std::map<std::string, torch::Tensor> TracIn::state() const {
+  if (!options_.layers.empty())
+    return {{"train_images", train_images_}, {"train_labels", train_labels_}, {"self_influence", self_}};
   std::map<std::string, torch::Tensor> s = {{"bias", torch::tensor({bias_ ? 1 : 0}, torch::kInt64)}};
   for (size_t t = 0; t < features_.size(); ++t) {
     s["features_" + std::to_string(t)] = features_[t];
@@ -78,6 +110,13 @@ std::map<std::string, torch::Tensor> TracIn::state() const {
 }
 
 void TracIn::set_state(const std::map<std::string, torch::Tensor>& s) {
+  if (!options_.layers.empty()) {
+    train_images_ = s.at("train_images"), train_labels_ = s.at("train_labels"), self_ = s.at("self_influence");
+    require(train_images_.dim() == 4 && train_labels_.size(0) == train_images_.size(0) &&
+                self_.size(0) == train_images_.size(0),
+            "the TracIn fit's arrays do not fit together; re-run the fit");
+    return;
+  }
   bias_ = s.at("bias")[0].item<int64_t>() != 0;
   features_.clear(), gradients_.clear();
   const size_t count = std::max<size_t>(1, options_.checkpoints.size());

@@ -1,7 +1,9 @@
 // TracIn (Pruthi, Liu, Kale, Sundararajan, "Estimating Training Data Influence by Tracing Gradient
 // Descent", NeurIPS 2020), TracInCP on the last layer: a_i = Σ_t η_t ∇_θ L(x_i)·∇_θ L(x) over checkpoints t,
 // θ = (W, b) of the final linear layer. There the gradient is the outer product of ∂L/∂z and φ, so the dot
-// product is exact and cheap: (φ_i·φ(x) + 1)(∂L_i/∂z · ∂L(x)/∂z) (the 1 for the bias).
+// product is exact and cheap: (φ_i·φ(x) + 1)(∂L_i/∂z · ∂L(x)/∂z) (the 1 for the bias). With `layers`, θ is
+// those layers' parameters instead and the gradients come from autograd per example (the training images are
+// kept in the fit and their gradients recomputed at each explanation).
 #pragma once
 #include "prism/explain/data/attributor.h"
 
@@ -10,6 +12,7 @@ namespace prism {
 struct TracInOptions {
   std::vector<std::string> checkpoints;  // model files of the checkpoints; empty: the fitted network alone
   std::vector<double> learning_rates;    // η_t per checkpoint; empty: 1 each
+  std::vector<std::string> layers;       // parameters of these layers; empty: the last layer's shortcut
 };
 
 class TracIn : public DataAttributor {
@@ -22,13 +25,17 @@ class TracIn : public DataAttributor {
   torch::Tensor self_influence() const override;
   std::map<std::string, torch::Tensor> state() const override;
   void set_state(const std::map<std::string, torch::Tensor>& state) override;
-  int64_t train_size() const override { return features_.empty() ? 0 : features_[0].size(0); }
+  int64_t train_size() const override {
+    return train_labels_.defined() ? train_labels_.size(0) : features_.empty() ? 0 : features_[0].size(0);
+  }
 
  private:
   // The network of checkpoint t (the given one when there are no checkpoint files).
   Network& checkpoint(size_t t, Network& network);
   TracInOptions options_;
+  double rate(size_t t) const { return options_.learning_rates.empty() ? 1.0 : options_.learning_rates[t]; }
   std::vector<torch::Tensor> features_, gradients_;  // per checkpoint: φ_t [N, d], ∂L/∂z [N, K]
+  torch::Tensor train_images_, train_labels_, self_;  // with `layers`
   std::vector<std::unique_ptr<Network>> loaded_;
   bool bias_ = true;
 };
