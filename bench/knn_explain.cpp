@@ -7,6 +7,8 @@
 #include <faiss/IndexFlat.h>
 #include <prism/prism.h>
 
+#include "bench_util.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,17 +16,8 @@
 
 namespace {
 
-template <typename F>
-double median_seconds(int repeats, F&& run) {
-  std::vector<double> times;
-  for (int r = 0; r < repeats; ++r) {
-    const auto start = std::chrono::steady_clock::now();
-    run();
-    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  }
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
+using prism::bench::median_seconds;
+
 
 // Peak resident memory since the last reset, in MiB (Linux: VmHWM, reset through clear_refs).
 double peak_mib() {

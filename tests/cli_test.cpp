@@ -4,13 +4,8 @@
 
 namespace prism {
 namespace {
+using test::expect_clean_failure;
 using test::run_prism;
-
-void expect_clean_failure(const test::CommandResult& result, const std::string& fragment) {
-  EXPECT_NE(result.exit_code, 0);
-  EXPECT_NE(result.err.find(fragment), std::string::npos) << "stderr: " << result.err;
-  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "stderr: " << result.err;
-}
 
 TEST(Cli, TrainsPredictsAndListsLayers) {
   test::TempDir dir;

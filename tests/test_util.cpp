@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -53,5 +54,11 @@ CommandResult run_prism(const std::string& arguments) {
 }
 
 fs::path fixtures() { return PRISM_FIXTURES; }
+
+void expect_clean_failure(const CommandResult& result, const std::string& fragment) {
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.err.find(fragment), std::string::npos) << "stderr: " << result.err;
+  EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << "stderr: " << result.err;
+}
 
 }  // namespace prism::test

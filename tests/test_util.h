@@ -35,6 +35,9 @@ struct CommandResult {
 // Runs the prism binary with `arguments` (a shell-quoted string).
 CommandResult run_prism(const std::string& arguments);
 
+// Expects a failed command: non-zero exit and exactly one line on stderr containing `fragment`.
+void expect_clean_failure(const CommandResult& result, const std::string& fragment);
+
 // The folder the TorchScript fixture script wrote.
 std::filesystem::path fixtures();
 

@@ -46,13 +46,13 @@ void DualView::fit(Network& network, const Dataset& train) {
 
 torch::Tensor DualView::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   require(train_size_ > 0, "DualView is not fitted");
-  const auto phi = features(network, inputs).to(torch::kFloat64);
+  const auto phi = features(network, inputs);
   // a_i = α_{i,c} ⟨φ(x), φ_i⟩ on the support vectors, zero elsewhere.
-  const auto products = phi.matmul(support_features_.to(torch::kFloat64).t());           // [B, S]
-  const auto alpha = support_alpha_.to(torch::kFloat64).index_select(1, targets).t();  // [B, S]
-  auto dense = torch::zeros({inputs.size(0), train_size_}, torch::kFloat64);
+  const auto products = phi.matmul(support_features_.t());                  // [B, S]
+  const auto alpha = support_alpha_.index_select(1, targets).t();           // [B, S]
+  auto dense = torch::zeros({inputs.size(0), train_size_}, torch::kFloat32);
   dense.index_copy_(1, support_indices_, products * alpha);
-  return dense.to(torch::kFloat32);
+  return dense;
 }
 
 torch::Tensor DualView::self_influence() const {

@@ -4,11 +4,11 @@
 #include "prism/core/progress.h"
 #include "prism/explain/data/last_layer.h"
 #include "prism/explain/data/parameter_gradients.h"
-#include "prism/model/model_file.h"
 
 namespace prism {
 
-TracIn::TracIn(TracInOptions options) : options_(std::move(options)) {
+TracIn::TracIn(TracInOptions options)
+    : options_(std::move(options)), checkpoints_(options_.checkpoints, "tracin") {
   require(options_.learning_rates.empty() || options_.learning_rates.size() == options_.checkpoints.size(),
           "tracin: give one learning rate per checkpoint (" + std::to_string(options_.checkpoints.size()) +
               " checkpoints, " + std::to_string(options_.learning_rates.size()) + " learning rates)");
@@ -18,27 +18,14 @@ nlohmann::json TracIn::options() const {
   return {{"checkpoints", options_.checkpoints}, {"learning_rates", options_.learning_rates}, {"layers", options_.layers}};
 }
 
-Network& TracIn::checkpoint(size_t t, Network& network) {
-  if (options_.checkpoints.empty()) return network;
-  if (loaded_.size() != options_.checkpoints.size()) {
-    loaded_.clear();
-    for (const auto& path : options_.checkpoints) {
-      require(std::filesystem::exists(path), "tracin: checkpoint " + path + " is missing; re-train with prism train "
-                                             "(it saves one per epoch) or re-run the fit");
-      loaded_.push_back(load_network(path, network.input_shape()));
-    }
-  }
-  return *loaded_[t];
-}
-
 void TracIn::fit(Network& network, const Dataset& train) {
-  features_.clear(), gradients_.clear(), loaded_.clear();
-  const size_t count = std::max<size_t>(1, options_.checkpoints.size());
+  features_.clear(), gradients_.clear();
+  const size_t count = checkpoints_.count();
   if (!options_.layers.empty()) {
     train_images_ = train.images.clone(), train_labels_ = train.labels.clone();
     self_ = torch::zeros({train.size()}, torch::kFloat32);
     for (size_t t = 0; t < count; ++t) {
-      auto& net = checkpoint(t, network);
+      auto& net = checkpoints_.at(t, network);
       const auto parameters = layer_parameter_tensors(net, options_.layers);
       Progress progress("per-example gradients, checkpoint " + std::to_string(t + 1), train.size());
       for (int64_t s = 0; s < train.size(); s += 256) {
@@ -52,7 +39,7 @@ void TracIn::fit(Network& network, const Dataset& train) {
     return;
   }
   for (size_t t = 0; t < count; ++t) {
-    auto& net = checkpoint(t, network);
+    auto& net = checkpoints_.at(t, network);
     const auto layer = last_linear_layer(net);
     bias_ = layer.bias.defined();
     const auto phi = penultimate_features(net, layer, train.images,
@@ -66,8 +53,8 @@ torch::Tensor TracIn::attribute(Network& network, const torch::Tensor& inputs, c
   require(!features_.empty() || train_labels_.defined(), "TracIn is not fitted");
   auto total = torch::zeros({inputs.size(0), train_size()}, torch::kFloat32);
   if (!options_.layers.empty()) {
-    for (size_t t = 0; t < std::max<size_t>(1, options_.checkpoints.size()); ++t) {
-      auto& net = checkpoint(t, network);
+    for (size_t t = 0; t < checkpoints_.count(); ++t) {
+      auto& net = checkpoints_.at(t, network);
       const auto parameters = layer_parameter_tensors(net, options_.layers);
       const auto test = per_example_gradients(net, parameters, inputs, targets);
       for (int64_t s = 0; s < train_size(); s += 256) {
@@ -79,7 +66,7 @@ torch::Tensor TracIn::attribute(Network& network, const torch::Tensor& inputs, c
     return total;
   }
   for (size_t t = 0; t < features_.size(); ++t) {
-    auto& net = checkpoint(t, network);
+    auto& net = checkpoints_.at(t, network);
     const auto layer = last_linear_layer(net);
     const auto phi = penultimate_features(net, layer, inputs);
     const auto g = logit_gradients(last_layer_logits(layer, phi), targets).to(torch::kFloat32);
@@ -119,7 +106,7 @@ void TracIn::set_state(const std::map<std::string, torch::Tensor>& s) {
   }
   bias_ = s.at("bias")[0].item<int64_t>() != 0;
   features_.clear(), gradients_.clear();
-  const size_t count = std::max<size_t>(1, options_.checkpoints.size());
+  const size_t count = checkpoints_.count();
   for (size_t t = 0; t < count; ++t) {
     features_.push_back(s.at("features_" + std::to_string(t)));
     gradients_.push_back(s.at("gradients_" + std::to_string(t)));

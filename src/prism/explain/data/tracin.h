@@ -6,6 +6,7 @@
 // kept in the fit and their gradients recomputed at each explanation).
 #pragma once
 #include "prism/explain/data/attributor.h"
+#include "prism/explain/data/checkpoint_set.h"
 
 namespace prism {
 
@@ -30,13 +31,11 @@ class TracIn : public DataAttributor {
   }
 
  private:
-  // The network of checkpoint t (the given one when there are no checkpoint files).
-  Network& checkpoint(size_t t, Network& network);
   TracInOptions options_;
   double rate(size_t t) const { return options_.learning_rates.empty() ? 1.0 : options_.learning_rates[t]; }
   std::vector<torch::Tensor> features_, gradients_;  // per checkpoint: φ_t [N, d], ∂L/∂z [N, K]
   torch::Tensor train_images_, train_labels_, self_;  // with `layers`
-  std::vector<std::unique_ptr<Network>> loaded_;
+  CheckpointSet checkpoints_;
   bool bias_ = true;
 };
 

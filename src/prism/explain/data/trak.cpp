@@ -6,11 +6,10 @@
 
 #include "prism/core/error.h"
 #include "prism/explain/data/last_layer.h"
-#include "prism/model/model_file.h"
 
 namespace prism {
 
-Trak::Trak(TrakOptions options) : options_(std::move(options)) {
+Trak::Trak(TrakOptions options) : options_(std::move(options)), checkpoints_(options_.checkpoints, "trak") {
   require(options_.projection_dim >= 1, "trak: projection_dim must be at least 1");
   require(options_.lambda >= 0, "trak: lambda must not be negative");
 }
@@ -20,18 +19,6 @@ nlohmann::json Trak::options() const {
           {"lambda", options_.lambda},
           {"checkpoints", options_.checkpoints},
           {"seed", options_.seed}};
-}
-
-Network& Trak::checkpoint(size_t t, Network& network) {
-  if (options_.checkpoints.empty()) return network;
-  if (loaded_.size() != options_.checkpoints.size()) {
-    loaded_.clear();
-    for (const auto& path : options_.checkpoints) {
-      require(std::filesystem::exists(path), "trak: checkpoint " + path + " is missing; re-run the fit");
-      loaded_.push_back(load_network(path, network.input_shape()));
-    }
-  }
-  return *loaded_[t];
 }
 
 std::pair<torch::Tensor, torch::Tensor> Trak::projected_gradients(Network& net, const torch::Tensor& images,
@@ -53,10 +40,10 @@ std::pair<torch::Tensor, torch::Tensor> Trak::projected_gradients(Network& net, 
 }
 
 void Trak::fit(Network& network, const Dataset& train) {
-  projected_.clear(), kernel_inverse_.clear(), residual_.clear(), loaded_.clear();
-  const size_t count = std::max<size_t>(1, options_.checkpoints.size());
+  projected_.clear(), kernel_inverse_.clear(), residual_.clear();
+  const size_t count = checkpoints_.count();
   for (size_t t = 0; t < count; ++t) {
-    auto [phi, residual] = projected_gradients(checkpoint(t, network), train.images, train.labels,
+    auto [phi, residual] = projected_gradients(checkpoints_.at(t, network), train.images, train.labels,
                                                "gradients of " + train.name + " at checkpoint " + std::to_string(t + 1));
     auto kernel = phi.t().matmul(phi);
     const double ridge = options_.lambda * kernel.diagonal().mean().item<double>();
@@ -71,7 +58,7 @@ torch::Tensor Trak::attribute(Network& network, const torch::Tensor& inputs, con
   require(!projected_.empty(), "TRAK is not fitted");
   auto total = torch::zeros({inputs.size(0), train_size()}, torch::kFloat32);
   for (size_t t = 0; t < projected_.size(); ++t) {
-    const auto g = projected_gradients(checkpoint(t, network), inputs, targets, "").first.to(torch::kFloat32);
+    const auto g = projected_gradients(checkpoints_.at(t, network), inputs, targets, "").first.to(torch::kFloat32);
     total += g.matmul(kernel_inverse_[t]).matmul(projected_[t].t()) * residual_[t].unsqueeze(0);
   }
   return total / static_cast<double>(projected_.size());
@@ -96,7 +83,7 @@ std::map<std::string, torch::Tensor> Trak::state() const {
 
 void Trak::set_state(const std::map<std::string, torch::Tensor>& s) {
   projected_.clear(), kernel_inverse_.clear(), residual_.clear();
-  const size_t count = std::max<size_t>(1, options_.checkpoints.size());
+  const size_t count = checkpoints_.count();
   for (size_t t = 0; t < count; ++t) {
     projected_.push_back(s.at("projected_" + std::to_string(t)));
     kernel_inverse_.push_back(s.at("kernel_inverse_" + std::to_string(t)));

@@ -4,6 +4,7 @@
 // averaged over checkpoints (Eq. 16 with the last-layer gradient; one model, or several checkpoints).
 #pragma once
 #include "prism/explain/data/attributor.h"
+#include "prism/explain/data/checkpoint_set.h"
 
 namespace prism {
 
@@ -27,13 +28,12 @@ class Trak : public DataAttributor {
   int64_t train_size() const override { return projected_.empty() ? 0 : projected_[0].size(0); }
 
  private:
-  Network& checkpoint(size_t t, Network& network);
   // Projected margin gradients [N, projection_dim] of `images` for `labels` at `net`; also 1 − p_label.
   std::pair<torch::Tensor, torch::Tensor> projected_gradients(Network& net, const torch::Tensor& images,
                                                               const torch::Tensor& labels, const std::string& label);
   TrakOptions options_;
   std::vector<torch::Tensor> projected_, kernel_inverse_, residual_;  // per checkpoint: Φ, (ΦᵀΦ + λI)⁻¹, 1 − p_i
-  std::vector<std::unique_ptr<Network>> loaded_;
+  CheckpointSet checkpoints_;
 };
 
 }  // namespace prism
