@@ -299,6 +299,11 @@ TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
   fails("influence fit --model " + model + " --train fashion-mnist" + data + " --method tracin --out " + none,
         "needs the per-epoch checkpoints");
   fails("influence explain --fit " + none + " --data fashion-mnist --out " + none, "no finished fit");
+  // A scripted model whose graph does not say what feeds its final linear layer: say what is needed.
+  if (std::filesystem::exists(test::fixtures() / "skipnet.pt"))
+    fails("influence fit --model " + (test::fixtures() / "skipnet.pt").string() + " --train fashion-mnist" + data +
+              " --out " + none,
+          "export the model as an nn.Sequential");
   save_network(*make_zoo_network({"mlp"}), model);
   fails("influence explain --fit " + (dir / "fit").string() + " --data fashion-mnist" + data + " --out " + none,
         "is not the one the fit");

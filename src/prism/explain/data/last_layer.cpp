@@ -9,13 +9,12 @@ namespace prism {
 
 LastLayer last_linear_layer(Network& network) {
   const auto& info = network.layers().back();
+  require(info.kind == "linear", "data attribution needs a model whose last layer is linear (the logits z = W φ + b); "
+                                 "this model's last layer '" + info.name + "' is a " + info.kind + " layer");
   const auto parameters = network.layer_parameters(info.name);
-  require(info.kind == "linear" && parameters && parameters->kind == "linear",
-          "data attribution needs a model whose last layer is linear (the logits z = W φ + b); this model's last "
-          "layer '" + info.name + "' is a " + info.kind + " layer");
-  require(info.input != "?",
-          "data attribution needs the input of the final linear layer '" + info.name +
-              "', and this model's graph does not say which layer feeds it; export the model as an nn.Sequential");
+  require(parameters && parameters->kind == "linear" && info.input != "?",
+          "data attribution needs the weights and the input of the final linear layer '" + info.name +
+              "', and this model's graph does not expose them; export the model as an nn.Sequential");
   LastLayer layer{info.name, info.input, parameters->weight.detach().to(torch::kCPU, torch::kFloat32), {}};
   if (parameters->bias.defined()) layer.bias = parameters->bias.detach().to(torch::kCPU, torch::kFloat32);
   return layer;
