@@ -141,11 +141,12 @@ struct SweepCommand {
     const auto split = split_validation(full_train, val_fraction, seed);
     const auto result = knn_sweep(*network, split.train, split.validation, test, sweep);
     make_directory(out);
-    write_file_atomic(fs::path(out) / "sweep.json", result.to_json().dump(2));
+    const auto summary = result.to_json();
+    write_file_atomic(fs::path(out) / "sweep.json", summary.dump(2));
     write_file_atomic(fs::path(out) / "sweep.csv", result.to_csv());
     write_file_atomic(fs::path(out) / "sweep.md", result.table());
     write_file_atomic(fs::path(out) / "accuracy-by-layer.svg", result.plot_svg());
-    const auto chosen = result.to_json().at("chosen_on_validation");
+    const auto& chosen = summary.at("chosen_on_validation");
     std::printf("%s\nchosen on validation: layer %s, k = %lld: test kNN accuracy %.2f %%, network %.2f %%\n"
                 "sweep.json, sweep.csv, sweep.md and accuracy-by-layer.svg in %s\n",
                 result.table().c_str(), result.best_layer.c_str(), static_cast<long long>(result.best_k),

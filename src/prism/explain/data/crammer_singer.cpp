@@ -8,6 +8,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/progress.h"
+#include "prism/explain/data/last_layer.h"
 
 namespace prism {
 namespace {
@@ -46,7 +47,7 @@ CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const
           "the SVM needs features [N, d] and labels [N]");
   require(num_classes >= 2, "the SVM needs at least two classes");
   auto x = features_in.to(torch::kCPU, torch::kFloat64);
-  if (o.bias) x = torch::cat({x, torch::ones({x.size(0), 1}, torch::kFloat64)}, 1);
+  if (o.bias) x = with_constant_feature(x);
   x = x.contiguous();
   const auto labels = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
   const int64_t n = x.size(0), d = x.size(1), K = num_classes;

@@ -16,7 +16,7 @@ nlohmann::json DualView::options() const {
 
 torch::Tensor DualView::features(Network& network, const torch::Tensor& inputs) const {
   auto phi = penultimate_features(network, last_linear_layer(network), inputs);
-  if (options_.bias) phi = torch::cat({phi, torch::ones({phi.size(0), 1})}, 1);
+  if (options_.bias) phi = with_constant_feature(phi);
   return phi;
 }
 
@@ -28,7 +28,7 @@ void DualView::fit(Network& network, const Dataset& train) {
   train_size_ = train.size();
   support_indices_ = solution.alpha.ne(0).any(1).nonzero().squeeze(1);
   support_alpha_ = solution.alpha.index_select(0, support_indices_).to(torch::kFloat32);
-  auto augmented = options_.bias ? torch::cat({phi, torch::ones({phi.size(0), 1})}, 1) : phi;
+  const auto augmented = options_.bias ? with_constant_feature(phi) : phi;
   support_features_ = augmented.index_select(0, support_indices_).contiguous();
   support_labels_ = train.labels.index_select(0, support_indices_);
   weight_ = solution.weight.to(torch::kFloat32);

@@ -7,10 +7,6 @@
 namespace prism {
 namespace {
 
-torch::Tensor augment(const torch::Tensor& phi, bool bias) {
-  return bias ? torch::cat({phi, torch::ones({phi.size(0), 1}, phi.options())}, 1) : phi;
-}
-
 // Σ_{k,j} V[b,k,j] g_i[k] φ̃_i[j] for every row b of V [B, K, d̃] and sample i, in blocks of rows.
 torch::Tensor gradient_bilinear(const torch::Tensor& V, const torch::Tensor& gradients, const torch::Tensor& features) {
   const int64_t B = V.size(0), K = V.size(1), d = V.size(2), n = features.size(0);
@@ -60,7 +56,7 @@ void InfluenceFunctions::fit(Network& network, const Dataset& train) {
   bias_ = layer.bias.defined();
   const auto phi = penultimate_features(network, layer, train.images, "features of " + train.name);
   const auto logits = last_layer_logits(layer, phi);
-  features_ = augment(phi, bias_).to(torch::kFloat64);
+  features_ = (bias_ ? with_constant_feature(phi) : phi).to(torch::kFloat64);
   gradients_ = logit_gradients(logits, train.labels);
   const auto hessian = last_layer_hessian(features_, logits, options_.damping);
   inverse_hessian_ = torch::cholesky_inverse(torch::linalg::cholesky(hessian));
@@ -111,7 +107,7 @@ torch::Tensor InfluenceFunctions::attribute(Network& network, const torch::Tenso
   const auto layer = last_linear_layer(network);
   const auto phi = penultimate_features(network, layer, inputs);
   const auto g = logit_gradients(last_layer_logits(layer, phi), targets);
-  const auto x = augment(phi, bias_).to(torch::kFloat64);
+  const auto x = (bias_ ? with_constant_feature(phi) : phi).to(torch::kFloat64);
   const int64_t B = x.size(0), K = g.size(1), d = x.size(1);
   const auto V = (g.unsqueeze(2) * x.unsqueeze(1)).view({B, K * d}).matmul(inverse_hessian_).view({B, K, d});
   return gradient_bilinear(V, gradients_.to(torch::kFloat64), features_.to(torch::kFloat64)).to(torch::kFloat32);

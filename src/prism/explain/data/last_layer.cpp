@@ -56,6 +56,10 @@ torch::Tensor last_layer_logits(const LastLayer& layer, const torch::Tensor& fea
   return layer.bias.defined() ? z + layer.bias : z;
 }
 
+torch::Tensor with_constant_feature(const torch::Tensor& features) {
+  return torch::cat({features, torch::ones({features.size(0), 1}, features.options())}, 1);
+}
+
 torch::Tensor logit_gradients(const torch::Tensor& logits, const torch::Tensor& targets) {
   return torch::softmax(logits.to(torch::kFloat64), 1) -
          torch::one_hot(targets, logits.size(1)).to(torch::kFloat64);

@@ -27,6 +27,9 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
 // z = W φ + b.
 torch::Tensor last_layer_logits(const LastLayer& layer, const torch::Tensor& features);
 
+// [φ, 1]: the features with a constant column appended, so a bias becomes one more weight.
+torch::Tensor with_constant_feature(const torch::Tensor& features);
+
 // ∂L/∂z = softmax(z) − onehot(target) of the cross-entropy loss, per row [N, K].
 torch::Tensor logit_gradients(const torch::Tensor& logits, const torch::Tensor& targets);
 

@@ -26,7 +26,7 @@ std::pair<torch::Tensor, torch::Tensor> Trak::projected_gradients(Network& net, 
   const auto layer = last_linear_layer(net);
   auto phi = penultimate_features(net, layer, images, label).to(torch::kFloat64);
   const auto p = torch::softmax(last_layer_logits(layer, phi.to(torch::kFloat32)).to(torch::kFloat64), 1);
-  if (layer.bias.defined()) phi = torch::cat({phi, torch::ones({phi.size(0), 1}, torch::kFloat64)}, 1);
+  if (layer.bias.defined()) phi = with_constant_feature(phi);
   const int64_t K = p.size(1), d = phi.size(1), k = options_.projection_dim;
   const auto own = p.gather(1, labels.unsqueeze(1));  // p_y
   // ∂f/∂z of the margin f = log p_y − log(1 − p_y): (e_y − p) / (1 − p_y).
