@@ -93,5 +93,6 @@ void add_demo(CLI::App& app);
 void add_attribute(CLI::App& app);
 void add_examples(CLI::App& app);
 void add_influence(CLI::App& app);
+void add_evaluate(CLI::App& app);
 
 }  // namespace prism::cli

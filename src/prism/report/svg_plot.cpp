@@ -111,7 +111,7 @@ std::string render_svg(const LinePlot& plot) {
   // Series and legend.
   for (size_t s = 0; s < plot.series.size(); ++s) {
     const auto& series = plot.series[s];
-    const std::string colour = kColours[s % std::size(kColours)];
+    const std::string colour = kColours[(series.colour >= 0 ? series.colour : s) % std::size(kColours)];
     std::string points;
     for (size_t i = 0; i < series.x.size(); ++i)
       if (std::isfinite(series.x[i]) && std::isfinite(series.y[i]))

@@ -12,6 +12,7 @@ struct PlotSeries {
   std::string name;
   std::vector<double> x, y;
   bool dashed = false;
+  int colour = -1;  // index into the palette; -1: the series' own index
 };
 
 struct LinePlot {

@@ -1,13 +1,17 @@
 #include "prism/explain/feature/attributor.h"
 
+#include <optional>
+
 #include "prism/core/error.h"
 #include "prism/core/json_options.h"
+#include "prism/core/progress.h"
 #include "prism/explain/feature/grad_cam.h"
 #include "prism/explain/feature/gradient_x_input.h"
 #include "prism/explain/feature/integrated_gradients.h"
 #include "prism/explain/feature/lrp.h"
 #include "prism/explain/feature/occlusion.h"
 #include "prism/explain/feature/pruned_gradient.h"
+#include "prism/explain/feature/random_map.h"
 #include "prism/explain/feature/saliency.h"
 #include "prism/explain/feature/smoothgrad.h"
 
@@ -66,10 +70,14 @@ std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& na
     read_option(o, "integrated", options.integrated, name);
     read_option(o, "steps", options.steps, name);
     made = std::make_unique<PrunedGradient>(options);
+  } else if (name == "random") {
+    RandomMapOptions options;
+    read_option(o, "seed", options.seed, name);
+    made = std::make_unique<RandomMap>(options);
   } else {
     std::string names;
     for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
-    throw Error("unknown attribution method '" + name + "'; methods are: " + names);
+    throw Error("unknown attribution method '" + name + "'; methods are: " + names + " (and random, the control)");
   }
   check_option_keys(o, made->options(), name);
   return made;
@@ -93,6 +101,21 @@ void check_attribution_inputs(const Network& network, const torch::Tensor& input
     throw Error("target " + std::to_string(targets[first].item<int64_t>()) + " of sample " + std::to_string(first) +
                 " is outside the model's classes 0.." + std::to_string(network.num_classes() - 1));
   }
+}
+
+torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                                   const torch::Tensor& targets, int64_t batch_size, const std::string& label) {
+  require(batch_size >= 1, "the batch size must be at least 1");
+  std::vector<torch::Tensor> parts;
+  std::optional<Progress> progress;
+  if (!label.empty()) progress.emplace(label, inputs.size(0));
+  for (int64_t begin = 0; begin < inputs.size(0); begin += batch_size) {
+    const int64_t count = std::min(batch_size, inputs.size(0) - begin);
+    parts.push_back(attributor.attribute(network, inputs.narrow(0, begin, count), targets.narrow(0, begin, count)).detach());
+    if (progress) progress->advance(count);
+  }
+  if (progress) progress->finish();
+  return torch::cat(parts);
 }
 
 }  // namespace prism

@@ -39,4 +39,9 @@ std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& na
 // first bad sample).
 void check_attribution_inputs(const Network& network, const torch::Tensor& inputs, const torch::Tensor& targets);
 
+// `attributor` over a whole set of inputs, `batch_size` at a time, detached; progress on stderr under `label`
+// (none when empty).
+torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                                   const torch::Tensor& targets, int64_t batch_size, const std::string& label = "");
+
 }  // namespace prism

@@ -1,0 +1,327 @@
+// `prism evaluate sanity | perturbation | roar | measures`: the evaluation protocols of feature attribution.
+// Each computes everything first and writes its tables, JSON and plots only at the end.
+#include <chrono>
+#include <cstdio>
+
+#include "commands.h"
+#include "prism/evaluate/feature/map_measures.h"
+#include "prism/evaluate/feature/pixel_perturbation.h"
+#include "prism/evaluate/feature/roar.h"
+#include "prism/evaluate/feature/sanity_check.h"
+
+namespace prism::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// What every feature evaluation reads: a model, test samples, methods and their options.
+struct FeatureEvaluationOptions {
+  std::string model, methods = "pruned-gradient,saliency,gradient-x-input,integrated-gradients,smoothgrad,grad-cam,lrp";
+  std::string method_options = "{}", targets = "predicted", reduce = "sum", out;
+  DataOptions data;
+  int64_t samples = 100, batch_size = 32;
+  uint64_t seed = 0;
+  bool no_random = false;
+
+  void add_to(CLI::App& command, const std::string& default_samples_help) {
+    command.add_option("--model", model, "model file (.prism, or TorchScript .pt)")->required();
+    data.add_to(command);
+    command.add_option("--methods", methods, "comma-separated methods; the random control is added")->capture_default_str();
+    command.add_option("--method-options", method_options,
+                       "JSON options per method, e.g. {\"integrated-gradients\":{\"steps\":20}}");
+    command.add_flag("--no-random", no_random, "leave out the random control");
+    command.add_option("--samples", samples, default_samples_help)->capture_default_str();
+    command.add_option("--targets", targets, "predicted or true")->capture_default_str();
+    command.add_option("--reduce", reduce, "channel collapse: sum, abs-sum, max-abs, signed-max")->capture_default_str();
+    command.add_option("--batch-size", batch_size, "samples per call of a method")->capture_default_str();
+    command.add_option("--seed", seed, "seed of the sample choice and of random steps")->capture_default_str();
+    command.add_option("--out", out, "output folder")->required();
+  }
+
+  std::vector<std::unique_ptr<FeatureAttributor>> make_methods() const {
+    nlohmann::json given;
+    try {
+      given = nlohmann::json::parse(method_options);
+    } catch (const std::exception&) {
+      throw Error("--method-options is not valid JSON; write e.g. {\"integrated-gradients\":{\"steps\":20}}");
+    }
+    require(given.is_object(), "--method-options must be a JSON object keyed by method name");
+    auto names = parse_list<std::string>(methods, "--methods");
+    if (!no_random && std::find(names.begin(), names.end(), "random") == names.end()) names.push_back("random");
+    for (const auto& item : given.items())
+      require(std::find(names.begin(), names.end(), item.key()) != names.end(),
+              "--method-options names '" + item.key() + "', which is not among --methods " + methods);
+    std::vector<std::unique_ptr<FeatureAttributor>> out;
+    for (const auto& name : names) {
+      require(std::count(names.begin(), names.end(), name) == 1, "--methods names '" + name + "' twice");
+      auto options = given.value(name, nlohmann::json::object());
+      if (name == "random" && !options.contains("seed")) options["seed"] = seed;
+      out.push_back(make_feature_attributor(name, options));
+    }
+    return out;
+  }
+
+  // `samples` test images (a seeded random choice) and their targets.
+  std::pair<torch::Tensor, torch::Tensor> load_samples(Network& network, const Dataset& test) const {
+    require(samples >= 1, "--samples must be at least 1");
+    require(targets == "predicted" || targets == "true", "--targets must be predicted or true");
+    const auto chosen = random_subset(test, std::min(samples, test.size()), seed);
+    torch::Tensor target = chosen.labels;
+    if (targets == "predicted") target = predict_logits(network, chosen.images).argmax(1);
+    check_attribution_inputs(network, chosen.images, target);
+    return {chosen.images, target};
+  }
+};
+
+std::vector<FeatureAttributor*> pointers(const std::vector<std::unique_ptr<FeatureAttributor>>& methods) {
+  std::vector<FeatureAttributor*> out;
+  for (const auto& m : methods) out.push_back(m.get());
+  return out;
+}
+
+// The options a built-in model was made with; an error for TorchScript models, which prism cannot retrain.
+ZooOptions retrainable(const Network& network, const std::string& model, const std::string& what) {
+  try {
+    return zoo_options(network);
+  } catch (const Error&) {
+    throw Error(what + " retrains the model's architecture, which prism can only do for its built-in models; " +
+                model + " is not one (train one with prism train)");
+  }
+}
+
+// Each method's maps as randomisation proceeds, for the first few samples: rows methods, columns steps.
+torch::Tensor randomisation_grid(const SanityResult& result, int64_t sample, const torch::Tensor& image) {
+  std::vector<torch::Tensor> rows;
+  for (size_t m = 0; m < result.methods.size(); ++m) {
+    std::vector<torch::Tensor> row = {image_picture(image, 3, result.methods[m])};
+    for (size_t s = 0; s < result.steps.size(); ++s)
+      row.push_back(heatmap_picture(result.maps[m][s][sample], 3, result.steps[s]));
+    rows.push_back(side_by_side(row));
+  }
+  return stack_rows(rows);
+}
+
+void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int64_t permuted_epochs) {
+  const auto test = o.data.load(Split::Test);
+  auto network = load_model(o.model, &test);
+  const auto methods = o.make_methods();
+  const auto [images, targets] = o.load_samples(*network, test);
+  SanityOptions options;
+  options.mode = mode;
+  options.seed = o.seed;
+  options.reduce = o.reduce;
+  options.batch_size = o.batch_size;
+  auto result = model_randomization(*network, pointers(methods), images, targets, options);
+  if (permuted_epochs > 0) {
+    // The data-randomisation test: the same architecture trained on permuted labels (cached in OUT).
+    auto architecture = retrainable(*network, o.model, "the data-randomisation test");
+    auto train = o.data.load(Split::Train);
+    train.labels = train.labels.index_select(0, torch::randperm(train.size(), at::make_generator<at::CPUGeneratorImpl>(o.seed)));
+    architecture.seed = o.seed;
+    auto permuted = make_zoo_network(architecture);
+    set_metadata(*permuted, network->input_shape(), network->num_classes(), network->class_names(),
+                 network->normalization());
+    TrainOptions training;
+    training.epochs = permuted_epochs;
+    training.seed = o.seed;
+    training.out = fs::path(o.out) / "permuted-labels";
+    train_network(*permuted, train, nullptr, training);
+    compare_networks(result, *permuted, "labels permuted", pointers(methods), images, targets);
+  }
+
+  const fs::path out = o.out;
+  const auto measures = similarity_measures();
+  std::string markdown;
+  for (size_t k = 0; k < measures.size(); ++k) {
+    markdown += "### " + measures[k] + "\n\n" + result.table(k) + "\n";
+    LinePlot plot;
+    plot.title = "Sanity check (" + mode + " randomisation): " + measures[k];
+    plot.x_label = "layers randomised, from the output";
+    plot.y_label = measures[k] + " to the original map";
+    for (size_t s = 0; s < result.steps.size(); ++s) plot.x_categories.push_back({static_cast<double>(s), result.steps[s]});
+    for (size_t m = 0; m < result.methods.size(); ++m) {
+      PlotSeries series{result.methods[m], {}, {}};
+      for (size_t s = 0; s < result.steps.size(); ++s) {
+        series.x.push_back(static_cast<double>(s));
+        series.y.push_back(result.mean(m, s, k));
+      }
+      plot.series.push_back(series);
+    }
+    write_file_atomic(out / ("sanity-" + measures[k] + ".svg"), render_svg(plot));
+  }
+  for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "grid-%03lld.png", static_cast<long long>(i));
+    write_png(out / name, randomisation_grid(result, i, images[i]));
+  }
+  write_file_atomic(out / "sanity.md", markdown);
+  write_file_atomic(out / "sanity.csv", result.to_csv());
+  write_file_atomic(out / "sanity.json", result.to_json().dump(2));
+  std::printf("%s", markdown.c_str());
+  std::printf("tables, plots (sanity-*.svg) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
+}
+
+void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {
+  const auto test = o.data.load(Split::Test);
+  auto network = load_model(o.model, &test);
+  const auto methods = o.make_methods();
+  const auto [images, targets] = o.load_samples(*network, test);
+  PerturbationReport report;
+  report.options = options;
+  for (const auto& method : methods) {
+    const auto attributions = attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name());
+    std::vector<torch::Tensor> maps;
+    for (int64_t i = 0; i < attributions.size(0); ++i) maps.push_back(collapse_channels(attributions[i], o.reduce));
+    report.curves.push_back(perturbation_curves(*network, images, targets, torch::stack(maps), method->name(), options));
+  }
+  const fs::path out = o.out;
+  const auto table = report.table();
+  write_file_atomic(out / "perturbation-probability.svg", report.plot_svg("probability"));
+  write_file_atomic(out / "perturbation-logit.svg", report.plot_svg("logit"));
+  write_file_atomic(out / "perturbation-probability-0-10.svg", report.plot_svg("probability", 10));
+  write_file_atomic(out / "perturbation.csv", report.to_csv());
+  write_file_atomic(out / "perturbation.md", table);
+  write_file_atomic(out / "perturbation.json", report.to_json().dump(2));
+  std::printf("%s\ncurves, plots (perturbation-*.svg) and tables in %s\n", table.c_str(), o.out.c_str());
+}
+
+void run_measures(const FeatureEvaluationOptions& o, MapMeasureOptions options) {
+  const auto test = o.data.load(Split::Test);
+  auto network = load_model(o.model, &test);
+  const auto methods = o.make_methods();
+  const auto [images, targets] = o.load_samples(*network, test);
+  options.reduce = o.reduce;
+  options.seed = o.seed;
+  options.batch_size = o.batch_size;
+  std::vector<MapMeasures> measures;
+  for (const auto& method : methods) {
+    const auto attributions = attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name());
+    measures.push_back(measure_maps(*network, *method, images, targets, attributions, options));
+  }
+  const auto table = measures_table(measures);
+  write_file_atomic(fs::path(o.out) / "measures.md", table);
+  write_file_atomic(fs::path(o.out) / "measures.json", measures_to_json(measures, options).dump(2));
+  std::printf("%s\ntables in %s\n", table.c_str(), o.out.c_str());
+}
+
+void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options, const std::string& fractions,
+                      const std::string& modes) {
+  options.fractions.clear();
+  for (const auto& f : parse_list<std::string>(fractions, "--fractions")) {
+    size_t used = 0;
+    double value = 0;
+    try {
+      value = std::stod(f, &used);
+    } catch (const std::exception&) {
+    }
+    require(used == f.size() && !f.empty(), "--fractions '" + fractions + "' is not a comma-separated list of percentages");
+    options.fractions.push_back(value);
+  }
+  options.modes = parse_list<std::string>(modes, "--modes");
+  options.cache = fs::path(o.out) / "cache";
+  options.reduce = o.reduce;
+  options.batch_size = o.batch_size;
+  check_roar_options(options);
+  const auto methods = o.make_methods();
+  const auto train = o.data.load(Split::Train), test = o.data.load(Split::Test);
+  auto network = load_model(o.model, &test);
+  const auto architecture = retrainable(*network, o.model, "ROAR");
+  options.key = {{"model_fingerprint", file_fingerprint(o.model)}, {"data", o.data.spec},
+                 {"subset_seed", o.data.subset_seed}};
+  const auto start = std::chrono::steady_clock::now();
+  const auto result = run_roar(*network, architecture, pointers(methods), train, test, options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const fs::path out = o.out;
+  std::string markdown;
+  for (const auto& mode : options.modes) {
+    markdown += result.table(mode) + "\n";
+    write_file_atomic(out / (mode + ".svg"), result.plot_svg(mode));
+  }
+  auto json = result.to_json();
+  json["wall_seconds"] = seconds;
+  write_file_atomic(out / "roar.md", markdown);
+  write_file_atomic(out / "roar.csv", result.to_csv());
+  write_file_atomic(out / "roar.json", json.dump(2));
+  std::printf("%s%.1f s (attribution %.1f s, retraining %.1f s; the rest read from %s)\n", markdown.c_str(), seconds,
+              result.attribution_seconds, result.retraining_seconds, options.cache.c_str());
+}
+
+}  // namespace
+
+void add_evaluate(CLI::App& app) {
+  auto* evaluate = app.add_subcommand("evaluate", "evaluate feature attributions: sanity, perturbation, roar, measures");
+  evaluate->require_subcommand(1);
+
+  auto* sanity = evaluate->add_subcommand("sanity", "model-parameter (and data) randomisation tests of the maps");
+  auto sanity_options = std::make_shared<FeatureEvaluationOptions>();
+  auto mode = std::make_shared<std::string>("cascading");
+  auto permuted_epochs = std::make_shared<int64_t>(0);
+  sanity_options->samples = 32;
+  sanity_options->add_to(*sanity, "test samples (a seeded random choice)");
+  sanity->add_option("--mode", *mode, "cascading or independent")->capture_default_str();
+  sanity->add_option("--data-randomization", *permuted_epochs,
+                     "also train the model's architecture on permuted labels for this many epochs and compare");
+  sanity->callback([=] { run_sanity(*sanity_options, *mode, *permuted_epochs); });
+
+  auto* perturbation = evaluate->add_subcommand("perturbation", "pixel perturbation: MoRF and LeRF curves, AOPC");
+  auto perturbation_options = std::make_shared<FeatureEvaluationOptions>();
+  auto removal = std::make_shared<PerturbationOptions>();
+  auto percentages = std::make_shared<std::string>();
+  perturbation_options->add_to(*perturbation, "test samples (a seeded random choice)");
+  perturbation->add_option("--fill", removal->fill, "removed pixels become: mean, zero, blur, noise")->capture_default_str();
+  perturbation->add_option("--percentages", *percentages,
+                           "percentages of pixels removed (default 0–10 in steps of 1, then 20–100 in steps of 10)");
+  perturbation->callback([=] {
+    if (!percentages->empty()) {
+      removal->percentages.clear();
+      for (const auto& p : parse_list<std::string>(*percentages, "--percentages")) {
+        size_t used = 0;
+        double value = -1;
+        try {
+          value = std::stod(p, &used);
+        } catch (const std::exception&) {
+        }
+        require(used == p.size() && value >= 0 && value <= 100, "--percentages takes numbers in [0, 100], got '" + p + "'");
+        removal->percentages.push_back(value);
+      }
+    }
+    removal->seed = perturbation_options->seed;
+    removal->batch_size = perturbation_options->batch_size;
+    run_perturbation(*perturbation_options, *removal);
+  });
+
+  auto* roar = evaluate->add_subcommand("roar", "ROAR / KAR: remove (or keep) the top pixels, retrain, measure");
+  auto roar_options = std::make_shared<FeatureEvaluationOptions>();
+  auto retraining = std::make_shared<RoarOptions>();
+  auto fractions = std::make_shared<std::string>("10,30,50,70,90");
+  auto modes = std::make_shared<std::string>("roar,kar");
+  roar_options->batch_size = 64;
+  roar_options->add_to(*roar, "(unused: ROAR explains every training and test image)");
+  roar->add_option("--fractions", *fractions, "percentages of pixels removed (ROAR) or kept (KAR)")->capture_default_str();
+  roar->add_option("--modes", *modes, "roar, kar or both")->capture_default_str();
+  roar->add_option("--seeds", retraining->seeds, "retrainings per point")->capture_default_str();
+  roar->add_option("--epochs", retraining->training.epochs, "epochs per retraining")->capture_default_str();
+  roar->add_option("--lr", retraining->training.learning_rate, "learning rate of the retrainings")->capture_default_str();
+  roar->add_option("--train-batch-size", retraining->training.batch_size, "batch size of the retrainings")
+      ->capture_default_str();
+  roar->callback([=] {
+    retraining->training.seed = roar_options->seed;
+    run_roar_command(*roar_options, *retraining, *fractions, *modes);
+  });
+
+  auto* measures = evaluate->add_subcommand("measures", "single-map measures: sparseness, complexity, "
+                                                        "max-sensitivity, faithfulness correlation");
+  auto measure_options = std::make_shared<FeatureEvaluationOptions>();
+  auto map_options = std::make_shared<MapMeasureOptions>();
+  measure_options->add_to(*measures, "test samples (a seeded random choice)");
+  measures->add_option("--sensitivity-samples", map_options->sensitivity_samples, "noisy copies for max-sensitivity")
+      ->capture_default_str();
+  measures->add_option("--sensitivity-radius", map_options->sensitivity_radius, "noise radius (input units)")
+      ->capture_default_str();
+  measures->add_option("--faithfulness-runs", map_options->faithfulness_runs, "random subsets for faithfulness")
+      ->capture_default_str();
+  measures->add_option("--faithfulness-subset", map_options->faithfulness_subset, "share of pixels per subset")
+      ->capture_default_str();
+  measures->callback([=] { run_measures(*measure_options, *map_options); });
+}
+
+}  // namespace prism::cli

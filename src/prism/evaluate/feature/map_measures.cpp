@@ -1,0 +1,151 @@
+#include "prism/evaluate/feature/map_measures.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <sstream>
+
+#include "prism/core/error.h"
+#include "prism/evaluate/feature/map_similarity.h"
+#include "prism/evaluate/feature/pixel_removal.h"
+#include "prism/report/heatmap.h"
+
+namespace prism {
+namespace {
+
+torch::Tensor collapse_all(const torch::Tensor& attributions, const std::string& reduce) {
+  std::vector<torch::Tensor> maps;
+  for (int64_t i = 0; i < attributions.size(0); ++i) maps.push_back(collapse_channels(attributions[i], reduce));
+  return torch::stack(maps);
+}
+
+double sensitivity(const torch::Tensor& original, const torch::Tensor& noisy) {
+  const double norm = original.norm().item<double>();
+  return norm > 0 ? (noisy - original).norm().item<double>() / norm : 0.0;
+}
+
+std::pair<double, double> mean_and_error(const torch::Tensor& values) {
+  const auto v = values.to(torch::kFloat64);
+  const int64_t n = v.numel();
+  const double mean = v.mean().item<double>();
+  const double error = n > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(n)) : 0.0;
+  return {mean, error};
+}
+
+const std::vector<std::pair<std::string, std::string>>& measure_directions() {
+  static const std::vector<std::pair<std::string, std::string>> directions = {
+      {"sparseness", "higher"}, {"complexity", "lower"}, {"max_sensitivity", "lower"}, {"faithfulness", "higher"}};
+  return directions;
+}
+
+const torch::Tensor& measure_values(const MapMeasures& m, const std::string& name) {
+  if (name == "sparseness") return m.sparseness;
+  if (name == "complexity") return m.complexity;
+  if (name == "max_sensitivity") return m.max_sensitivity;
+  return m.faithfulness;
+}
+
+}  // namespace
+
+double gini_index(const torch::Tensor& map) {
+  const auto a = std::get<0>(map.abs().flatten().to(torch::kFloat64).sort());
+  const int64_t n = a.numel();
+  const double total = a.sum().item<double>();
+  if (total <= 0) return 0.0;
+  const auto weights = 2 * torch::arange(1, n + 1, torch::kFloat64) - n - 1;
+  return (weights * a).sum().item<double>() / (n * total);
+}
+
+double map_entropy(const torch::Tensor& map) {
+  const auto a = map.abs().flatten().to(torch::kFloat64);
+  const double total = a.sum().item<double>();
+  if (total <= 0) return 0.0;
+  const auto p = a / total;
+  return -(p * torch::log(p.clamp_min(1e-300))).sum().item<double>();
+}
+
+MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const torch::Tensor& images,
+                         const torch::Tensor& targets, const torch::Tensor& attributions,
+                         const MapMeasureOptions& o) {
+  require(attributions.sizes() == images.sizes(), "the attributions must have the images' shape");
+  require(o.sensitivity_samples >= 1 && o.sensitivity_radius > 0, "max-sensitivity needs samples ≥ 1 and a radius > 0");
+  require(o.faithfulness_runs >= 2 && o.faithfulness_subset > 0 && o.faithfulness_subset < 1,
+          "faithfulness correlation needs ≥ 2 runs and a subset share in (0, 1)");
+  const int64_t count = images.size(0), pixels = images.size(2) * images.size(3);
+  MapMeasures out;
+  out.method = attributor.name();
+  const auto maps = collapse_all(attributions, o.reduce);
+  out.sparseness = torch::empty({count}, torch::kFloat64);
+  out.complexity = torch::empty({count}, torch::kFloat64);
+  for (int64_t i = 0; i < count; ++i) {
+    out.sparseness[i] = gini_index(maps[i]);
+    out.complexity[i] = map_entropy(maps[i]);
+  }
+
+  // Max-sensitivity: the largest relative change of the map over noisy copies.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  out.max_sensitivity = torch::zeros({count}, torch::kFloat64);
+  for (int64_t s = 0; s < o.sensitivity_samples; ++s) {
+    const auto noise = (torch::rand(images.sizes(), generator, torch::kFloat32) * 2 - 1) * o.sensitivity_radius;
+    const auto noisy = (images + noise.to(images.device())).clamp(0, 1);
+    const auto noisy_maps = collapse_all(attribute_in_batches(attributor, network, noisy, targets, o.batch_size), o.reduce);
+    for (int64_t i = 0; i < count; ++i)
+      out.max_sensitivity[i] = std::max(out.max_sensitivity[i].item<double>(), sensitivity(maps[i], noisy_maps[i]));
+  }
+
+  // Faithfulness correlation: random subsets filled with the data mean.
+  torch::NoGradGuard no_grad;
+  network.set_training(false);
+  const int64_t subset = std::max<int64_t>(1, std::llround(o.faithfulness_subset * pixels));
+  out.faithfulness = torch::empty({count}, torch::kFloat64);
+  const auto fill = fill_values(network, images, "mean", o.seed);
+  const auto original = network.forward(images).gather(1, targets.view({-1, 1})).squeeze(1);
+  auto drops = torch::empty({count, o.faithfulness_runs}), sums = torch::empty({count, o.faithfulness_runs});
+  for (int64_t r = 0; r < o.faithfulness_runs; ++r) {
+    // A random ranking per image; removing its first `subset` pixels removes a uniform random subset.
+    const auto ranking = torch::rand({count, pixels}, generator).argsort(/*dim=*/int64_t{1}).to(images.device());
+    const auto perturbed = remove_pixels(images, ranking, subset, fill, true);
+    const auto scores = network.forward(perturbed).gather(1, targets.view({-1, 1})).squeeze(1);
+    drops.select(1, r).copy_(original - scores);
+    sums.select(1, r).copy_(maps.flatten(1).gather(1, ranking.narrow(1, 0, subset)).sum(1));
+  }
+  for (int64_t i = 0; i < count; ++i) out.faithfulness[i] = pearson_correlation(sums[i], drops[i]);
+  return out;
+}
+
+nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const MapMeasureOptions& o) {
+  nlohmann::json methods = nlohmann::json::array();
+  for (const auto& m : measures) {
+    nlohmann::json entry = {{"method", m.method}, {"samples", m.sparseness.numel()}};
+    for (const auto& [name, direction] : measure_directions()) {
+      const auto [mean, error] = mean_and_error(measure_values(m, name));
+      entry[name] = {{"mean", mean}, {"standard_error", error}, {"better", direction}};
+    }
+    methods.push_back(entry);
+  }
+  return {{"options",
+           {{"reduce", o.reduce}, {"sensitivity_samples", o.sensitivity_samples},
+            {"sensitivity_radius", o.sensitivity_radius}, {"faithfulness_runs", o.faithfulness_runs},
+            {"faithfulness_subset", o.faithfulness_subset}, {"seed", o.seed}}},
+          {"methods", methods}};
+}
+
+std::string measures_table(const std::vector<MapMeasures>& measures) {
+  std::ostringstream out;
+  out << "| method |";
+  for (const auto& [name, direction] : measure_directions()) out << ' ' << name << (direction == "higher" ? " ↑" : " ↓") << " |";
+  out << "\n|---|---|---|---|---|\n";
+  char cell[64];
+  for (const auto& m : measures) {
+    out << "| " << m.method << " |";
+    for (const auto& [name, direction] : measure_directions()) {
+      const auto [mean, error] = mean_and_error(measure_values(m, name));
+      std::snprintf(cell, sizeof cell, " %.3f ± %.3f |", mean, error);
+      out << cell;
+    }
+    out << '\n';
+  }
+  return out.str();
+}
+
+}  // namespace prism

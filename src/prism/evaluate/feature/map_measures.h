@@ -1,0 +1,49 @@
+// Single-map quality measures in the form Quantus computes them:
+//   sparseness   Gini index of |map| (Chalasani et al. 2020): Σ_i (2i − n − 1) a_(i) / (n Σ a), a sorted
+//                ascending; 1 when one pixel holds everything, 0 when all are equal. Higher: sparser.
+//   complexity   entropy of p = |map| / Σ |map| (Bhatt et al. 2020, Eq. 5), in nats. Lower: simpler.
+//   max-sensitivity  max over noisy copies x + δ, δ ~ U(−r, r) per pixel, of ‖Φ(x+δ) − Φ(x)‖ / ‖Φ(x)‖
+//                (Yeh et al. 2019, Eq. 3, normalised as Quantus does). Lower: more robust.
+//   faithfulness correlation  Pearson correlation, over random pixel subsets S, between Σ_{i∈S} map_i and
+//                f_c(x) − f_c(x with S filled by the data mean) (Bhatt et al. 2020, Eq. 3). Higher: more faithful.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct MapMeasureOptions {
+  std::string reduce = "sum";          // channel collapse before measuring (see collapse_channels)
+  int64_t sensitivity_samples = 10;    // noisy copies per input
+  double sensitivity_radius = 0.1;     // r, in input units (images in [0, 1])
+  int64_t faithfulness_runs = 50;      // random subsets per input
+  double faithfulness_subset = 0.05;   // share of pixels per subset
+  uint64_t seed = 0;
+  int64_t batch_size = 32;
+};
+
+// Gini index and entropy of one map (any shape; absolute values used).
+double gini_index(const torch::Tensor& map);
+double map_entropy(const torch::Tensor& map);
+
+// Per-sample values [B] of each measure, for one method.
+struct MapMeasures {
+  std::string method;
+  torch::Tensor sparseness, complexity, max_sensitivity, faithfulness;
+};
+
+// The measures of `attributor`'s maps of `images` for `targets`; `attributions` are its maps [B, C, H, W].
+MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const torch::Tensor& images,
+                         const torch::Tensor& targets, const torch::Tensor& attributions,
+                         const MapMeasureOptions& options = {});
+
+// Means and standard errors per method and measure; a markdown table with each measure's direction.
+nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const MapMeasureOptions& options);
+std::string measures_table(const std::vector<MapMeasures>& measures);
+
+}  // namespace prism

@@ -1,0 +1,154 @@
+#include "prism/evaluate/feature/pixel_perturbation.h"
+
+#include <cmath>
+#include <sstream>
+
+#include "prism/core/error.h"
+#include "prism/evaluate/feature/pixel_removal.h"
+#include "prism/report/svg_plot.h"
+
+namespace prism {
+namespace {
+
+std::vector<double> mean_curve(const torch::Tensor& curve) {
+  const auto mean = curve.mean(0).to(torch::kFloat64).contiguous();
+  return {mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel()};
+}
+
+}  // namespace
+
+PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
+                                       const torch::Tensor& maps, const std::string& method,
+                                       const PerturbationOptions& options) {
+  require(!options.percentages.empty(), "give at least one percentage of pixels to remove");
+  for (double p : options.percentages)
+    require(p >= 0 && p <= 100, "percentages of pixels removed must lie in [0, 100] (got " + std::to_string(p) + ")");
+  require(maps.dim() == 3 && maps.size(0) == images.size(0) && maps.size(1) == images.size(2) &&
+              maps.size(2) == images.size(3),
+          "the maps must be [B, H, W] for images " + shape_string(images.sizes()));
+  require(options.batch_size >= 1, "the batch size must be at least 1");
+  torch::NoGradGuard no_grad;
+  network.set_training(false);
+  const int64_t count = images.size(0), steps = static_cast<int64_t>(options.percentages.size());
+  const int64_t pixels = images.size(2) * images.size(3);
+  PerturbationCurves out;
+  out.method = method;
+  out.morf_probability = torch::empty({count, steps});
+  out.lerf_probability = torch::empty({count, steps});
+  out.morf_logit = torch::empty({count, steps});
+  out.lerf_logit = torch::empty({count, steps});
+  out.original_probability = torch::empty({count});
+  out.original_logit = torch::empty({count});
+  const auto scores = [&](const torch::Tensor& batch, const torch::Tensor& target) {
+    const auto logits = network.forward(batch);
+    const auto index = target.view({-1, 1});
+    return std::make_pair(logits.softmax(1).gather(1, index).squeeze(1), logits.gather(1, index).squeeze(1));
+  };
+  for (int64_t begin = 0; begin < count; begin += options.batch_size) {
+    const int64_t size = std::min(options.batch_size, count - begin);
+    const auto batch = images.narrow(0, begin, size);
+    const auto target = targets.narrow(0, begin, size);
+    const auto ranking = rank_pixels(maps.narrow(0, begin, size));
+    const auto fill = fill_values(network, batch, options.fill, options.seed + static_cast<uint64_t>(begin));
+    const auto [probability, logit] = scores(batch, target);
+    out.original_probability.narrow(0, begin, size).copy_(probability);
+    out.original_logit.narrow(0, begin, size).copy_(logit);
+    for (int64_t s = 0; s < steps; ++s) {
+      const auto removed = static_cast<int64_t>(std::llround(options.percentages[s] / 100.0 * pixels));
+      const auto both = torch::cat({remove_pixels(batch, ranking, removed, fill, true),
+                                    remove_pixels(batch, ranking, removed, fill, false)});
+      const auto [p, l] = scores(both, torch::cat({target, target}));
+      out.morf_probability.narrow(0, begin, size).select(1, s).copy_(p.narrow(0, 0, size));
+      out.lerf_probability.narrow(0, begin, size).select(1, s).copy_(p.narrow(0, size, size));
+      out.morf_logit.narrow(0, begin, size).select(1, s).copy_(l.narrow(0, 0, size));
+      out.lerf_logit.narrow(0, begin, size).select(1, s).copy_(l.narrow(0, size, size));
+    }
+  }
+  return out;
+}
+
+double aopc(const torch::Tensor& curve, const torch::Tensor& original, const std::vector<double>& percentages,
+            double low, double high) {
+  std::vector<int64_t> steps;
+  for (size_t s = 0; s < percentages.size(); ++s)
+    if (percentages[s] >= low && percentages[s] <= high) steps.push_back(static_cast<int64_t>(s));
+  if (steps.empty()) return std::nan("");
+  const auto chosen = curve.index_select(1, torch::tensor(steps, torch::kInt64));
+  return (original.view({-1, 1}) - chosen).mean().item<double>();
+}
+
+nlohmann::json PerturbationReport::to_json() const {
+  nlohmann::json methods = nlohmann::json::array();
+  const auto& grid = options.percentages;
+  for (const auto& c : curves) {
+    nlohmann::json entry = {{"method", c.method}, {"samples", c.original_logit.size(0)}};
+    for (const auto& [score, morf, lerf, original] :
+         {std::tuple{"probability", c.morf_probability, c.lerf_probability, c.original_probability},
+          std::tuple{"logit", c.morf_logit, c.lerf_logit, c.original_logit}}) {
+      entry[score] = {{"original", original.mean().item<double>()},
+                      {"morf", mean_curve(morf)},
+                      {"lerf", mean_curve(lerf)},
+                      {"aopc_morf", aopc(morf, original, grid)},
+                      {"aopc_lerf", aopc(lerf, original, grid)},
+                      {"aopc_morf_1_10", aopc(morf, original, grid, 1, 10)},
+                      {"aopc_lerf_1_10", aopc(lerf, original, grid, 1, 10)}};
+    }
+    methods.push_back(entry);
+  }
+  return {{"percentages", grid}, {"fill", options.fill}, {"seed", options.seed}, {"methods", methods}};
+}
+
+std::string PerturbationReport::table() const {
+  std::ostringstream out;
+  out << "| method | AOPC MoRF (prob.) ↑ | AOPC LeRF (prob.) ↓ | MoRF − LeRF ↑ | AOPC MoRF 1–10 % ↑ | "
+         "AOPC MoRF (logit) ↑ | AOPC LeRF (logit) ↓ |\n|---|---|---|---|---|---|---|\n";
+  const auto& grid = options.percentages;
+  char line[256];
+  for (const auto& c : curves) {
+    const double morf = aopc(c.morf_probability, c.original_probability, grid);
+    const double lerf = aopc(c.lerf_probability, c.original_probability, grid);
+    std::snprintf(line, sizeof line, "| %s | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f |\n", c.method.c_str(), morf, lerf,
+                  morf - lerf, aopc(c.morf_probability, c.original_probability, grid, 1, 10),
+                  aopc(c.morf_logit, c.original_logit, grid), aopc(c.lerf_logit, c.original_logit, grid));
+    out << line;
+  }
+  return out.str();
+}
+
+std::string PerturbationReport::to_csv() const {
+  std::ostringstream out;
+  out << "method,order,percentage,probability,logit\n";
+  for (const auto& c : curves)
+    for (const auto& [order, probability, logit] :
+         {std::tuple{"morf", c.morf_probability, c.morf_logit}, std::tuple{"lerf", c.lerf_probability, c.lerf_logit}}) {
+      const auto p = mean_curve(probability), l = mean_curve(logit);
+      for (size_t s = 0; s < p.size(); ++s)
+        out << c.method << ',' << order << ',' << options.percentages[s] << ',' << p[s] << ',' << l[s] << '\n';
+    }
+  return out.str();
+}
+
+std::string PerturbationReport::plot_svg(const std::string& score, double max_percentage) const {
+  require(score == "probability" || score == "logit", "plot the probability or the logit");
+  LinePlot plot;
+  plot.title = "Pixel perturbation (fill: " + options.fill + "): solid MoRF, dashed LeRF";
+  plot.x_label = "pixels removed (%)";
+  plot.y_label = score == "probability" ? "target probability" : "target logit";
+  for (size_t m = 0; m < curves.size(); ++m)
+    for (bool morf : {true, false}) {
+      const auto& c = curves[m];
+      const auto& curve = score == "probability" ? (morf ? c.morf_probability : c.lerf_probability)
+                                                 : (morf ? c.morf_logit : c.lerf_logit);
+      const auto mean = mean_curve(curve);
+      PlotSeries series{c.method + (morf ? " MoRF" : " LeRF"), {}, {}, !morf, static_cast<int>(m)};
+      for (size_t s = 0; s < mean.size(); ++s)
+        if (options.percentages[s] <= max_percentage) {
+          series.x.push_back(options.percentages[s]);
+          series.y.push_back(mean[s]);
+        }
+      plot.series.push_back(series);
+    }
+  return render_svg(plot);
+}
+
+}  // namespace prism

@@ -1,0 +1,55 @@
+// Pixel perturbation (Samek et al. 2017, "Evaluating the visualization of what a deep neural network has
+// learned"): remove pixels in the order a map ranks them — most relevant first (MoRF) or least relevant
+// first (LeRF) — and follow the target's probability and logit. The area over the perturbation curve
+// (Eq. 12) is the mean drop from the unperturbed score over the removal steps:
+//   AOPC = 1/(L+1) Σ_{k=0..L} ⟨f(x⁽⁰⁾) − f(x⁽ᵏ⁾)⟩,
+// large for MoRF and small for LeRF when the map is faithful. The seed-003 authors measured steps of
+// 1–10 % of the pixels; the default grid holds those and the whole 0–100 % curve.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "prism/model/network.h"
+
+namespace prism {
+
+struct PerturbationOptions {
+  std::vector<double> percentages = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
+  std::string fill = "mean";  // mean | zero | blur | noise (see fill_values)
+  uint64_t seed = 0;          // of the noise fill
+  int64_t batch_size = 64;
+};
+
+// One method's curves: the target's score after each removal step, per sample.
+struct PerturbationCurves {
+  std::string method;
+  torch::Tensor original_probability, original_logit;  // [B]
+  torch::Tensor morf_probability, lerf_probability;    // [B, steps]
+  torch::Tensor morf_logit, lerf_logit;                // [B, steps]
+};
+
+// The curves of collapsed maps [B, H, W] of `images` for `targets`.
+PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
+                                       const torch::Tensor& maps, const std::string& method,
+                                       const PerturbationOptions& options = {});
+
+// AOPC of `curve` [B, steps] against `original` [B] over the steps whose percentage lies in [low, high].
+double aopc(const torch::Tensor& curve, const torch::Tensor& original, const std::vector<double>& percentages,
+            double low = 0, double high = 100);
+
+// Every method's curves with the options that made them; tables, JSON and SVG plots.
+struct PerturbationReport {
+  PerturbationOptions options;
+  std::vector<PerturbationCurves> curves;
+
+  nlohmann::json to_json() const;
+  std::string table() const;  // markdown: AOPC of probability and logit, MoRF and LeRF, whole grid and 1–10 %
+  std::string to_csv() const;  // mean curves: method, order, percentage, probability, logit
+  // The mean probability (or logit) against the share of pixels removed, one line per method and order.
+  std::string plot_svg(const std::string& score, double max_percentage = 100) const;
+};
+
+}  // namespace prism

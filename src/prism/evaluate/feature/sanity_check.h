@@ -1,0 +1,58 @@
+// Sanity checks for saliency maps (Adebayo et al. 2018, §3–4). Model-parameter randomisation: re-initialise
+// the weighted layers from the output back to the input — all up to the current one (cascading) or one at a
+// time (independent) — recompute every method's map after each step and compare it with the map of the
+// trained model. Weights and biases are drawn from N(0, σ²), σ = 0.1 as the seed-003 authors did. A method
+// that explains the model, not the input alone, loses similarity quickly. The targets stay the classes the
+// trained model was explained for. The network's weights are restored afterwards.
+// The data-randomisation test compares the maps of the trained model with those of a model trained on
+// permuted labels (`compare_networks`).
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "prism/evaluate/feature/map_similarity.h"
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct SanityOptions {
+  std::string mode = "cascading";  // cascading | independent
+  double init_std = 0.1;
+  uint64_t seed = 0;
+  std::string reduce = "sum";  // channel collapse (see collapse_channels)
+  int64_t batch_size = 32;
+};
+
+struct SanityResult {
+  SanityOptions options;
+  std::vector<std::string> methods;
+  std::vector<std::string> steps;  // "original", then the layer randomised at each step (or "labels permuted")
+  // Similarity to the original map, per method, step and sample: [methods][steps][samples].
+  std::vector<std::vector<std::vector<MapSimilarity>>> similarity;
+  // Collapsed maps per method and step, [steps, samples, H, W], for image grids.
+  std::vector<torch::Tensor> maps;
+
+  double mean(size_t method, size_t step, size_t measure) const;
+  nlohmann::json to_json() const;
+  std::string to_csv() const;  // method, step, layer, measure, mean, standard error
+  std::string table(size_t measure) const;  // markdown: methods × steps
+};
+
+// The weighted layers (conv, linear, batchnorm) from the output back to the input.
+std::vector<std::string> randomizable_layers(Network& network);
+
+// Model-parameter randomisation over `layers` (randomizable_layers when empty).
+SanityResult model_randomization(Network& network, const std::vector<FeatureAttributor*>& methods,
+                                 const torch::Tensor& images, const torch::Tensor& targets,
+                                 const SanityOptions& options = {}, std::vector<std::string> layers = {});
+
+// Appends a step comparing each method's maps of `other` (say, a model trained on permuted labels) with the
+// original maps in `result`.
+void compare_networks(SanityResult& result, Network& other, const std::string& step,
+                      const std::vector<FeatureAttributor*>& methods, const torch::Tensor& images,
+                      const torch::Tensor& targets);
+
+}  // namespace prism

@@ -1,0 +1,27 @@
+// The random-ranking control of every feature-attribution evaluation (Hooker et al. 2019, §4): a map of
+// independent uniform values, so any ranking it induces is random. Seeded; successive calls continue one
+// stream, so a run over the same batches in the same order is reproducible.
+#pragma once
+#include <ATen/CPUGeneratorImpl.h>
+
+#include "prism/explain/feature/attributor.h"
+
+namespace prism {
+
+struct RandomMapOptions {
+  uint64_t seed = 0;
+};
+
+class RandomMap : public FeatureAttributor {
+ public:
+  explicit RandomMap(RandomMapOptions options = {});
+  std::string name() const override { return "random"; }
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  nlohmann::json options() const override { return {{"seed", options_.seed}}; }
+
+ private:
+  RandomMapOptions options_;
+  at::Generator generator_;
+};
+
+}  // namespace prism
