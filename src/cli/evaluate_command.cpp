@@ -8,6 +8,7 @@
 #include "prism/evaluate/feature/pixel_perturbation.h"
 #include "prism/evaluate/feature/roar.h"
 #include "prism/evaluate/feature/sanity_check.h"
+#include "prism/report/raster_plot.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -147,6 +148,7 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
       plot.series.push_back(series);
     }
     write_file_atomic(out / ("sanity-" + measures[k] + ".svg"), render_svg(plot));
+    write_png(out / ("sanity-" + measures[k] + ".png"), render_picture(plot));
   }
   for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i) {
     char name[32];
@@ -157,7 +159,7 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
   write_file_atomic(out / "sanity.csv", result.to_csv());
   write_file_atomic(out / "sanity.json", result.to_json().dump(2));
   std::printf("%s", markdown.c_str());
-  std::printf("tables, plots (sanity-*.svg) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
+  std::printf("tables, plots (sanity-*.svg, .png) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
 }
 
 void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {

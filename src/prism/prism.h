@@ -52,4 +52,5 @@
 #include "prism/model/train.h"
 #include "prism/model/zoo.h"
 #include "prism/report/heatmap.h"
+#include "prism/report/raster_plot.h"
 #include "prism/report/svg_plot.h"

@@ -10,16 +10,20 @@
 namespace prism {
 namespace {
 
-const char* const kColours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-
 std::string number(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.4g", value);
   return text;
 }
 
-// About `count` round tick values covering [low, high].
+}  // namespace
+
+const char* plot_colour(const PlotSeries& series, size_t index) {
+  static const char* const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+  return colours[(series.colour >= 0 ? static_cast<size_t>(series.colour) : index) % std::size(colours)];
+}
+
 std::vector<double> nice_ticks(double low, double high, int count) {
   const double span = std::max(high - low, 1e-12);
   const double raw = span / count, magnitude = std::pow(10.0, std::floor(std::log10(raw)));
@@ -35,22 +39,7 @@ std::vector<double> nice_ticks(double low, double high, int count) {
   return ticks;
 }
 
-}  // namespace
-
-std::string xml_escape(const std::string& text) {
-  std::string out;
-  for (const char c : text) switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  return out;
-}
-
-std::string render_svg(const LinePlot& plot) {
+PlotRange plot_range(const LinePlot& plot) {
   double x_low = std::numeric_limits<double>::infinity(), x_high = -x_low, y_low = x_low, y_high = -x_low;
   for (const auto& s : plot.series) {
     require(s.x.size() == s.y.size(), "plot series '" + s.name + "' has " + std::to_string(s.x.size()) +
@@ -68,6 +57,24 @@ std::string render_svg(const LinePlot& plot) {
   if (plot.y_max) y_high = *plot.y_max;
   if (x_high <= x_low) x_high = x_low + 1;
   if (y_high <= y_low) y_high = y_low + 1;
+  return {x_low, x_high, y_low, y_high};
+}
+
+std::string xml_escape(const std::string& text) {
+  std::string out;
+  for (const char c : text) switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  return out;
+}
+
+std::string render_svg(const LinePlot& plot) {
+  const auto [x_low, x_high, y_low, y_high] = plot_range(plot);
 
   size_t longest_category = 0;
   for (const auto& category : plot.x_categories) longest_category = std::max(longest_category, category.second.size());
@@ -111,7 +118,7 @@ std::string render_svg(const LinePlot& plot) {
   // Series and legend.
   for (size_t s = 0; s < plot.series.size(); ++s) {
     const auto& series = plot.series[s];
-    const std::string colour = kColours[(series.colour >= 0 ? series.colour : s) % std::size(kColours)];
+    const std::string colour = plot_colour(series, s);
     std::string points;
     for (size_t i = 0; i < series.x.size(); ++i)
       if (std::isfinite(series.x[i]) && std::isfinite(series.y[i]))
