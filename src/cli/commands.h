@@ -83,6 +83,21 @@ void run_influence_explain(const std::string& fit_dir, const DataOptions& data, 
 // Whether `dir` holds a finished fit (fit.json) built from the model file `model` as it is now.
 bool fit_is_current(const std::filesystem::path& dir, const std::string& model);
 
+// What `prism report` takes; the demo fills it too.
+struct ReportOptions {
+  std::string model, indices = "0:4", methods = "pruned-gradient,saliency,integrated-gradients,smoothgrad,grad-cam,lrp";
+  std::string examples, influence, evaluations, out;
+  DataOptions data;
+  int64_t k = 10, top = 5, xda_pairs = 2, scale = 4;
+};
+void run_report(const ReportOptions& options);
+
+// The evaluations the demo runs: sanity checks and pixel perturbation of the default methods on `samples`
+// test images.
+void run_sanity_evaluation(const std::string& model, const DataOptions& data, int64_t samples, const std::string& out);
+void run_perturbation_evaluation(const std::string& model, const DataOptions& data, int64_t samples,
+                                 const std::string& out);
+
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
 
@@ -94,5 +109,6 @@ void add_attribute(CLI::App& app);
 void add_examples(CLI::App& app);
 void add_influence(CLI::App& app);
 void add_evaluate(CLI::App& app);
+void add_report(CLI::App& app);
 
 }  // namespace prism::cli

@@ -5,7 +5,8 @@
 namespace prism::cli {
 
 // prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST, evaluate it, and explain
-// four test predictions with every feature-attribution method, EBE-DNN's examples and DualView's proponents.
+// four test predictions with every feature-attribution method, EBE-DNN's examples and DualView's proponents,
+// evaluate the maps (sanity check, pixel perturbation) and write the HTML report of it all.
 void add_demo(CLI::App& app) {
   auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached), evaluate it, and explain four predictions with every family");
   struct Options {
@@ -62,9 +63,24 @@ void add_demo(CLI::App& app) {
     if (!fit_is_current(out / "dualview-fit", model_file))
       run_influence_fit(model_file, options->data, "dualview", out / "dualview-fit");
     run_influence_explain(out / "dualview-fit", options->data, "0:4", 8, true, out / "dualview");
-    std::printf("\npictures: %s/attributions/compare-NNN.png, %s/examples/examples-NNN.png, "
-                "%s/dualview/influence-NNN.png and xda-NNN.png\n",
-                options->out.c_str(), options->out.c_str(), options->out.c_str());
+
+    // How good the maps are (small, fast runs), and the page that shows it all.
+    std::printf("\nsanity check (cascading randomisation, 16 test images)\n");
+    run_sanity_evaluation(model_file, options->data, 16, out / "evaluations/sanity");
+    std::printf("\npixel perturbation (200 test images)\n");
+    run_perturbation_evaluation(model_file, options->data, 200, out / "evaluations/perturbation");
+    ReportOptions report;
+    report.model = model_file;
+    report.data = options->data;
+    report.indices = "0:4";
+    report.examples = out / "examples-fit";
+    report.influence = out / "dualview-fit";
+    report.evaluations = (out / "evaluations/sanity").string() + "," + (out / "evaluations/perturbation").string();
+    report.out = out / "report.html";
+    std::printf("\n");
+    run_report(report);
+    std::printf("\nopen %s in a browser: every family of explanation for test images 0:4, and the evaluations\n",
+                report.out.c_str());
   });
 }
 

@@ -249,6 +249,19 @@ void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options, co
 
 }  // namespace
 
+void run_sanity_evaluation(const std::string& model, const DataOptions& data, int64_t samples, const std::string& out) {
+  FeatureEvaluationOptions o;
+  o.model = model, o.data = data, o.samples = samples, o.out = out;
+  run_sanity(o, "cascading", 0);
+}
+
+void run_perturbation_evaluation(const std::string& model, const DataOptions& data, int64_t samples,
+                                 const std::string& out) {
+  FeatureEvaluationOptions o;
+  o.model = model, o.data = data, o.samples = samples, o.out = out;
+  run_perturbation(o, {});
+}
+
 void add_evaluate(CLI::App& app) {
   auto* evaluate = app.add_subcommand("evaluate", "evaluate feature attributions: sanity, perturbation, roar, measures");
   evaluate->require_subcommand(1);

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   prism::cli::add_examples(app);
   prism::cli::add_influence(app);
   prism::cli::add_evaluate(app);
+  prism::cli::add_report(app);
   prism::cli::add_demo(app);
   app.parse_complete_callback([&] {
     prism::set_threads(threads);

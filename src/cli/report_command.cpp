@@ -1,0 +1,226 @@
+// `prism report`: one self-contained HTML page that explains test predictions with every family prism has —
+// feature maps (the pruned gradient first), EBE-DNN's examples, DualView's proponents and opponents with
+// their XDA heatmaps — and shows the evaluation runs given. Everything is computed before the page is
+// written, in one atomic write.
+#include <chrono>
+#include <ctime>
+
+#include "commands.h"
+#include "prism/report/html_page.h"
+
+namespace prism::cli {
+namespace fs = std::filesystem;
+namespace {
+
+std::string percent(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %%", 100 * value);
+  return text;
+}
+
+std::string signed_value(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%+.3g", value);
+  return text;
+}
+
+// A fit's data must be the report's: the model is checked by its checksum, the data by its name.
+void check_fit_data(const nlohmann::json& provenance, const ReportOptions& o, const std::string& fit_dir) {
+  const auto fit_data = provenance.at("data").get<std::string>();
+  require(fit_data == o.data.spec, "the fit in " + fit_dir + " was built on the data set '" + fit_data +
+                                       "', but the report reads '" + o.data.spec + "'; give --data " + fit_data +
+                                       " or a fit of this data");
+}
+
+// The evaluation results in `dir`: its markdown tables and SVG plots, in name order.
+void add_evaluation(HtmlPage& page, const fs::path& dir) {
+  require(fs::is_directory(dir), "--evaluations: " + dir.string() + " is not a folder");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.is_regular_file() && (entry.path().extension() == ".md" || entry.path().extension() == ".svg"))
+      files.push_back(entry.path());
+  require(!files.empty(), "--evaluations: " + dir.string() + " holds no results (*.md tables, *.svg plots) of prism evaluate");
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
+    return std::make_pair(a.extension() != ".md", a.filename()) < std::make_pair(b.extension() != ".md", b.filename());
+  });
+  page.begin_section("evaluation-" + dir.filename().string());
+  page.heading(2, "Evaluation: " + dir.string());
+  for (const auto& file : files) {
+    const auto bytes = read_file(file, 8 << 20);
+    const std::string text(bytes.begin(), bytes.end());
+    if (file.extension() == ".md") {
+      page.markdown(text);
+    } else {
+      require(text.rfind("<svg", 0) == 0, file.string() + " is not an SVG plot written by prism");
+      page.svg(text);
+    }
+  }
+  page.end_section();
+}
+
+}  // namespace
+
+void run_report(const ReportOptions& o) {
+  require(!o.out.empty(), "give --out FILE.html");
+  require(o.scale >= 1 && o.scale <= 16, "--scale must lie in [1, 16]");
+  require(o.top >= 1 && o.k >= 1 && o.xda_pairs >= 0, "--k and --top must be at least 1, --xda-pairs at least 0");
+  const auto test = o.data.load(Split::Test);
+  auto network = load_model(o.model, &test);
+  network->set_training(false);
+  const auto chosen = parse_indices(o.indices, test.size());
+  const auto index = torch::tensor(chosen, torch::kInt64);
+  const auto images = test.images.index_select(0, index), labels = test.labels.index_select(0, index);
+  const auto& names = network->class_names();
+  torch::Tensor probabilities;
+  {
+    torch::NoGradGuard no_grad;
+    probabilities = torch::softmax(network->forward(images), 1);
+  }
+  const auto predictions = probabilities.argmax(1);
+
+  // Open and check every fit and evaluation folder before the expensive work.
+  std::optional<EbeDnn> examples;
+  Dataset example_train, influence_train;
+  if (!o.examples.empty()) {
+    examples = EbeDnn::open(o.examples);
+    const auto& provenance = examples->record().at("provenance");
+    fitted_model_path(provenance, o.model, o.examples, "prism examples fit");
+    check_fit_data(provenance, o, o.examples);
+    require(o.k <= examples->index().size(), "--k exceeds the fit's training examples");
+    example_train = fitted_train_data(provenance, examples->index().size(), o.examples);
+  }
+  std::optional<DataFit> influence;
+  if (!o.influence.empty()) {
+    influence = open_data_fit(o.influence);
+    const auto& provenance = influence->record.at("provenance");
+    fitted_model_path(provenance, o.model, o.influence, "prism influence fit");
+    check_fit_data(provenance, o, o.influence);
+    influence_train = fitted_train_data(provenance, influence->attributor->train_size(), o.influence);
+  }
+  std::vector<fs::path> evaluations;
+  if (!o.evaluations.empty())
+    for (const auto& dir : parse_list<std::string>(o.evaluations, "--evaluations")) {
+      require(fs::is_directory(dir), "--evaluations: " + dir + " is not a folder");
+      evaluations.push_back(dir);
+    }
+  std::vector<std::unique_ptr<FeatureAttributor>> methods;
+  for (const auto& name : parse_list<std::string>(o.methods, "--methods")) methods.push_back(make_feature_attributor(name));
+
+  // Feature maps, examples, data attributions.
+  std::vector<torch::Tensor> maps;
+  for (auto& method : methods)
+    maps.push_back(attribute_in_batches(*method, *network, images, predictions, 32, method->name()));
+  ExampleAttribution neighbours;
+  if (examples) neighbours = examples->explain(*network, images, {.k = o.k});
+  TopAttributions proponents, opponents;
+  std::string influence_method;
+  if (influence) {
+    influence_method = influence->record.at("method").get<std::string>();
+    const auto values = influence->attributor->attribute(*network, images, predictions);
+    proponents = top_attributions(values, o.top, true);
+    opponents = top_attributions(values, o.top, false);
+  }
+
+  std::time_t now = std::time(nullptr);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
+  HtmlPage page("prism report");
+  page.facts({{"model", o.model + " (" + network->architecture() + ", checksum " + file_fingerprint(o.model) + ")"},
+              {"data", o.data.spec + ", test samples " + o.indices},
+              {"feature methods", o.methods + " (targets: the predicted class; channels collapsed by sum)"},
+              {"examples (EBE-DNN)", o.examples.empty() ? "not given (--examples FIT)"
+                                                        : o.examples + ", k = " + std::to_string(o.k)},
+              {"data attribution", o.influence.empty() ? "not given (--influence FIT)" : o.influence + " (" + influence_method + ")"},
+              {"evaluations", o.evaluations.empty() ? "not given (--evaluations DIR,...)" : o.evaluations},
+              {"written", stamp}});
+
+  for (size_t b = 0; b < chosen.size(); ++b) {
+    const int64_t label = labels[b].item<int64_t>(), predicted = predictions[b].item<int64_t>();
+    page.begin_section("sample-" + std::to_string(chosen[b]));
+    page.heading(2, "Test sample " + std::to_string(chosen[b]) + ": true " + names.at(label) + ", predicted " +
+                        names.at(predicted) + " (" + percent(probabilities[b][predicted].item<double>()) + ")");
+    page.begin_gallery();
+    page.picture(image_picture(images[b], o.scale), "input", images.size(3) * o.scale);
+    page.end_gallery();
+    std::vector<std::pair<std::string, double>> bars;
+    for (int64_t c = 0; c < network->num_classes(); ++c) bars.push_back({names.at(c), probabilities[b][c].item<double>()});
+    page.bars(bars, predicted);
+
+    page.heading(3, "Which pixels: feature attribution of " + names.at(predicted));
+    page.begin_gallery();
+    for (size_t m = 0; m < methods.size(); ++m)
+      page.picture(heatmap_picture(collapse_channels(maps[m][b]), o.scale), methods[m]->name());
+    page.end_gallery();
+
+    if (examples) {
+      const int64_t knn = neighbours.predictions[b].item<int64_t>();
+      page.heading(3, "Which training examples: EBE-DNN's " + std::to_string(o.k) + " nearest neighbours vote " +
+                          names.at(knn) + " (" + percent(neighbours.probabilities[b][knn].item<double>()) + ")");
+      page.begin_gallery();
+      for (int64_t j = 0; j < neighbours.indices.size(1); ++j) {
+        const int64_t i = neighbours.indices[b][j].item<int64_t>();
+        page.picture(image_picture(example_train.images[i], o.scale),
+                     "w " + percent(neighbours.weights[b][j].item<double>()) + " · " +
+                         names.at(neighbours.labels[b][j].item<int64_t>()) + " · #" + std::to_string(i));
+      }
+      page.end_gallery();
+    }
+    if (influence) {
+      for (const bool support : {true, false}) {
+        const auto& top = support ? proponents : opponents;
+        page.heading(3, std::string(support ? "Proponents" : "Opponents") + " (" + influence_method + ")");
+        page.begin_gallery();
+        for (int64_t j = 0; j < top.indices.size(1); ++j) {
+          const int64_t i = top.indices[b][j].item<int64_t>();
+          page.picture(image_picture(influence_train.images[i], o.scale),
+                       signed_value(top.values[b][j].item<double>()) + " · " +
+                           names.at(influence_train.labels[i].item<int64_t>()) + " · #" + std::to_string(i));
+        }
+        page.end_gallery();
+      }
+      const int64_t pairs = std::min(o.xda_pairs, proponents.indices.size(1));
+      if (supports_xda(influence_method) && pairs > 0) {
+        page.heading(3, "Which parts of both images (XDA): LRP of each pair's attribution, test image above");
+        const auto shown = torch::cat({proponents.indices[b].narrow(0, 0, pairs), opponents.indices[b].narrow(0, 0, pairs)});
+        const auto values = torch::cat({proponents.values[b].narrow(0, 0, pairs), opponents.values[b].narrow(0, 0, pairs)});
+        const auto xda = xda_heatmaps(*network, images[b], influence_train.images.index_select(0, shown), values);
+        page.begin_gallery();
+        for (int64_t p = 0; p < shown.size(0); ++p)
+          page.picture(stack_rows({overlay_picture(images[b], collapse_channels(xda.test_maps[p]), o.scale),
+                                   overlay_picture(influence_train.images[shown[p].item<int64_t>()],
+                                                   collapse_channels(xda.train_maps[p]), o.scale)},
+                                  4),
+                       signed_value(values[p].item<double>()) + " · #" + std::to_string(shown[p].item<int64_t>()));
+        page.end_gallery();
+      }
+    }
+    page.end_section();
+  }
+  for (const auto& dir : evaluations) add_evaluation(page, dir);
+
+  const fs::path out = o.out;
+  if (out.has_parent_path()) make_directory(out.parent_path());
+  const auto html = page.html();
+  write_file_atomic(out, html);
+  std::printf("report: %s (%.1f KiB, %zu samples)\n", o.out.c_str(), html.size() / 1024.0, chosen.size());
+}
+
+void add_report(CLI::App& app) {
+  auto* command = app.add_subcommand("report", "one self-contained HTML page explaining predictions with every family");
+  auto o = std::make_shared<ReportOptions>();
+  command->add_option("--model", o->model, "model file (.prism or TorchScript .pt)")->required();
+  o->data.add_to(*command);
+  command->add_option("--indices", o->indices, "test samples: 0:4, 3,5,9 or a mix")->capture_default_str();
+  command->add_option("--methods", o->methods, "feature-attribution methods, in the order shown")->capture_default_str();
+  command->add_option("--examples", o->examples, "an EBE-DNN fit folder (prism examples fit)");
+  command->add_option("--k", o->k, "EBE-DNN neighbours shown")->capture_default_str();
+  command->add_option("--influence", o->influence, "a data-attribution fit folder (prism influence fit)");
+  command->add_option("--top", o->top, "proponents and opponents shown")->capture_default_str();
+  command->add_option("--xda-pairs", o->xda_pairs, "top pairs of each sign with XDA heatmaps")->capture_default_str();
+  command->add_option("--evaluations", o->evaluations, "folders written by prism evaluate, comma-separated");
+  command->add_option("--scale", o->scale, "pixels per image pixel")->capture_default_str();
+  command->add_option("--out", o->out, "the HTML file to write")->required();
+  command->callback([o] { run_report(*o); });
+}
+
+}  // namespace prism::cli
