@@ -109,6 +109,7 @@ void add_attribute(CLI::App& app);
 void add_examples(CLI::App& app);
 void add_influence(CLI::App& app);
 void add_evaluate(CLI::App& app);
+void add_evaluate_data(CLI::App& evaluate);
 void add_report(CLI::App& app);
 
 }  // namespace prism::cli

@@ -263,7 +263,7 @@ void run_perturbation_evaluation(const std::string& model, const DataOptions& da
 }
 
 void add_evaluate(CLI::App& app) {
-  auto* evaluate = app.add_subcommand("evaluate", "evaluate feature attributions: sanity, perturbation, roar, measures");
+  auto* evaluate = app.add_subcommand("evaluate", "evaluate explanations: sanity, perturbation, roar, measures (feature maps), data-attribution");
   evaluate->require_subcommand(1);
 
   auto* sanity = evaluate->add_subcommand("sanity", "model-parameter (and data) randomisation tests of the maps");
@@ -337,6 +337,8 @@ void add_evaluate(CLI::App& app) {
   measures->add_option("--faithfulness-subset", map_options->faithfulness_subset, "share of pixels per subset")
       ->capture_default_str();
   measures->callback([=] { run_measures(*measure_options, *map_options); });
+
+  add_evaluate_data(*evaluate);
 }
 
 }  // namespace prism::cli

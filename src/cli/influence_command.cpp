@@ -9,33 +9,6 @@ namespace prism::cli {
 namespace fs = std::filesystem;
 namespace {
 
-// The per-epoch checkpoints and learning rates that `prism train` wrote beside `model` (RUN/model.prism,
-// RUN/checkpoints/epoch-NNN.prism, RUN/history.json).
-std::pair<std::vector<std::string>, std::vector<double>> run_checkpoints(const std::string& model,
-                                                                         const std::string& method) {
-  const auto run = fs::absolute(model).parent_path();
-  std::vector<std::string> files;
-  if (fs::is_directory(run / "checkpoints"))
-    for (const auto& entry : fs::directory_iterator(run / "checkpoints"))
-      if (entry.path().extension() == ".prism" && entry.path().filename().string().rfind("epoch-", 0) == 0)
-        files.push_back(entry.path().string());
-  std::sort(files.begin(), files.end());
-  require(!files.empty(), method + " needs the per-epoch checkpoints that prism train saves, and " +
-                              (run / "checkpoints").string() + " holds none; give --checkpoints P1,P2,...");
-  std::vector<double> rates(files.size(), 1.0);
-  try {
-    const auto bytes = read_file(run / "history.json", 1 << 24);
-    const auto history = nlohmann::json::parse(bytes.begin(), bytes.end());
-    const auto& epochs = history.at("epochs");
-    require(epochs.size() >= files.size(), (run / "history.json").string() + " records fewer epochs than " +
-                                               (run / "checkpoints").string() + " holds; re-train");
-    for (size_t t = 0; t < files.size(); ++t) rates[t] = epochs.at(t).at("learning_rate").get<double>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error((run / "history.json").string() + " is corrupt (" + e.what() + "); re-train or give --learning-rates");
-  }
-  return {files, rates};
-}
-
 struct FitCommand {
   std::string model, method = "dualview", checkpoints, out;
   DataOptions train;
@@ -49,7 +22,7 @@ struct FitCommand {
     if (method == "tracin" || method == "trak") {
       // TracIn sums over the training run's checkpoints by default; TRAK uses the final model unless asked.
       if (checkpoints == "all" || (method == "tracin" && checkpoints.empty())) {
-        const auto [files, rates] = run_checkpoints(model, method);
+        const auto [files, rates] = training_checkpoints(model, method);
         options["checkpoints"] = files;
         if (method == "tracin") options["learning_rates"] = rates;
       } else if (!checkpoints.empty()) {

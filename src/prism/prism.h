@@ -10,6 +10,8 @@
 #include "prism/data/dataset.h"
 #include "prism/data/readers.h"
 #include "prism/data/transforms.h"
+#include "prism/evaluate/data/data_attribution_evaluation.h"
+#include "prism/evaluate/data/data_metrics.h"
 #include "prism/evaluate/example/knn_sweep.h"
 #include "prism/evaluate/feature/map_measures.h"
 #include "prism/evaluate/feature/map_similarity.h"

@@ -45,17 +45,26 @@ ClassGrouping fashion_mnist_grouping() {
   return {{0, 2, 0, 2, 0, 1, 0, 1, 2, 1}, {"tops", "footwear", "others"}};
 }
 
+torch::Tensor stamp_mark(const torch::Tensor& images, const MarkOptions& options) {
+  using torch::indexing::Slice;
+  const int64_t t = options.top, l = options.left, s = options.box_size;
+  require(s >= 3 && t >= 0 && l >= 0 && t + s <= images.size(2) && l + s <= images.size(3),
+          "the mark (a " + std::to_string(s) + "-pixel box at row " + std::to_string(t) + ", column " +
+              std::to_string(l) + ") does not fit the " + std::to_string(images.size(2)) + "x" +
+              std::to_string(images.size(3)) + " images");
+  auto stamped = images.clone();
+  stamped.index_put_({Slice(), Slice(), t, Slice(l, l + s)}, options.value);
+  stamped.index_put_({Slice(), Slice(), t + s - 1, Slice(l, l + s)}, options.value);
+  stamped.index_put_({Slice(), Slice(), Slice(t, t + s), l}, options.value);
+  stamped.index_put_({Slice(), Slice(), Slice(t, t + s), l + s - 1}, options.value);
+  return stamped;
+}
+
 Dataset mark_class(const Dataset& data, const MarkOptions& options) {
   require(options.target_class >= 0 && options.target_class < data.num_classes(),
           "the class to mark must lie in [0, " + std::to_string(data.num_classes() - 1) + "] (got " +
               std::to_string(options.target_class) + ")");
   require(options.fraction > 0 && options.fraction <= 1, "the share of images to mark must lie in (0, 1]");
-  const int64_t height = data.images.size(2), width = data.images.size(3);
-  require(options.box_size >= 3 && options.top >= 0 && options.left >= 0 &&
-              options.top + options.box_size <= height && options.left + options.box_size <= width,
-          "the mark (a " + std::to_string(options.box_size) + "-pixel box at row " + std::to_string(options.top) +
-              ", column " + std::to_string(options.left) + ") does not fit the " + std::to_string(height) + "x" +
-              std::to_string(width) + " images");
   const auto members = (data.labels == options.target_class).nonzero().squeeze(1);
   require(members.numel() > 0, "no image of class " + std::to_string(options.target_class) + " to mark");
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
@@ -66,14 +75,7 @@ Dataset mark_class(const Dataset& data, const MarkOptions& options) {
   Dataset out = data;
   out.images = data.images.clone();
   out.marked = data.marked.clone();
-  using torch::indexing::Slice;
-  const int64_t t = options.top, l = options.left, s = options.box_size;
-  auto stamped = out.images.index_select(0, chosen);
-  stamped.index_put_({Slice(), Slice(), t, Slice(l, l + s)}, options.value);
-  stamped.index_put_({Slice(), Slice(), t + s - 1, Slice(l, l + s)}, options.value);
-  stamped.index_put_({Slice(), Slice(), Slice(t, t + s), l}, options.value);
-  stamped.index_put_({Slice(), Slice(), Slice(t, t + s), l + s - 1}, options.value);
-  out.images.index_copy_(0, chosen, stamped);
+  out.images.index_copy_(0, chosen, stamp_mark(out.images.index_select(0, chosen), options));
   out.marked.index_put_({chosen}, true);
   out.name = data.name + "+marked" + std::to_string(options.target_class);
   return out;

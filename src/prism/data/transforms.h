@@ -34,5 +34,7 @@ struct MarkOptions {
 };
 // Marking (shortcut detection): stamps a square outline on a seeded share of one class's images.
 Dataset mark_class(const Dataset& data, const MarkOptions& options);
+// The mark stamped on every image of `images` [N, C, H, W] (a copy); an error if it does not fit.
+torch::Tensor stamp_mark(const torch::Tensor& images, const MarkOptions& options);
 
 }  // namespace prism

@@ -186,4 +186,29 @@ std::vector<EpochRecord> train_network(Network& network, const Dataset& train, c
   return records;
 }
 
+std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(const std::filesystem::path& model,
+                                                                              const std::string& method) {
+  const auto run = fs::absolute(model).parent_path();
+  std::vector<std::string> files;
+  if (fs::is_directory(run / "checkpoints"))
+    for (const auto& entry : fs::directory_iterator(run / "checkpoints"))
+      if (entry.path().extension() == ".prism" && entry.path().filename().string().rfind("epoch-", 0) == 0)
+        files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  require(!files.empty(), method + " needs the per-epoch checkpoints that prism train saves, and " +
+                              (run / "checkpoints").string() + " holds none; give --checkpoints P1,P2,...");
+  std::vector<double> rates(files.size(), 1.0);
+  try {
+    const auto bytes = read_file(run / "history.json", 1 << 24);
+    const auto history = nlohmann::json::parse(bytes.begin(), bytes.end());
+    const auto& epochs = history.at("epochs");
+    require(epochs.size() >= files.size(), (run / "history.json").string() + " records fewer epochs than " +
+                                               (run / "checkpoints").string() + " holds; re-train");
+    for (size_t t = 0; t < files.size(); ++t) rates[t] = epochs.at(t).at("learning_rate").get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error((run / "history.json").string() + " is corrupt (" + e.what() + "); re-train or give --learning-rates");
+  }
+  return {files, rates};
+}
+
 }  // namespace prism

@@ -4,6 +4,8 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "prism/data/dataset.h"
 #include "prism/model/network.h"
@@ -35,5 +37,11 @@ struct EpochRecord {
 // and resumes from the last complete epoch of an earlier run with the same options.
 std::vector<EpochRecord> train_network(Network& network, const Dataset& train, const Dataset* test,
                                        const TrainOptions& options);
+
+// The per-epoch checkpoints (RUN/checkpoints/epoch-NNN.prism, in order) and their learning rates
+// (RUN/history.json) of the training run whose RUN/model.prism is `model`; `method` names who needs them in
+// the error when there are none.
+std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(const std::filesystem::path& model,
+                                                                              const std::string& method);
 
 }  // namespace prism

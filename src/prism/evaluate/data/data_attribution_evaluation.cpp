@@ -1,0 +1,366 @@
+#include "prism/evaluate/data/data_attribution_evaluation.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <cstdio>
+#include <set>
+#include <sstream>
+
+#include "prism/core/error.h"
+#include "prism/core/files.h"
+#include "prism/explain/data/attributor.h"
+#include "prism/model/model_file.h"
+#include "prism/model/predict.h"
+#include "prism/report/svg_plot.h"
+
+namespace prism {
+namespace fs = std::filesystem;
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+class Experiment {
+ public:
+  explicit Experiment(const DataEvaluationOptions& o) : o_(o) {}
+
+  // The model trained on `data` under cache/models/NAME (resumed or reused), loaded from its file.
+  std::pair<std::unique_ptr<Network>, fs::path> model(const std::string& name, const Dataset& data) {
+    const fs::path dir = o_.cache / "models" / name;
+    ZooOptions architecture = o_.architecture;
+    architecture.input_shape = data.image_shape();
+    architecture.num_classes = data.num_classes();
+    architecture.seed = o_.training.seed;
+    auto network = make_zoo_network(architecture);
+    set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
+    TrainOptions training = o_.training;
+    training.out = dir;
+    std::fprintf(stderr, "model '%s' on %s (%lld samples)\n", name.c_str(), data.name.c_str(),
+                 static_cast<long long>(data.size()));
+    train_network(*network, data, nullptr, training);
+    return {load_network(dir / "model.prism"), dir / "model.prism"};
+  }
+
+  // An untrained copy of the architecture (the model-randomisation test's model), saved for its fits.
+  std::pair<std::unique_ptr<Network>, fs::path> untrained(const Dataset& data) {
+    const fs::path path = o_.cache / "models" / "randomized" / "model.prism";
+    if (!fs::exists(path)) {
+      ZooOptions architecture = o_.architecture;
+      architecture.input_shape = data.image_shape();
+      architecture.num_classes = data.num_classes();
+      architecture.seed = o_.training.seed + 7919;
+      auto network = make_zoo_network(architecture);
+      set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
+      make_directory(path.parent_path());
+      save_network(*network, path);
+    }
+    return {load_network(path), path};
+  }
+
+  // The method fitted on (network, data), from cache/fits/MODEL/METHOD while its model file is unchanged.
+  std::unique_ptr<DataAttributor> fit(const std::string& model_name, Network& network, const fs::path& model_path,
+                                      const Dataset& data, const std::string& method) {
+    auto options = o_.method_options.value(method, nlohmann::json::object());
+    if (method == "tracin" && !options.contains("checkpoints") && fs::is_directory(model_path.parent_path() / "checkpoints")) {
+      const auto [files, rates] = training_checkpoints(model_path, method);
+      options["checkpoints"] = files;
+      options["learning_rates"] = rates;
+    }
+    const fs::path dir = o_.cache / "fits" / model_name / method;
+    const nlohmann::json provenance = {{"model", model_path.string()},
+                                       {"model_fingerprint", file_fingerprint(model_path)},
+                                       {"data", data.name},
+                                       {"train_size", data.size()}};
+    if (fs::exists(dir / "fit.json")) {
+      try {
+        auto cached = open_data_fit(dir);
+        if (cached.record.at("provenance") == provenance &&
+            cached.record.at("options") == make_data_attributor(method, options)->options())
+          return std::move(cached.attributor);
+      } catch (const Error&) {
+      }  // damaged or stale: fit again
+    }
+    auto attributor = make_data_attributor(method, options);
+    std::fprintf(stderr, "fitting %s on model '%s'\n", method.c_str(), model_name.c_str());
+    const auto start = std::chrono::steady_clock::now();
+    attributor->fit(network, data);
+    const double seconds = seconds_since(start);
+    save_data_fit(dir, *attributor, provenance);
+    write_file_atomic(o_.cache / "fits" / model_name / (method + "-seconds.json"),
+                      nlohmann::json{{"fit_seconds", seconds}}.dump());
+    return attributor;
+  }
+
+  double fit_seconds(const std::string& model_name, const std::string& method) const {
+    try {
+      const auto bytes = read_file(o_.cache / "fits" / model_name / (method + "-seconds.json"), 1 << 16);
+      return nlohmann::json::parse(bytes.begin(), bytes.end()).at("fit_seconds").get<double>();
+    } catch (const std::exception&) {
+      return std::nan("");
+    }
+  }
+
+  double cache_mib(const std::string& model_name, const std::string& method) const {
+    std::uintmax_t bytes = 0;
+    for (const auto& entry : fs::directory_iterator(o_.cache / "fits" / model_name / method))
+      bytes += entry.is_regular_file() ? entry.file_size() : 0;
+    return bytes / 1048576.0;
+  }
+
+ private:
+  const DataEvaluationOptions& o_;
+};
+
+torch::Tensor predictions_of(Network& network, const torch::Tensor& images) {
+  return predict_logits(network, images).argmax(1);
+}
+
+}  // namespace
+
+std::vector<std::string> data_metric_names() {
+  return {"identical-class", "identical-subclass", "mislabel", "shortcut", "sparsity", "topk-cardinality",
+          "model-randomization", "lds"};
+}
+
+std::string metric_direction(const std::string& metric) {
+  return metric == "sparsity" || metric == "topk-cardinality" || metric == "model-randomization" ? "lower" : "higher";
+}
+
+DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
+                                               const DataEvaluationOptions& given) {
+  DataEvaluationOptions o = given;
+  if (o.methods.empty()) o.methods = data_methods();
+  if (o.metrics.empty()) o.metrics = data_metric_names();
+  require(!o.cache.empty(), "the data-attribution evaluation needs a cache folder");
+  const auto known = data_metric_names();
+  for (const auto& metric : o.metrics) {
+    std::string names;
+    for (const auto& m : known) names += (names.empty() ? "" : ", ") + m;
+    require(std::find(known.begin(), known.end(), metric) != known.end(),
+            "unknown metric '" + metric + "'; metrics are: " + names);
+  }
+  for (const auto& method : o.methods)
+    make_data_attributor(method, o.method_options.value(method, nlohmann::json::object()));  // validates
+  for (const auto& item : o.method_options.items())
+    require(std::find(o.methods.begin(), o.methods.end(), item.key()) != o.methods.end(),
+            "method options name '" + item.key() + "', which is not among the methods");
+  const auto wants = [&](const std::string& metric) {
+    return std::find(o.metrics.begin(), o.metrics.end(), metric) != o.metrics.end();
+  };
+  require(train.image_shape() == test.image_shape(), "the training and test images differ in shape");
+  require(test.size() >= 2, "the evaluation needs at least 2 test points (got " + std::to_string(test.size()) + ")");
+  if (wants("identical-subclass") && o.grouping.group_of_class.empty()) {
+    require(train.num_classes() == 10 && train.class_names.front() == "T-shirt/top",
+            "identical-subclass needs a grouping of the classes; prism knows Fashion-MNIST's, give one for this data");
+    o.grouping = fashion_mnist_grouping();
+  }
+  if (wants("lds")) require(o.lds_subsets >= 3, "lds needs at least 3 subsets (got " + std::to_string(o.lds_subsets) + ")");
+  if (wants("mislabel")) require(o.flip_fraction > 0 && o.flip_fraction < 1, "the flipped share must lie in (0, 1)");
+  require(o.topk >= 1 && o.topk <= train.size(), "top-k needs 1 ≤ k ≤ the training samples");
+
+  DataEvaluationResult result;
+  result.options = o;
+  result.methods = o.methods;
+  result.metrics = o.metrics;
+  Experiment experiment(o);
+  const auto record = [&](const std::string& metric, const std::string& method, double value) {
+    result.values[metric][method] = value;
+  };
+
+  // The plain model: identical class, sparsity, top-k cardinality, model randomisation, LDS.
+  const bool plain_needed = wants("identical-class") || wants("sparsity") || wants("topk-cardinality") ||
+                            wants("model-randomization") || wants("lds");
+  if (plain_needed) {
+    auto [network, path] = experiment.model("plain", train);
+    const auto targets = predictions_of(*network, test.images);
+    std::unique_ptr<Network> random_network;
+    fs::path random_path;
+    if (wants("model-randomization")) std::tie(random_network, random_path) = experiment.untrained(train);
+    torch::Tensor subsets, outputs;
+    if (wants("lds")) {
+      auto generator = at::make_generator<at::CPUGeneratorImpl>(o.training.seed + 104729);
+      subsets = torch::zeros({o.lds_subsets, train.size()}, torch::kBool);
+      outputs = torch::empty({o.lds_subsets, test.size()});
+      for (int64_t s = 0; s < o.lds_subsets; ++s) {
+        const auto half = torch::randperm(train.size(), generator, torch::kInt64).narrow(0, 0, train.size() / 2);
+        subsets[s].index_fill_(0, half, true);
+        auto [model, model_path] = experiment.model("lds-" + std::to_string(s), train.select(std::get<0>(half.sort())));
+        outputs[s] = predict_logits(*model, test.images).gather(1, targets.view({-1, 1})).squeeze(1);
+      }
+      result.notes["lds"] = {{"subsets", o.lds_subsets}, {"subset_size", train.size() / 2},
+                             {"output", "logit of the plain model's predicted class"}};
+    }
+    for (const auto& method : o.methods) {
+      auto attributor = experiment.fit("plain", *network, path, train, method);
+      const auto start = std::chrono::steady_clock::now();
+      const auto attributions = attributor->attribute(*network, test.images, targets).to(torch::kCPU);
+      result.explain_seconds[method] = seconds_since(start);
+      result.fit_seconds[method] = experiment.fit_seconds("plain", method);
+      result.cache_mib[method] = experiment.cache_mib("plain", method);
+      if (wants("identical-class")) record("identical-class", method, identical_label(attributions, train.labels, targets));
+      if (wants("sparsity")) record("sparsity", method, mean_nonzero(attributions));
+      if (wants("topk-cardinality"))
+        record("topk-cardinality", method, static_cast<double>(topk_cardinality(attributions, o.topk)));
+      if (wants("lds")) record("lds", method, linear_datamodeling_score(attributions, subsets, outputs));
+      if (wants("model-randomization")) {
+        auto randomized = experiment.fit("randomized", *random_network, random_path, train, method);
+        record("model-randomization", method,
+               mean_rank_correlation(attributions, randomized->attribute(*random_network, test.images, targets).to(torch::kCPU)));
+      }
+    }
+    result.notes["identical-class"] = {{"labels", "the plain model's predictions"}, {"test_points", test.size()}};
+  }
+
+  if (wants("identical-subclass")) {
+    const auto grouped_train = group_classes(train, o.grouping.group_of_class, o.grouping.group_names);
+    const auto grouped_test = group_classes(test, o.grouping.group_of_class, o.grouping.group_names);
+    auto [network, path] = experiment.model("grouped", grouped_train);
+    const auto targets = predictions_of(*network, grouped_test.images);
+    for (const auto& method : o.methods) {
+      auto attributor = experiment.fit("grouped", *network, path, grouped_train, method);
+      record("identical-subclass", method,
+             identical_label(attributor->attribute(*network, grouped_test.images, targets), grouped_train.original_labels,
+                             grouped_test.original_labels));
+    }
+    result.notes["identical-subclass"] = {{"groups", o.grouping.group_names}, {"test_points", test.size()}};
+  }
+
+  if (wants("mislabel")) {
+    const auto flipped = flip_labels(train, o.flip_fraction, o.training.seed);
+    auto [network, path] = experiment.model("flipped", flipped);
+    for (const auto& method : o.methods) {
+      auto attributor = experiment.fit("flipped", *network, path, flipped, method);
+      torch::Tensor self;
+      try {
+        self = attributor->self_influence();
+      } catch (const Error& e) {
+        throw Error("metric mislabel needs self-influence, which " + method + " cannot give here (" + e.what() +
+                    "); leave mislabel out or choose another method");
+      }
+      const auto curve = mislabel_detection(self, flipped.flipped);
+      result.mislabel_curves[method] = curve;
+      record("mislabel", method, curve.normalized);
+    }
+    result.notes["mislabel"] = {{"flipped", flipped.flipped.sum().item<int64_t>()}, {"train_size", train.size()}};
+  }
+
+  if (wants("shortcut")) {
+    const auto marked = mark_class(train, o.mark);
+    auto [network, path] = experiment.model("marked", marked);
+    // Test images of the other classes, every one marked; those the model now assigns to the marked class.
+    const auto others = (test.labels != o.mark.target_class).nonzero().squeeze(1);
+    const auto stamped = stamp_mark(test.images.index_select(0, others), o.mark);
+    const auto fooled = (predictions_of(*network, stamped) == o.mark.target_class).nonzero().squeeze(1);
+    require(fooled.numel() >= 1, "shortcut: none of the " + std::to_string(others.numel()) +
+                                     " marked test images of other classes is predicted as the marked class " +
+                                     std::to_string(o.mark.target_class) +
+                                     "; the model did not learn the shortcut — mark a larger share or train longer");
+    const auto points = stamped.index_select(0, fooled);
+    const auto targets = torch::full({points.size(0)}, o.mark.target_class, torch::kInt64);
+    for (const auto& method : o.methods) {
+      auto attributor = experiment.fit("marked", *network, path, marked, method);
+      const auto score = shortcut_detection(attributor->attribute(*network, points, targets), marked.marked);
+      record("shortcut", method, score.top1_hit_rate);
+      result.notes["shortcut-map-" + method] = score.mean_average_precision;
+    }
+    result.notes["shortcut"] = {{"marked_class", o.mark.target_class},
+                                {"marked_training_samples", marked.marked.sum().item<int64_t>()},
+                                {"test_points", fooled.numel()},
+                                {"of_marked_test_images", others.numel()},
+                                {"value", "top-1 hit rate; mean average precision in shortcut-map-METHOD"}};
+  }
+  return result;
+}
+
+nlohmann::json DataEvaluationResult::to_json() const {
+  nlohmann::json metrics_json = nlohmann::json::object();
+  for (const auto& metric : metrics) {
+    const auto found = values.find(metric);
+    metrics_json[metric] = {{"better", metric_direction(metric)},
+                            {"values", found == values.end() ? std::map<std::string, double>{} : found->second}};
+    if (notes.count(metric)) metrics_json[metric]["notes"] = notes.at(metric);
+  }
+  nlohmann::json curves = nlohmann::json::object();
+  for (const auto& [method, c] : mislabel_curves)
+    curves[method] = {{"inspected", c.inspected}, {"found", c.found}, {"area", c.area},
+                      {"random_area", c.random_area}, {"optimal_area", c.optimal_area}, {"normalized", c.normalized}};
+  nlohmann::json extra = nlohmann::json::object();
+  for (const auto& [key, value] : notes)
+    if (key.rfind("shortcut-map-", 0) == 0) extra[key] = value;
+  return {{"methods", methods},
+          {"metrics", metrics_json},
+          {"shortcut_mean_average_precision", extra},
+          {"mislabel_curves", curves},
+          {"fit_seconds", fit_seconds},
+          {"explain_seconds", explain_seconds},
+          {"cache_mib", cache_mib},
+          {"training", {{"epochs", options.training.epochs}, {"batch_size", options.training.batch_size},
+                        {"learning_rate", options.training.learning_rate}, {"seed", options.training.seed}}},
+          {"flip_fraction", options.flip_fraction},
+          {"topk", options.topk}};
+}
+
+std::string DataEvaluationResult::table() const {
+  std::ostringstream out;
+  out << "| metric |";
+  for (const auto& m : methods) out << ' ' << m << " |";
+  out << "\n|---|";
+  for (size_t i = 0; i < methods.size(); ++i) out << "---|";
+  out << '\n';
+  char cell[48];
+  const auto row = [&](const std::string& label, const std::function<double(const std::string&)>& value,
+                       const char* format) {
+    out << "| " << label << " |";
+    for (const auto& m : methods) {
+      const double v = value(m);
+      if (std::isnan(v)) {
+        out << " – |";
+      } else {
+        std::snprintf(cell, sizeof cell, format, v);
+        out << ' ' << cell << " |";
+      }
+    }
+    out << '\n';
+  };
+  for (const auto& metric : metrics) {
+    const auto label = metric + (metric_direction(metric) == "higher" ? " ↑" : " ↓");
+    row(label, [&](const std::string& m) {
+          return values.count(metric) && values.at(metric).count(m) ? values.at(metric).at(m) : std::nan("");
+        },
+        metric == "sparsity" || metric == "topk-cardinality" ? "%.0f" : "%.3f");
+  }
+  const auto lookup = [](const std::map<std::string, double>& map) {
+    return [&map](const std::string& m) { return map.count(m) ? map.at(m) : std::nan(""); };
+  };
+  if (!fit_seconds.empty()) {
+    row("fit (s) ↓", lookup(fit_seconds), "%.2f");
+    row("explain test points (s) ↓", lookup(explain_seconds), "%.3f");
+    row("cache (MiB) ↓", lookup(cache_mib), "%.1f");
+  }
+  return out.str();
+}
+
+std::string DataEvaluationResult::mislabel_plot_svg() const {
+  LinePlot plot;
+  plot.title = "Mislabel detection: flipped labels found by inspecting in decreasing self-influence";
+  plot.x_label = "share of the training set inspected";
+  plot.y_label = "share of flipped labels found";
+  plot.y_min = 0;
+  plot.y_max = 1;
+  for (const auto& method : methods)
+    if (mislabel_curves.count(method)) {
+      const auto& c = mislabel_curves.at(method);
+      plot.series.push_back({method, c.inspected, c.found});
+    }
+  if (!mislabel_curves.empty()) {
+    plot.series.push_back({"random order", {0, 1}, {0, 1}, true});
+    plot.series.push_back({"optimal", {0, options.flip_fraction, 1}, {0, 1, 1}, true});
+  }
+  return render_svg(plot);
+}
+
+}  // namespace prism

@@ -1,0 +1,58 @@
+// The DualView paper's evaluation of data attribution (Yolcu et al. 2024, §5), end to end: each metric sets
+// up its experiment and trains the model it needs — the plain model (identical class, sparsity, top-k
+// cardinality, model randomisation against an untrained copy), a model on merged classes (identical
+// subclass), a model on flipped labels (mislabel detection), a model with one class partly marked (shortcut
+// detection), and models on random halves of the training set (linear datamodeling score) — then fits every
+// method on it and scores the attributions. Models and fits are cached under `cache` (a training run resumes
+// from its last complete epoch; a fit is reused while its model file is unchanged), so a second run of the
+// same evaluation only explains and scores.
+#pragma once
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "prism/data/dataset.h"
+#include "prism/data/transforms.h"
+#include "prism/evaluate/data/data_metrics.h"
+#include "prism/model/train.h"
+#include "prism/model/zoo.h"
+
+namespace prism {
+
+struct DataEvaluationOptions {
+  std::vector<std::string> methods;  // data_methods() when empty
+  std::vector<std::string> metrics;  // data_metric_names() when empty
+  nlohmann::json method_options = nlohmann::json::object();  // per method name
+  ZooOptions architecture;  // input shape and classes are taken from the data
+  TrainOptions training;    // of every model (`out` is set per model inside the cache)
+  double flip_fraction = 0.3;
+  MarkOptions mark;         // the marked class and share for shortcut detection
+  ClassGrouping grouping;   // for identical subclass; Fashion-MNIST's default when empty and the data is it
+  int64_t lds_subsets = 8;  // models on random halves
+  int64_t topk = 10;
+  std::filesystem::path cache;  // required
+};
+
+// The metric names the command line takes, and whether higher or lower is better.
+std::vector<std::string> data_metric_names();
+std::string metric_direction(const std::string& metric);
+
+struct DataEvaluationResult {
+  DataEvaluationOptions options;
+  std::vector<std::string> methods, metrics;
+  std::map<std::string, std::map<std::string, double>> values;  // metric → method → value
+  std::map<std::string, DetectionCurve> mislabel_curves;        // method → curve
+  std::map<std::string, double> fit_seconds, explain_seconds, cache_mib;  // per method, on the plain model
+  std::map<std::string, nlohmann::json> notes;  // per metric: test points used, models trained
+
+  nlohmann::json to_json() const;
+  std::string table() const;  // markdown: metric (with its direction) × method, then the costs
+  std::string mislabel_plot_svg() const;
+};
+
+DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
+                                               const DataEvaluationOptions& options);
+
+}  // namespace prism
