@@ -11,6 +11,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/files.h"
+#include "prism/core/progress.h"
 #include "prism/explain/data/attributor.h"
 #include "prism/model/model_file.h"
 #include "prism/model/predict.h"
@@ -39,7 +40,8 @@ class Experiment {
     set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
     TrainOptions training = o_.training;
     training.out = dir;
-    std::fprintf(stderr, "model '%s' on %s (%lld samples)\n", name.c_str(), data.name.c_str(),
+    if (!is_quiet())
+      std::fprintf(stderr, "model '%s' on %s (%lld samples)\n", name.c_str(), data.name.c_str(),
                  static_cast<long long>(data.size()));
     train_network(*network, data, nullptr, training);
     return {load_network(dir / "model.prism"), dir / "model.prism"};
@@ -85,7 +87,7 @@ class Experiment {
       }  // damaged or stale: fit again
     }
     auto attributor = make_data_attributor(method, options);
-    std::fprintf(stderr, "fitting %s on model '%s'\n", method.c_str(), model_name.c_str());
+    if (!is_quiet()) std::fprintf(stderr, "fitting %s on model '%s'\n", method.c_str(), model_name.c_str());
     const auto start = std::chrono::steady_clock::now();
     attributor->fit(network, data);
     const double seconds = seconds_since(start);

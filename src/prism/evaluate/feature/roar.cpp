@@ -7,6 +7,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/files.h"
+#include "prism/core/progress.h"
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/io/npy.h"
 #include "prism/model/predict.h"
@@ -142,7 +143,8 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
       fresh.seed = training.seed;
       auto network = make_zoo_network(fresh);
       set_metadata(*network, trained.input_shape(), trained.num_classes(), trained.class_names(), trained.normalization());
-      std::fprintf(stderr, "%s %s %s %% (seed %lld): retraining\n", mode.c_str(), method.c_str(),
+      if (!is_quiet())
+        std::fprintf(stderr, "%s %s %s %% (seed %lld): retraining\n", mode.c_str(), method.c_str(),
                    fraction_text(fraction).c_str(), static_cast<long long>(seed));
       train_network(*network, modified_train, nullptr, training);
       run.accuracy = evaluate(*network, modified_test).accuracy;
