@@ -4,11 +4,12 @@
 #include <zlib.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
-#include <vector>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "prism/core/error.h"
 
@@ -68,7 +69,45 @@ std::vector<uint8_t> gunzip(const std::vector<uint8_t>& packed, const fs::path& 
   return out;
 }
 
+// The temporary files being written, in fixed slots a signal handler can read without allocating.
+constexpr int kSlots = 32;
+constexpr size_t kPathBytes = 4096;
+char g_temporary[kSlots][kPathBytes];
+std::atomic<bool> g_claimed[kSlots];
+std::atomic<bool> g_ready[kSlots];
+
+int register_temporary(const std::string& path) {
+  if (path.size() >= kPathBytes) return -1;
+  for (int i = 0; i < kSlots; ++i) {
+    bool expected = false;
+    if (g_claimed[i].compare_exchange_strong(expected, true)) {
+      std::memcpy(g_temporary[i], path.c_str(), path.size() + 1);
+      g_ready[i].store(true);
+      return i;
+    }
+  }
+  return -1;  // more writes in flight than slots: this one is not cleaned up on a signal
+}
+
+void unregister_temporary(int slot) {
+  if (slot < 0) return;
+  g_ready[slot].store(false);
+  g_claimed[slot].store(false);
+}
+
+extern "C" void remove_temporaries_and_end(int signal) {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_ready[i].load()) unlink(g_temporary[i]);  // async-signal-safe
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
 }  // namespace
+
+void remove_temporaries_on_interrupt() {
+  std::signal(SIGINT, remove_temporaries_and_end);
+  std::signal(SIGTERM, remove_temporaries_and_end);
+}
 
 std::vector<uint8_t> read_file(const fs::path& path, uint64_t max_bytes) {
   auto bytes = read_raw(path, max_bytes);
@@ -89,6 +128,7 @@ void write_file_atomic(const fs::path& path, const std::function<void(std::ostre
   if (path.has_parent_path()) make_directory(path.parent_path());
   const fs::path temporary = path.string() + ".tmp." + std::to_string(getpid()) + "." +
                              std::to_string(counter++);
+  const int slot = register_temporary(temporary.string());
   try {
     {
       std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
@@ -103,8 +143,10 @@ void write_file_atomic(const fs::path& path, const std::function<void(std::ostre
   } catch (...) {
     std::error_code ignored;
     fs::remove(temporary, ignored);
+    unregister_temporary(slot);
     throw;
   }
+  unregister_temporary(slot);
 }
 
 void write_file_atomic(const fs::path& path, const std::string& content) {

@@ -19,6 +19,11 @@ void write_file_atomic(const std::filesystem::path& path,
                        const std::function<void(std::ostream&)>& write);
 void write_file_atomic(const std::filesystem::path& path, const std::string& content);
 
+// Makes SIGINT and SIGTERM remove the temporary files of writes in progress before the process ends (with
+// the signal's usual exit status), so an interrupted command leaves no partial file behind. The CLI calls it
+// once at start.
+void remove_temporaries_on_interrupt();
+
 // Creates `dir` (and parents); a clear error if it exists as a file or cannot be made.
 void make_directory(const std::filesystem::path& dir);
 

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Regenerates docs/data-evaluation/: the DualView paper's comparison (Yolcu et al. 2024, §5) of DualView,
+# representer points, TracIn, influence functions, TRAK, feature similarity and a random control on every
+# metric, on Fashion-MNIST with the zoo cnn. On a budget: a 10,000-image training subset, 1,000 test points,
+# 2 epochs per model, 8 LDS subsets. Models and fits are cached in runs/data-evaluation/cache (about 20 minutes
+# on 2 cores the first time; a second run only explains and scores).
+#   scripts/reproduce_data_evaluation.sh [prism binary, default build/prism]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+prism=${1:-build/prism}
+work=runs/data-evaluation
+docs=docs/data-evaluation
+mkdir -p $docs
+start=$SECONDS
+"$prism" -q evaluate data-attribution --data fashion-mnist --train-size 10000 --test-size 1000 --model-arch cnn \
+  --epochs 2 --lds-subsets 8 --out $work
+first=$(( SECONDS - start ))
+start=$SECONDS
+"$prism" -q evaluate data-attribution --data fashion-mnist --train-size 10000 --test-size 1000 --model-arch cnn \
+  --epochs 2 --lds-subsets 8 --out $work > /dev/null
+second=$(( SECONDS - start ))
+cp $work/data-attribution.md $work/data-attribution.json $work/mislabel.svg $docs/
+echo "first run ${first} s, second run (cached models and fits) ${second} s" > $docs/timings.txt

@@ -1,0 +1,61 @@
+// Interruption safety: a SIGINT in the middle of a write leaves neither the temporary file nor a partial
+// target, and an interrupted training run resumes from its last complete epoch.
+#include <csignal>
+
+#include "test_util.h"
+
+namespace prism {
+namespace {
+namespace fs = std::filesystem;
+
+std::vector<fs::path> temporaries_under(const fs::path& dir) {
+  std::vector<fs::path> found;
+  if (!fs::exists(dir)) return found;
+  for (const auto& entry : fs::recursive_directory_iterator(dir))
+    if (entry.path().filename().string().find(".tmp.") != std::string::npos) found.push_back(entry.path());
+  return found;
+}
+
+TEST(Interruption, ASignalDuringAWriteRemovesTheTemporaryFile) {
+  test::TempDir dir;
+  const auto target = dir / "result.json";
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        remove_temporaries_on_interrupt();
+        write_file_atomic(target, [](std::ostream& out) {
+          out << std::string(1 << 20, 'x');
+          out.flush();
+          std::raise(SIGINT);  // the temporary file exists and is half written
+        });
+      },
+      ::testing::KilledBySignal(SIGINT), "");
+  EXPECT_FALSE(fs::exists(target));
+  EXPECT_TRUE(temporaries_under(dir.path()).empty());
+}
+
+TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
+  test::TempDir dir;
+  const auto run = dir / "run";
+  const std::string command = "-q train --data fashion-mnist --model mlp --epochs 6 --train-size 6000 --test-size 500 "
+                              "--out " + run.string();
+  // Interrupt while it trains (an epoch takes well under a second; a checkpoint is written after each).
+  const std::string shell = std::string(PRISM_BINARY) + " " + command + " & pid=$!; sleep 2.5; kill -INT $pid; wait $pid";
+  const int status = std::system(shell.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT) << "the run finished before the signal; give it more epochs";
+  EXPECT_TRUE(temporaries_under(run).empty());
+  EXPECT_FALSE(fs::exists(run / "model.prism"));  // written only when every epoch is done
+  const bool some_epoch_done = fs::exists(run / "history.json");
+  if (some_epoch_done) EXPECT_NO_THROW((void)nlohmann::json::parse(test::read_bytes(run / "history.json")));
+
+  const auto resumed = test::run_prism(command.substr(3));  // without -q: the resume message goes to stderr
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  if (some_epoch_done) EXPECT_NE(resumed.err.find("resuming"), std::string::npos) << resumed.err;
+  EXPECT_TRUE(fs::exists(run / "model.prism"));
+  const auto history = nlohmann::json::parse(test::read_bytes(run / "history.json"));
+  EXPECT_EQ(history["epochs"].size(), 6u);
+}
+
+}  // namespace
+}  // namespace prism
