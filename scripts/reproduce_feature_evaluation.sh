@@ -4,7 +4,8 @@
 # with sanity checks, pixel perturbation, single-map measures and ROAR / KAR. Working files (caches,
 # retrained models) go to runs/feature-evaluation/; only tables, plots and grids are copied to docs/.
 #   scripts/reproduce_feature_evaluation.sh [prism binary, default build/prism]
-# About 45 minutes on 2 cores, most of it ROAR's 81 retrainings; a second run reads ROAR from its cache.
+# About 90 minutes on 2 cores in all. A step whose results exist is skipped (FORCE=1 recomputes every step);
+# ROAR keeps its own cache, so a second run of it only reads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prism=${1:-build/prism}
@@ -15,31 +16,52 @@ docs=docs/feature-evaluation
 [ -f runs/fmnist-resnet18/model.prism ] ||
   "$prism" train --data fashion-mnist --model resnet18 --epochs 3 --out runs/fmnist-resnet18
 
-seconds() { local start=$SECONDS; "$@"; echo "$(( SECONDS - start )) s: $*" >> $work/timings.txt; }
 mkdir -p $work $docs
-: > $work/timings.txt
+touch $work/timings.txt
+# step OUT COMMAND...: runs the command (which writes OUT) unless OUT already holds results; logs its time.
+step() {
+  local out=$1; shift
+  if [ -z "${FORCE:-}" ] && compgen -G "$out/*.json" > /dev/null; then return; fi
+  local start=$SECONDS
+  "$@" --out "$out"
+  echo "$(( SECONDS - start )) s: $* --out $out" >> $work/timings.txt
+}
 
-for model in cnn resnet18; do
-  m=runs/fmnist-$model/model.prism
-  # Sanity checks on 64 test images; the data-randomisation test retrains the cnn on permuted labels (3 epochs).
-  seconds "$prism" -q evaluate sanity --model $m --data fashion-mnist --samples 64 --mode cascading \
-    $([ $model = cnn ] && echo --data-randomization 3) --out $work/$model/sanity-cascading
-  seconds "$prism" -q evaluate sanity --model $m --data fashion-mnist --samples 64 --mode independent \
-    --out $work/$model/sanity-independent
-  # Pixel perturbation on 500 test images, ranking by the signed map and by its magnitude.
-  for reduce in sum abs-sum; do
-    seconds "$prism" -q evaluate perturbation --model $m --data fashion-mnist --samples 500 --reduce $reduce \
-      --out $work/$model/perturbation-$reduce
-  done
-  seconds "$prism" -q evaluate measures --model $m --data fashion-mnist --samples 100 --out $work/$model/measures
+cnn=runs/fmnist-cnn/model.prism
+# Sanity checks on 64 test images; the data-randomisation test retrains the cnn on permuted labels (3 epochs).
+step $work/cnn/sanity-cascading "$prism" -q evaluate sanity --model $cnn --data fashion-mnist --samples 64 \
+  --mode cascading --data-randomization 3
+step $work/cnn/sanity-independent "$prism" -q evaluate sanity --model $cnn --data fashion-mnist --samples 64 \
+  --mode independent
+# Pixel perturbation on 500 test images, ranking by the signed map and by its magnitude.
+for reduce in sum abs-sum; do
+  step $work/cnn/perturbation-$reduce "$prism" -q evaluate perturbation --model $cnn --data fashion-mnist \
+    --samples 500 --reduce $reduce
 done
+# The pruned gradient's one parameter: the share of neurons pruned (the paper used 70-90 %).
+for sparsity in 70 95 99; do
+  step $work/cnn/perturbation-pruned-$sparsity "$prism" -q evaluate perturbation --model $cnn --data fashion-mnist \
+    --samples 500 --reduce abs-sum --methods pruned-gradient --no-random \
+    --method-options "{\"pruned-gradient\":{\"sparsity\":$sparsity}}"
+done
+step $work/cnn/measures "$prism" -q evaluate measures --model $cnn --data fashion-mnist --samples 100
+
+# The small resnet18 (41 weighted layers, so fewer images): cascading sanity check, perturbation, measures.
+resnet=runs/fmnist-resnet18/model.prism
+step $work/resnet18/sanity-cascading "$prism" -q evaluate sanity --model $resnet --data fashion-mnist --samples 16 \
+  --mode cascading
+for reduce in sum abs-sum; do
+  step $work/resnet18/perturbation-$reduce "$prism" -q evaluate perturbation --model $resnet --data fashion-mnist \
+    --samples 200 --reduce $reduce
+done
+step $work/resnet18/measures "$prism" -q evaluate measures --model $resnet --data fashion-mnist --samples 32
 
 # ROAR / KAR on a budget: a 10,000-image training subset, 2,000 test images, one epoch per retraining, one
 # seed; pixels ranked by |map| (channel sum of magnitudes). Run twice: the second run only reads the cache.
-roar=("$prism" -q evaluate roar --model runs/fmnist-cnn/model.prism --data fashion-mnist --train-size 10000
-      --test-size 2000 --fractions 10,30,50,70,90 --epochs 1 --reduce abs-sum --out $work/cnn/roar)
-seconds "${roar[@]}"
-seconds "${roar[@]}"
+roar=("$prism" -q evaluate roar --model $cnn --data fashion-mnist --train-size 10000 --test-size 2000
+      --fractions 10,30,50,70,90 --epochs 1 --reduce abs-sum)
+FORCE=1 step $work/cnn/roar "${roar[@]}"
+FORCE=1 step $work/cnn/roar "${roar[@]}"
 
 for model in cnn resnet18; do
   for run in $work/$model/*/; do
@@ -47,7 +69,7 @@ for model in cnn resnet18; do
     mkdir -p $docs/$model/$name
     cp "$run"/*.md "$run"/*.json $docs/$model/$name/
     cp "$run"/*.svg "$run"/*.csv $docs/$model/$name/ 2>/dev/null || true
-    cp "$run"/grid-000.png "$run"/grid-001.png $docs/$model/$name/ 2>/dev/null || true
+    cp "$run"/sanity-*.png "$run"/grid-000.png "$run"/grid-001.png $docs/$model/$name/ 2>/dev/null || true
   done
 done
 cp $work/timings.txt $docs/timings.txt
