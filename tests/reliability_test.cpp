@@ -60,5 +60,32 @@ TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
   EXPECT_EQ(history["epochs"].size(), 6u);
 }
 
+TEST(Numerics, NanInImagesOrWeightsIsReportedWithWhereItCameFrom) {
+  auto images = torch::rand({5, 1, 8, 8});
+  images[3][0][2][2] = std::nanf("");
+  try {
+    make_dataset("constructed", images, torch::zeros({5}, torch::kInt64), {"a", "b"}, {});
+    FAIL() << "a NaN image was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("image 3 contains NaN"), std::string::npos) << e.what();
+  }
+
+  test::TempDir dir;
+  auto network = make_zoo_network({"cnn"});
+  {
+    torch::NoGradGuard no_grad;
+    network->layer_parameters("fc1")->weight[0][0] = std::numeric_limits<float>::infinity();
+  }
+  save_network(*network, dir / "bad.prism");
+  try {
+    load_network(dir / "bad.prism");
+    FAIL() << "infinite weights were accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fc1"), std::string::npos) << e.what();
+  }
+  // On the command line: one line naming the file and the tensor.
+  test::expect_clean_failure(test::run_prism("layers " + (dir / "bad.prism").string()), "NaN or infinite values in 'fc1");
+}
+
 }  // namespace
 }  // namespace prism

@@ -35,8 +35,10 @@ void Dataset::validate(const std::string& source) const {
   require(lowest >= 0 && highest < num_classes(),
           source + ": labels range over [" + std::to_string(lowest) + ", " + std::to_string(highest) +
               "] but there are " + std::to_string(num_classes()) + " classes");
-  require(torch::isfinite(images).all().item<bool>(),
-          source + ": images contain NaN or infinite values");
+  const auto finite = torch::isfinite(images).flatten(1).all(1);
+  if (!finite.all().item<bool>())
+    throw Error(source + ": image " + std::to_string(finite.logical_not().nonzero()[0][0].item<int64_t>()) +
+                " contains NaN or infinite values; fix or drop it");
 }
 
 Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor labels,

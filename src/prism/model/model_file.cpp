@@ -148,8 +148,9 @@ std::unique_ptr<Network> parse_network(const std::vector<uint8_t>& bytes, const 
             source + " is corrupt: tensor '" + name + "' lies outside the file");
     std::memcpy(target.data_ptr(), bytes.data() + header.data_offset + offset, length);
   }
-  for (auto& p : network->parameters())
-    require(torch::isfinite(p).all().item<bool>(), source + " holds NaN or infinite weights; retrain the model");
+  for (const auto& [name, tensor] : zoo_state(*network))
+    require(!tensor.is_floating_point() || torch::isfinite(tensor).all().item<bool>(),
+            source + " holds NaN or infinite values in '" + name + "'; retrain the model");
   return network;
 }
 

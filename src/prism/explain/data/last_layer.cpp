@@ -39,6 +39,10 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
   require(features.size(1) == layer.weight.size(1),
           "the input of layer '" + layer.name + "' has " + std::to_string(features.size(1)) + " features but its weight expects " +
               std::to_string(layer.weight.size(1)));
+  const auto finite = torch::isfinite(features).all(1);
+  if (!finite.all().item<bool>())
+    throw Error("the features of sample " + std::to_string(finite.logical_not().nonzero()[0][0].item<int64_t>()) +
+                " at the input of layer '" + layer.name + "' contain NaN or infinite values; check the model's weights");
   if (images.size(0) > 0) {
     // The surrogate rests on z = W φ + b reproducing the network's logits: check it on the first images.
     const int64_t check = std::min<int64_t>(images.size(0), 8);
