@@ -1,5 +1,7 @@
 #include "prism/core/files.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -121,6 +123,21 @@ void make_directory(const fs::path& dir) {
   require(!fs::exists(dir, ec), dir.string() + " exists and is not a folder; choose another --out");
   fs::create_directories(dir, ec);
   require(!ec, "cannot create folder " + dir.string() + ": " + ec.message());
+}
+
+DirectoryLock::DirectoryLock(const fs::path& dir) {
+  make_directory(dir);
+  const auto path = dir / ".prism-lock";
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  require(fd_ >= 0, "cannot create " + path.string() + ": " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw Error("another prism command is writing " + dir.string() + " right now; wait for it to finish or choose another --out");
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 void write_file_atomic(const fs::path& path, const std::function<void(std::ostream&)>& write) {

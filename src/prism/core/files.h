@@ -24,6 +24,20 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 // once at start.
 void remove_temporaries_on_interrupt();
 
+// An exclusive lock on a folder that a command fills (a training run, a fit), held while the object lives, so
+// two commands writing the same folder at once cannot interleave their files: the second is refused with a
+// clear message. The lock is the file DIR/.prism-lock (flock; released by the kernel if the process dies).
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::filesystem::path& dir);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // Creates `dir` (and parents); a clear error if it exists as a file or cannot be made.
 void make_directory(const std::filesystem::path& dir);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <optional>
 
 #include "prism/core/error.h"
 #include "prism/core/files.h"
@@ -120,7 +121,11 @@ std::vector<EpochRecord> train_network(Network& network, const Dataset& train, c
   require(train.num_classes() <= network.num_classes(),
           "the data has " + std::to_string(train.num_classes()) + " classes but the model has " +
               std::to_string(network.num_classes()) + " outputs");
-  if (!o.out.empty()) make_directory(o.out / "checkpoints");
+  std::optional<DirectoryLock> lock;
+  if (!o.out.empty()) {
+    lock.emplace(o.out);
+    make_directory(o.out / "checkpoints");
+  }
   auto optimizer = make_optimizer(network, o);
   const auto identity = run_identity(network, train, o);
   auto records = resume(network, *optimizer, o, identity);

@@ -80,7 +80,7 @@ TopAttributions top_attributions(const torch::Tensor& attributions, int64_t k, b
 }
 
 void save_data_fit(const fs::path& dir, const DataAttributor& attributor, const nlohmann::json& provenance) {
-  make_directory(dir);
+  const DirectoryLock lock(dir);
   // An earlier fit's record goes first, so that the folder never pairs an old fit.json with new arrays.
   std::error_code ignored;
   fs::remove(dir / "fit.json", ignored);

@@ -84,7 +84,9 @@ EbeDnn EbeDnn::fit(Network& network, const Dataset& train, const FitOptions& opt
   embedding.unit_length = options.index.metric == "cosine";
   check_embedding_options(network, embedding);
   KnnIndex(torch::zeros({1, 1}), options.index);  // checks the index options before the long embedding
-  make_directory(dir);
+  const DirectoryLock lock(dir);
+  std::error_code ignored;
+  fs::remove(dir / "fit.json", ignored);  // an earlier fit's record goes first: fit.json marks a complete fit
   write_embeddings(network, train, embedding, dir / "embeddings.npy");
   write_npy(dir / "labels.npy", train.labels);
   EbeDnn fitted;
