@@ -2,6 +2,7 @@
 
 #include <stb/stb_image.h>
 
+#include <cstdint>
 #include <cstring>
 
 #include "prism/core/error.h"
@@ -79,20 +80,24 @@ ImagesAndLabels read_cifar_batches(const std::vector<std::filesystem::path>& fil
   return {torch::cat(images), torch::cat(labels)};
 }
 
-torch::Tensor read_image(const std::filesystem::path& path, int channels) {
-  const auto bytes = read_file(path, uint64_t{256} << 20);
+torch::Tensor decode_image(const uint8_t* data, size_t size, int channels, const std::string& source) {
+  require(size <= static_cast<size_t>(INT32_MAX), source + " is too large to be an image");
   int width = 0, height = 0, found = 0;
-  require(stbi_info_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width, &height, &found),
-          "cannot decode image " + path.string() + ": " + decode_failure());
+  require(stbi_info_from_memory(data, static_cast<int>(size), &width, &height, &found),
+          "cannot decode image " + source + ": " + decode_failure());
   require(width > 0 && height > 0 && width <= kMaxSide && height <= kMaxSide,
-          path.string() + ": absurd image size " + std::to_string(width) + "x" + std::to_string(height));
+          source + ": absurd image size " + std::to_string(width) + "x" + std::to_string(height));
   const int wanted = channels > 0 ? channels : found;
-  unsigned char* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
-                                                &height, &found, wanted);
-  require(pixels != nullptr, "cannot decode image " + path.string() + ": " + decode_failure());
+  unsigned char* pixels = stbi_load_from_memory(data, static_cast<int>(size), &width, &height, &found, wanted);
+  require(pixels != nullptr, "cannot decode image " + source + ": " + decode_failure());
   auto image = torch::from_blob(pixels, {height, width, wanted}, torch::kUInt8).permute({2, 0, 1}).clone();
   stbi_image_free(pixels);
   return image;
+}
+
+torch::Tensor read_image(const std::filesystem::path& path, int channels) {
+  const auto bytes = read_file(path, uint64_t{256} << 20);
+  return decode_image(bytes.data(), bytes.size(), channels, path.string());
 }
 
 }  // namespace prism

@@ -23,5 +23,6 @@ ImagesAndLabels parse_cifar(const uint8_t* data, size_t size, const std::string&
 
 // A PNG/JPEG/BMP image (through stb_image) as [C, H, W] uint8, C = `channels` (1 or 3; 0: as stored).
 torch::Tensor read_image(const std::filesystem::path& path, int channels);
+torch::Tensor decode_image(const uint8_t* data, size_t size, int channels, const std::string& source);
 
 }  // namespace prism
