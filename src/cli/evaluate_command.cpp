@@ -170,10 +170,9 @@ void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptio
   PerturbationReport report;
   report.options = options;
   for (const auto& method : methods) {
-    const auto attributions = attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name());
-    std::vector<torch::Tensor> maps;
-    for (int64_t i = 0; i < attributions.size(0); ++i) maps.push_back(collapse_channels(attributions[i], o.reduce));
-    report.curves.push_back(perturbation_curves(*network, images, targets, torch::stack(maps), method->name(), options));
+    const auto maps = collapse_channels(
+        attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name()), o.reduce);
+    report.curves.push_back(perturbation_curves(*network, images, targets, maps, method->name(), options));
   }
   const fs::path out = o.out;
   const auto table = report.table();

@@ -33,15 +33,6 @@ torch::Tensor with_title(const torch::Tensor& picture, const std::string& title)
 
 }  // namespace
 
-torch::Tensor collapse_channels(const torch::Tensor& a, const std::string& mode) {
-  require(a.dim() == 3, "internal: collapse_channels takes [C, H, W]");
-  if (mode == "sum") return a.sum(0);
-  if (mode == "abs-sum") return a.abs().sum(0);
-  if (mode == "max-abs") return a.abs().amax(0);
-  if (mode == "signed-max") return a.gather(0, a.abs().argmax(0, /*keepdim=*/true)).squeeze(0);
-  throw Error("unknown channel reduction '" + mode + "'; use sum, abs-sum, max-abs or signed-max");
-}
-
 torch::Tensor colorize(const torch::Tensor& map) {
   const double peak = map.abs().max().item<double>();
   const auto value = peak > 0 ? (map / peak).clamp(-1, 1) : torch::zeros_like(map);

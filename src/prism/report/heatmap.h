@@ -6,11 +6,9 @@
 #include <string>
 #include <vector>
 
-namespace prism {
+#include "prism/explain/feature/collapse.h"
 
-// [C, H, W] → [H, W]: "sum", "abs-sum", "max-abs", or "signed-max" (the signed value of largest
-// magnitude over channels, as the seed-003 authors draw their maps).
-torch::Tensor collapse_channels(const torch::Tensor& attribution, const std::string& mode = "sum");
+namespace prism {
 
 // A [H, W] map in colour: blue (negative), white (zero), red (positive), scaled by max |map|.
 torch::Tensor colorize(const torch::Tensor& map);

@@ -8,16 +8,10 @@
 #include "prism/core/error.h"
 #include "prism/evaluate/feature/map_similarity.h"
 #include "prism/evaluate/feature/pixel_removal.h"
-#include "prism/report/heatmap.h"
+#include "prism/explain/feature/collapse.h"
 
 namespace prism {
 namespace {
-
-torch::Tensor collapse_all(const torch::Tensor& attributions, const std::string& reduce) {
-  std::vector<torch::Tensor> maps;
-  for (int64_t i = 0; i < attributions.size(0); ++i) maps.push_back(collapse_channels(attributions[i], reduce));
-  return torch::stack(maps);
-}
 
 double sensitivity(const torch::Tensor& original, const torch::Tensor& noisy) {
   const double norm = original.norm().item<double>();
@@ -74,7 +68,7 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   const int64_t count = images.size(0), pixels = images.size(2) * images.size(3);
   MapMeasures out;
   out.method = attributor.name();
-  const auto maps = collapse_all(attributions, o.reduce);
+  const auto maps = collapse_channels(attributions, o.reduce);
   out.sparseness = torch::empty({count}, torch::kFloat64);
   out.complexity = torch::empty({count}, torch::kFloat64);
   for (int64_t i = 0; i < count; ++i) {
@@ -88,7 +82,7 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   for (int64_t s = 0; s < o.sensitivity_samples; ++s) {
     const auto noise = (torch::rand(images.sizes(), generator, torch::kFloat32) * 2 - 1) * o.sensitivity_radius;
     const auto noisy = (images + noise.to(images.device())).clamp(0, 1);
-    const auto noisy_maps = collapse_all(attribute_in_batches(attributor, network, noisy, targets, o.batch_size), o.reduce);
+    const auto noisy_maps = collapse_channels(attribute_in_batches(attributor, network, noisy, targets, o.batch_size), o.reduce);
     for (int64_t i = 0; i < count; ++i)
       out.max_sensitivity[i] = std::max(out.max_sensitivity[i].item<double>(), sensitivity(maps[i], noisy_maps[i]));
   }

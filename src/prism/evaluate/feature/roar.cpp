@@ -11,7 +11,7 @@
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/io/npy.h"
 #include "prism/model/predict.h"
-#include "prism/report/heatmap.h"
+#include "prism/explain/feature/collapse.h"
 #include "prism/report/svg_plot.h"
 
 namespace prism {
@@ -34,12 +34,6 @@ nlohmann::json read_entry(const fs::path& path, const nlohmann::json& key) {
   return nullptr;
 }
 
-torch::Tensor collapsed(const torch::Tensor& attributions, const std::string& reduce) {
-  std::vector<torch::Tensor> maps;
-  for (int64_t i = 0; i < attributions.size(0); ++i) maps.push_back(collapse_channels(attributions[i], reduce));
-  return torch::stack(maps).to(torch::kFloat32);
-}
-
 // The method's collapsed maps of the training and test images, computed once.
 std::pair<torch::Tensor, torch::Tensor> cached_maps(FeatureAttributor& method, Network& trained, const Dataset& train,
                                                     const Dataset& test, const RoarOptions& o, double& seconds) {
@@ -54,9 +48,9 @@ std::pair<torch::Tensor, torch::Tensor> cached_maps(FeatureAttributor& method, N
     if (train_maps.size(0) == train.size() && test_maps.size(0) == test.size()) return {train_maps, test_maps};
   }
   const auto start = std::chrono::steady_clock::now();
-  const auto train_maps = collapsed(
+  const auto train_maps = collapse_channels(
       attribute_in_batches(method, trained, train.images, train.labels, o.batch_size, method.name() + " (train)"), o.reduce);
-  const auto test_maps = collapsed(
+  const auto test_maps = collapse_channels(
       attribute_in_batches(method, trained, test.images, test.labels, o.batch_size, method.name() + " (test)"), o.reduce);
   seconds += seconds_since(start);
   make_directory(dir);

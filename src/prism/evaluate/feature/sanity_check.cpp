@@ -8,17 +8,15 @@
 #include "prism/core/error.h"
 #include "prism/core/progress.h"
 #include "prism/explain/data/parameter_gradients.h"
-#include "prism/report/heatmap.h"
+#include "prism/explain/feature/collapse.h"
 
 namespace prism {
 namespace {
 
 torch::Tensor collapsed_maps(FeatureAttributor& method, Network& network, const torch::Tensor& images,
                              const torch::Tensor& targets, const SanityOptions& o) {
-  const auto attributions = attribute_in_batches(method, network, images, targets, o.batch_size);
-  std::vector<torch::Tensor> maps;
-  for (int64_t i = 0; i < attributions.size(0); ++i) maps.push_back(collapse_channels(attributions[i], o.reduce));
-  return torch::stack(maps).to(torch::kFloat32);
+  return collapse_channels(attribute_in_batches(method, network, images, targets, o.batch_size), o.reduce)
+      .to(torch::kFloat32);
 }
 
 // Adds one step: every method's maps now, and their similarity to step 0's.
