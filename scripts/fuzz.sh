@@ -30,10 +30,18 @@ build() {
   clang++ "${common[@]}" -fsanitize=fuzzer fuzz/fuzz_$target.cpp $out/$target-parser.o "${libs[@]}" -o $out/fuzz_$target
 }
 
-failed=0
+# Build every target first, as many at once as there are cores, then fuzz them one after the other.
+pids=()
 for target in "${targets[@]}"; do
   [ -n "${parser[$target]:-}" ] || { echo "fuzz: unknown target $target" >&2; exit 1; }
-  build "$target"
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do sleep 1; done
+  build "$target" &
+  pids+=($!)
+done
+for pid in "${pids[@]}"; do wait "$pid"; done
+
+failed=0
+for target in "${targets[@]}"; do
   mkdir -p $out/corpus/$target
   echo "fuzz: $target for ${seconds} s" >&2
   if ! ASAN_OPTIONS=detect_leaks=0 $out/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
