@@ -153,8 +153,9 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
     retrain("none", "none", 0, seed, nullptr, [](const Dataset& data) { return data; });
   for (auto* method : methods) {
     result.methods.push_back(method->name());
-    const auto [train_maps, test_maps] = cached_maps(*method, trained, train, test, o, result.attribution_seconds);
+    // The key is taken before any attribution: some methods fill in defaults when first used (Grad-CAM's layer).
     const nlohmann::json maps_key = {{"method", method->name()}, {"options", method->options()}, {"reduce", o.reduce}};
+    const auto [train_maps, test_maps] = cached_maps(*method, trained, train, test, o, result.attribution_seconds);
     for (const auto& mode : o.modes)
       for (double fraction : o.fractions)
         for (int64_t seed = 0; seed < o.seeds; ++seed)
