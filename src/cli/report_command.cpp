@@ -2,8 +2,9 @@
 // feature maps (the pruned gradient first), EBE-DNN's examples, DualView's proponents and opponents with
 // their XDA heatmaps — and shows the evaluation runs given. Everything is computed before the page is
 // written, in one atomic write.
-#include <chrono>
+#include <cstdio>
 #include <ctime>
+#include <optional>
 
 #include "commands.h"
 #include "prism/report/html_page.h"

@@ -4,9 +4,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <functional>
 #include <cstdio>
-#include <set>
+#include <functional>
 #include <sstream>
 
 #include "prism/core/error.h"
