@@ -34,13 +34,20 @@ TEST(Interruption, ASignalDuringAWriteRemovesTheTemporaryFile) {
   EXPECT_TRUE(temporaries_under(dir.path()).empty());
 }
 
+// Shell lines that wait (up to two minutes) until `file` exists: the signal then lands at a known stage,
+// however fast or loaded the machine is.
+std::string wait_for(const fs::path& file) {
+  return "for i in $(seq 1200); do [ -f " + file.string() + " ] && break; sleep 0.1; done; ";
+}
+
 TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
   test::TempDir dir;
   const auto run = dir / "run";
-  const std::string command = "-q train --data fashion-mnist --model mlp --epochs 10 --train-size 6000 --test-size 500 "
+  const std::string command = "-q train --data fashion-mnist --model mlp --epochs 20 --train-size 6000 --test-size 500 "
                               "--out " + run.string();
-  // Interrupt while it trains (an epoch takes well under a second; a checkpoint is written after each).
-  const std::string shell = std::string(PRISM_BINARY) + " " + command + " & pid=$!; sleep 3.5; kill -INT $pid; wait $pid";
+  // Interrupt once the first epoch is on disk, long before the twentieth.
+  const std::string shell = std::string(PRISM_BINARY) + " " + command + " & pid=$!; " + wait_for(run / "history.json") +
+                            "kill -INT $pid; wait $pid";
   const int status = std::system(shell.c_str());
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 128 + SIGINT) << "the run finished before the signal; give it more epochs";
@@ -56,7 +63,7 @@ TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_TRUE(fs::exists(run / "model.prism"));
   const auto history = nlohmann::json::parse(test::read_bytes(run / "history.json"));
-  EXPECT_EQ(history["epochs"].size(), 10u);
+  EXPECT_EQ(history["epochs"].size(), 20u);
   // The epochs done before the signal were kept, not trained again (their records, timings included, are the same).
   if (!before.is_null())
     for (size_t e = 0; e < before["epochs"].size(); ++e) EXPECT_EQ(history["epochs"][e], before["epochs"][e]);
@@ -65,11 +72,12 @@ TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
 TEST(Interruption, TwoRunsWritingTheSameFolderAtOnceDoNotInterleave) {
   test::TempDir dir;
   const auto run = dir / "run";
-  const std::string command = std::string(PRISM_BINARY) + " -q train --data fashion-mnist --model mlp --epochs 3 " +
+  const std::string command = std::string(PRISM_BINARY) + " -q train --data fashion-mnist --model mlp --epochs 20 " +
                               "--train-size 6000 --test-size 500 --out " + run.string();
-  // The second run starts while the first holds the folder: it is refused, and the first completes.
-  const std::string shell = command + " & first=$!; sleep 1.5; " + command + " 2> " + (dir / "second.err").string() +
-                            "; second=$?; wait $first; first_status=$?; echo $first_status $second > " +
+  // The second run starts while the first holds the folder (its first epoch is on disk): it is refused, and the
+  // first completes.
+  const std::string shell = command + " & first=$!; " + wait_for(run / "history.json") + command + " 2> " +
+                            (dir / "second.err").string() + "; second=$?; wait $first; first_status=$?; echo $first_status $second > " +
                             (dir / "status").string();
   ASSERT_EQ(std::system(shell.c_str()), 0);
   const auto status = test::read_bytes(dir / "status");
@@ -77,7 +85,7 @@ TEST(Interruption, TwoRunsWritingTheSameFolderAtOnceDoNotInterleave) {
   const auto err = test::read_bytes(dir / "second.err");
   EXPECT_NE(std::string(err.begin(), err.end()).find("another prism command is writing"), std::string::npos);
   const auto history = nlohmann::json::parse(test::read_bytes(run / "history.json"));
-  EXPECT_EQ(history["epochs"].size(), 3u);
+  EXPECT_EQ(history["epochs"].size(), 20u);
   EXPECT_NO_THROW(load_network(run / "model.prism"));
 }
 
