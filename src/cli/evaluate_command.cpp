@@ -61,15 +61,23 @@ struct FeatureEvaluationOptions {
     return out;
   }
 
-  // `samples` test images (a seeded random choice) and their targets.
-  std::pair<torch::Tensor, torch::Tensor> load_samples(Network& network, const Dataset& test) const {
+  // What the sanity, perturbation and measures protocols start from: the model, the methods, and `samples`
+  // test images (a seeded random choice) with their targets.
+  struct Setup {
+    std::unique_ptr<Network> network;
+    std::vector<std::unique_ptr<FeatureAttributor>> methods;
+    torch::Tensor images, targets;
+  };
+  Setup set_up() const {
+    const auto test = data.load(Split::Test);
+    Setup setup{load_model(model, &test), make_methods(), {}, {}};
     require(samples >= 1, "--samples must be at least 1");
     require(targets == "predicted" || targets == "true", "--targets must be predicted or true");
     const auto chosen = random_subset(test, std::min(samples, test.size()), seed);
-    torch::Tensor target = chosen.labels;
-    if (targets == "predicted") target = predict_logits(network, chosen.images).argmax(1);
-    check_attribution_inputs(network, chosen.images, target);
-    return {chosen.images, target};
+    setup.images = chosen.images;
+    setup.targets = targets == "predicted" ? predict_logits(*setup.network, chosen.images).argmax(1) : chosen.labels;
+    check_attribution_inputs(*setup.network, setup.images, setup.targets);
+    return setup;
   }
 };
 
@@ -102,10 +110,7 @@ torch::Tensor randomisation_grid(const SanityResult& result, int64_t sample, con
 }
 
 void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int64_t permuted_epochs) {
-  const auto test = o.data.load(Split::Test);
-  auto network = load_model(o.model, &test);
-  const auto methods = o.make_methods();
-  const auto [images, targets] = o.load_samples(*network, test);
+  auto [network, methods, images, targets] = o.set_up();
   SanityOptions options;
   options.mode = mode;
   options.seed = o.seed;
@@ -163,10 +168,7 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
 }
 
 void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {
-  const auto test = o.data.load(Split::Test);
-  auto network = load_model(o.model, &test);
-  const auto methods = o.make_methods();
-  const auto [images, targets] = o.load_samples(*network, test);
+  auto [network, methods, images, targets] = o.set_up();
   PerturbationReport report;
   report.options = options;
   for (const auto& method : methods) {
@@ -186,10 +188,7 @@ void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptio
 }
 
 void run_measures(const FeatureEvaluationOptions& o, MapMeasureOptions options) {
-  const auto test = o.data.load(Split::Test);
-  auto network = load_model(o.model, &test);
-  const auto methods = o.make_methods();
-  const auto [images, targets] = o.load_samples(*network, test);
+  auto [network, methods, images, targets] = o.set_up();
   options.reduce = o.reduce;
   options.seed = o.seed;
   options.batch_size = o.batch_size;
