@@ -111,5 +111,6 @@ void add_influence(CLI::App& app);
 void add_evaluate(CLI::App& app);
 void add_evaluate_data(CLI::App& evaluate);
 void add_report(CLI::App& app);
+void add_flint(CLI::App& app);
 
 }  // namespace prism::cli

@@ -1,5 +1,6 @@
 #include "prism/core/threads.h"
 
+#include <dlfcn.h>
 #include <omp.h>
 #include <sched.h>
 #include <torch/torch.h>
@@ -21,6 +22,25 @@ void set_threads(int count) {
   require(count > 0, "--threads must be at least 1 (got " + std::to_string(count) + ")");
   omp_set_num_threads(count);
   torch::set_num_threads(count);
+}
+
+namespace {
+// Looked up at run time: Debian's libblas.so.3 may be OpenBLAS, BLIS or the reference BLAS.
+using SetThreads = void (*)(int);
+using GetThreads = int (*)();
+SetThreads openblas_set() { return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")); }
+GetThreads openblas_get() { return reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")); }
+}  // namespace
+
+SingleThreadedBlas::SingleThreadedBlas() {
+  if (auto get = openblas_get(); get && openblas_set()) {
+    previous_ = get();
+    openblas_set()(1);
+  }
+}
+
+SingleThreadedBlas::~SingleThreadedBlas() {
+  if (previous_ > 0) openblas_set()(previous_);
 }
 
 }  // namespace prism

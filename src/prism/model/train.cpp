@@ -9,6 +9,7 @@
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
+#include "prism/core/threads.h"
 #include "prism/model/model_file.h"
 #include "prism/model/predict.h"
 #include "prism/model/zoo.h"
@@ -127,6 +128,7 @@ std::vector<EpochRecord> train_network(Network& network, const Dataset& train, c
     make_directory(o.out / "checkpoints");
   }
   auto optimizer = make_optimizer(network, o);
+  SingleThreadedBlas blas;  // small batches: faster without BLAS's own threads
   const auto identity = run_identity(network, train, o);
   auto records = resume(network, *optimizer, o, identity);
   if (!records.empty() && !is_quiet())

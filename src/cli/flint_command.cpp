@@ -1,0 +1,307 @@
+// prism flint train | posthoc | interpret | evaluate: FLINT, a classifier learnt with its interpreter, or an
+// interpreter for a trained classifier (seed 001).
+#include <cstdio>
+
+#include "commands.h"
+
+namespace prism::cli {
+namespace fs = std::filesystem;
+namespace {
+
+// What train and posthoc share: data, FLINT's architecture and training options.
+struct FlintTrainCommand {
+  DataOptions data;
+  std::string layers, out;
+  int64_t attributes = 25;
+  FlintTrainOptions train;
+
+  void add_to(CLI::App& command) {
+    data.add_to(command);
+    command.add_option("--attributes", attributes, "J, the number of attributes (25 for MNIST-like data)")
+        ->capture_default_str();
+    command.add_option("--layers", layers, "f's hidden layers that feed the attributes, comma-separated "
+                                           "(default: the last ReLU with a spatial map)");
+    command.add_option("--out", out, "FLINT folder (flint.json, interpreter/, ...)")->required();
+    command.add_option("--epochs", train.epochs, "epochs")->capture_default_str();
+    command.add_option("--batch-size", train.batch_size, "batch size")->capture_default_str();
+    command.add_option("--lr", train.learning_rate, "Adam learning rate")->capture_default_str();
+    command.add_option("--seed", train.seed, "seed of weights, shuffling and dropout")->capture_default_str();
+    auto& w = train.weights;
+    command.add_option("--gamma", w.gamma, "weight of input fidelity")->capture_default_str();
+    command.add_option("--beta", w.beta, "weight of output fidelity")->capture_default_str();
+    command.add_option("--delta", w.delta, "weight of conciseness and diversity (entropies)")->capture_default_str();
+    command.add_option("--eta", w.eta, "weight of the attributes' L1 norm")->capture_default_str();
+    command.add_option("--gamma-from", w.gamma_from, "first epoch of input fidelity")->capture_default_str();
+    command.add_option("--beta-from", w.beta_from, "first epoch of output fidelity")->capture_default_str();
+    command.add_option("--delta-from", w.delta_from, "first epoch of the entropies")->capture_default_str();
+    command.add_option("--eta-from", w.eta_from, "first epoch of the L1 norm")->capture_default_str();
+    command.add_option("--input-fidelity", w.input_fidelity, "reconstruction error: l2 or l1")->capture_default_str();
+  }
+
+  void run(Network& network, const Dataset& train_data, const Dataset& test_data) {
+    require(train_data.image_shape() == test_data.image_shape(), "the training and test images differ in shape");
+    const auto chosen = layers.empty() ? default_flint_layers(network) : parse_list<std::string>(layers, "--layers");
+    FlintInterpreter interpreter(describe_flint_layers(network, chosen, attributes));
+    torch::manual_seed(train.seed);  // the interpreter's initial weights
+    interpreter = FlintInterpreter(interpreter->architecture());
+    train.out = out;
+    const auto history = train_flint(network, interpreter, train_data, &test_data, train);
+    const auto& last = history.back();
+    std::printf("FLINT (%s, %lld attributes from %s) after %lld epochs: test accuracy f %.2f %%, g %.2f %%, "
+                "fidelity %.2f %% -> %s\n",
+                train.train_predictor ? "joint" : "post hoc", static_cast<long long>(attributes),
+                interpreter->architecture().layers.front().c_str(), static_cast<long long>(last.epoch),
+                100 * last.test_predictor_accuracy, 100 * last.test_interpreter_accuracy, 100 * last.test_fidelity,
+                out.c_str());
+  }
+};
+
+void add_train_command(CLI::App& flint) {
+  auto* command = flint.add_subcommand("train", "learn a classifier f and its interpreter g together");
+  struct Options : FlintTrainCommand {
+    ZooOptions model;
+  };
+  auto o = std::make_shared<Options>();
+  o->add_to(*command);
+  command->add_option("--model-arch", o->model.architecture, "f's architecture: mlp, cnn, resnet18")
+      ->capture_default_str();
+  command->add_option("--width", o->model.width, "f's width (mlp hidden units, resnet18 base channels; 0: default)");
+  command->callback([o] {
+    const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
+    o->model.input_shape = train.image_shape();
+    o->model.num_classes = train.num_classes();
+    o->model.seed = o->train.seed;
+    auto network = make_zoo_network(o->model);
+    set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+    o->train.train_predictor = true;
+    o->train.provenance = {{"data", o->data.spec}, {"train_size", o->data.train_size},
+                           {"subset_seed", o->data.subset_seed}};
+    o->run(*network, train, test);
+  });
+}
+
+void add_posthoc_command(CLI::App& flint) {
+  auto* command = flint.add_subcommand("posthoc", "learn an interpreter g for a trained classifier f (f frozen)");
+  struct Options : FlintTrainCommand {
+    std::string model;
+  };
+  auto o = std::make_shared<Options>();
+  o->add_to(*command);
+  command->add_option("--model", o->model, "the trained classifier f (prism model or TorchScript)")->required();
+  command->callback([o] {
+    const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
+    auto network = load_model(o->model, &train);
+    o->train.train_predictor = false;
+    o->train.provenance = fit_provenance(o->model, o->data);
+    o->run(*network, train, test);
+  });
+}
+
+// A finished FLINT folder and its predictor f, checked to be the model it was made with.
+struct OpenedFlint {
+  FlintFolder folder;
+  std::unique_ptr<Network> network;
+};
+OpenedFlint open_flint_with_model(const std::string& dir, const std::string& model_override, const Dataset& data) {
+  OpenedFlint opened{open_flint(dir), nullptr};
+  const auto path = fitted_model_path(opened.folder.record.at("provenance"), model_override, dir,
+                                      "prism flint train or posthoc");
+  opened.network = load_model(path, &data);
+  opened.network->set_training(false);
+  const auto& a = opened.folder.interpreter->architecture();
+  require(data.num_classes() == a.num_classes && data.image_shape() == a.input_shape,
+          "the data " + data.name + " (" + std::to_string(data.num_classes()) + " classes, images " +
+              shape_string(data.image_shape()) + ") does not match the FLINT model (" +
+              std::to_string(a.num_classes) + " classes, images " + shape_string(a.input_shape) + ")");
+  return opened;
+}
+
+std::string numbered(const char* pattern, int64_t value) {
+  char name[64];
+  std::snprintf(name, sizeof name, pattern, static_cast<long long>(value));
+  return name;
+}
+
+struct InterpretCommand {
+  std::string flint_dir, model, indices = "0:8", out;
+  DataOptions data;
+  double tau = 2;
+  int64_t top = 8, scale = 2, global_size = 0;
+  ActivationMaximisationOptions maximisation;
+
+  void run() {
+    require(tau > 1, "--tau must exceed 1 (the relevance threshold is 1/τ)");
+    require(top >= 1 && scale >= 1 && scale <= 16, "--top must be at least 1 and --scale lie in [1, 16]");
+    const auto test = data.load(Split::Test);
+    auto [folder, network] = open_flint_with_model(flint_dir, model, test);
+    auto& interpreter = folder.interpreter;
+    const auto chosen = parse_indices(indices, test.size());
+    const auto index = torch::tensor(chosen, torch::kInt64);
+    const auto images = test.images.index_select(0, index);
+    const auto outputs = run_flint(*network, interpreter, images);
+    const auto weight = interpreter->head_weight().detach().cpu();
+    const auto f_pred = outputs.predictor_logits.argmax(1), g_pred = outputs.interpreter_logits.argmax(1);
+    const auto relevance = local_relevance(outputs.attributes, weight, f_pred);
+    const auto local = local_interpretation(relevance, tau);
+
+    // Global relevance and the attributes' top samples, over the FLINT model's training data.
+    auto train = fitted_train_data(folder.record.at("provenance"), folder.record.at("train_samples"), flint_dir);
+    if (global_size > 0) train = random_subset(train, global_size, 0);
+    const auto train_outputs = run_flint(*network, interpreter, train.images);
+    const auto train_pred = train_outputs.predictor_logits.argmax(1);
+    const auto class_relevance =
+        global_relevance(local_relevance(train_outputs.attributes, weight, train_pred), train_pred, test.num_classes());
+    const int64_t J = outputs.attributes.size(1);
+    const auto tops = top_activating(train_outputs.attributes, std::min(top, train.size()));
+    const auto starts = train.images.index_select(0, tops.select(1, 0));
+    const auto maximised = maximise_attributes(*network, interpreter, starts, torch::arange(J), maximisation);
+
+    std::vector<std::string> attribute_names, class_names = test.class_names;
+    for (int64_t j = 0; j < J; ++j) attribute_names.push_back(std::to_string(j));
+    nlohmann::json samples = nlohmann::json::array();
+    std::vector<std::pair<fs::path, torch::Tensor>> pictures;
+    for (int64_t b = 0; b < images.size(0); ++b) {
+      const int64_t f = f_pred[b].item<int64_t>(), g = g_pred[b].item<int64_t>(), label = test.labels[chosen[b]].item<int64_t>();
+      std::vector<double> values;
+      std::vector<std::string> labels;
+      for (int64_t j = 0; j < J; ++j) {
+        values.push_back(relevance[b][j].item<double>());
+        labels.push_back("phi " + std::to_string(j));
+      }
+      const auto chart = bar_chart_picture(values, labels, 1 / tau, "relevance for " + class_names[f]);
+      const auto image = image_picture(images[b], 4, "test " + std::to_string(chosen[b]) + ": " + class_names[label]);
+      auto caption = torch::ones({3, 30, 200});
+      draw_text(caption, "f says " + class_names[f], 2, 2);
+      draw_text(caption, "g says " + class_names[g], 16, 2);
+      pictures.emplace_back(fs::path(out) / numbered("sample-%03lld.png", b),
+                            side_by_side({stack_rows({image, caption}, 2), chart}));
+      samples.push_back({{"index", chosen[b]},
+                         {"label", label},
+                         {"predictor_prediction", f},
+                         {"interpreter_prediction", g},
+                         {"attributes", to_vector(outputs.attributes[b])},
+                         {"relevance", to_vector(relevance[b])},
+                         {"local_interpretation", local[b]}});
+      std::string explanation;
+      for (int64_t j : local[b]) explanation += " " + std::to_string(j);
+      std::printf("test %lld (%s): f says %s, g says %s; attributes above 1/τ:%s\n", static_cast<long long>(chosen[b]),
+                  class_names[label].c_str(), class_names[f].c_str(), class_names[g].c_str(), explanation.c_str());
+    }
+    pictures.emplace_back(fs::path(out) / "global-relevance.png",
+                          matrix_picture(class_relevance, class_names, attribute_names,
+                                         "global relevance r(c, j): class x attribute"));
+    std::vector<torch::Tensor> rows;
+    nlohmann::json attributes = nlohmann::json::array();
+    for (int64_t j = 0; j < J; ++j) {
+      std::vector<torch::Tensor> row;
+      nlohmann::json top_indices = nlohmann::json::array();
+      for (int64_t k = 0; k < tops.size(1); ++k) {
+        const int64_t i = tops[j][k].item<int64_t>();
+        top_indices.push_back(i);
+        row.push_back(image_picture(train.images[i], scale, k == 0 ? "phi " + std::to_string(j) : ""));
+      }
+      row.push_back(image_picture(maximised[j], scale, "maximised"));
+      rows.push_back(side_by_side(row, 2));
+      pictures.emplace_back(fs::path(out) / numbered("attribute-%02lld.png", j), rows.back());
+      attributes.push_back({{"attribute", j},
+                            {"top_training_indices", top_indices},
+                            {"largest_activation", train_outputs.attributes.select(1, j).max().item<double>()},
+                            {"mean_activation", train_outputs.attributes.select(1, j).mean().item<double>()}});
+    }
+    pictures.emplace_back(fs::path(out) / "attributes.png", stack_rows(rows, 4));
+    nlohmann::json global = nlohmann::json::array();
+    for (const auto& [c, j] : global_interpretation(class_relevance, tau))
+      global.push_back({{"class", class_names[c]}, {"attribute", j}, {"relevance", class_relevance[c][j].item<double>()}});
+
+    make_directory(out);  // everything is computed; only now write
+    write_file_atomic(fs::path(out) / "interpretation.json",
+                      nlohmann::json{{"flint", fs::absolute(flint_dir).string()},
+                                     {"tau", tau},
+                                     {"data", data.spec},
+                                     {"class_names", class_names},
+                                     {"samples", samples},
+                                     {"global_samples", train.size()},
+                                     {"global_interpretation", global},
+                                     {"attributes", attributes}}
+                          .dump(2));
+    write_npy(fs::path(out) / "relevance.npy", relevance);
+    write_npy(fs::path(out) / "global-relevance.npy", class_relevance);
+    write_npy(fs::path(out) / "maximised.npy", maximised);
+    for (const auto& [path, picture] : pictures) write_png(path, picture);
+    std::printf("%zu class-attribute pairs above 1/τ over %lld training samples; interpretation.json, sample-NNN.png, "
+                "global-relevance.png, attributes.png in %s\n",
+                global.size(), static_cast<long long>(train.size()), out.c_str());
+  }
+};
+
+void add_interpret_command(CLI::App& flint) {
+  auto* command = flint.add_subcommand("interpret", "local and global interpretations, and what each attribute shows");
+  auto o = std::make_shared<InterpretCommand>();
+  command->add_option("--flint", o->flint_dir, "FLINT folder")->required();
+  o->data.add_to(*command);
+  command->add_option("--indices", o->indices, "test samples to interpret: 0:8, 3,5,9")->capture_default_str();
+  command->add_option("--out", o->out, "output folder")->required();
+  command->add_option("--model", o->model, "f's model file, where it moved since the FLINT training");
+  command->add_option("--tau", o->tau, "relevance threshold 1/τ of the interpretations")->capture_default_str();
+  command->add_option("--top", o->top, "training samples shown per attribute")->capture_default_str();
+  command->add_option("--scale", o->scale, "enlargement of the attribute pictures")->capture_default_str();
+  command->add_option("--global-size", o->global_size,
+                      "training samples for global relevance and top samples (0: all of the FLINT training data)");
+  command->add_option("--am-steps", o->maximisation.steps, "activation-maximisation steps")->capture_default_str();
+  command->add_option("--am-scale", o->maximisation.start_scale, "scale of the starting image")->capture_default_str();
+  command->add_option("--am-tv", o->maximisation.tv_weight, "total-variation penalty")->capture_default_str();
+  command->callback([o] { o->run(); });
+}
+
+void add_evaluate_command(CLI::App& flint) {
+  auto* command = flint.add_subcommand("evaluate", "accuracy of f and g, fidelity, conciseness");
+  struct Options {
+    std::string flint_dir, model, taus = "1.5,2,2.5,3,4,5", out;
+    DataOptions data;
+  };
+  auto o = std::make_shared<Options>();
+  command->add_option("--flint", o->flint_dir, "FLINT folder")->required();
+  o->data.add_to(*command);
+  command->add_option("--model", o->model, "f's model file, where it moved since the FLINT training");
+  command->add_option("--taus", o->taus, "thresholds τ of conciseness")->capture_default_str();
+  command->add_option("--out", o->out, "folder for flint-evaluation.json and .md");
+  command->callback([o] {
+    std::vector<double> taus;
+    for (const auto& text : parse_list<std::string>(o->taus, "--taus")) {
+      size_t used = 0;
+      double tau = 0;
+      try {
+        tau = std::stod(text, &used);
+      } catch (const std::exception&) {
+      }
+      require(used == text.size() && tau > 1, "--taus '" + o->taus + "' must list numbers above 1");
+      taus.push_back(tau);
+    }
+    const auto test = o->data.load(Split::Test);
+    auto [folder, network] = open_flint_with_model(o->flint_dir, o->model, test);
+    const auto evaluation = evaluate_flint(*network, folder.interpreter, test, taus);
+    const auto table = evaluation.markdown();
+    std::printf("%s", table.c_str());
+    if (o->out.empty()) return;
+    make_directory(o->out);
+    auto record = evaluation.to_json();
+    record["flint"] = fs::absolute(o->flint_dir).string();
+    record["mode"] = folder.record.at("mode");
+    record["data"] = o->data.spec;
+    write_file_atomic(fs::path(o->out) / "flint-evaluation.json", record.dump(2));
+    write_file_atomic(fs::path(o->out) / "flint-evaluation.md", table);
+  });
+}
+
+}  // namespace
+
+void add_flint(CLI::App& app) {
+  auto* flint = app.add_subcommand("flint", "FLINT: a classifier with a learnt interpreter of high-level attributes");
+  flint->require_subcommand(1);
+  add_train_command(*flint);
+  add_posthoc_command(*flint);
+  add_interpret_command(*flint);
+  add_evaluate_command(*flint);
+}
+
+}  // namespace prism::cli

@@ -1,0 +1,44 @@
+#include "prism/explain/concept/attribute_visualisation.h"
+
+#include "prism/core/error.h"
+
+namespace prism {
+
+torch::Tensor top_activating(const torch::Tensor& attributes, int64_t k) {
+  require(k >= 1 && k <= attributes.size(0), "cannot show the top " + std::to_string(k) + " of " +
+                                                 std::to_string(attributes.size(0)) + " samples");
+  return std::get<1>(attributes.topk(k, 0)).t().contiguous();
+}
+
+torch::Tensor total_variation(const torch::Tensor& images) {
+  const auto dx = (images.narrow(3, 1, images.size(3) - 1) - images.narrow(3, 0, images.size(3) - 1)).abs();
+  const auto dy = (images.narrow(2, 1, images.size(2) - 1) - images.narrow(2, 0, images.size(2) - 1)).abs();
+  return dx.flatten(1).mean(1) + dy.flatten(1).mean(1);
+}
+
+torch::Tensor maximise_attributes(Network& network, FlintInterpreter& interpreter, const torch::Tensor& starts,
+                                  const torch::Tensor& attributes, const ActivationMaximisationOptions& o) {
+  require(o.steps >= 0 && o.learning_rate > 0 && o.tv_weight >= 0 && o.range_weight >= 0 && o.start_scale >= 0,
+          "activation maximisation needs steps >= 0, a positive step size and non-negative penalties");
+  require(starts.dim() == 4 && attributes.dim() == 1 && attributes.size(0) == starts.size(0),
+          "activation maximisation needs start images [B, C, H, W] and one attribute index per image");
+  network.set_training(false);
+  interpreter->eval();
+  auto x = (starts * o.start_scale).to(network.device()).detach().requires_grad_(true);
+  torch::optim::Adam optimiser({x}, torch::optim::AdamOptions(o.learning_rate));
+  const auto chosen = attributes.to(network.device(), torch::kInt64).unsqueeze(1);
+  for (int64_t step = 0; step < o.steps; ++step) {
+    const auto [logits, hidden] = forward_with_layers(network, x, interpreter->architecture().layers);
+    const auto phi = interpreter->attributes(hidden).gather(1, chosen).squeeze(1);
+    const auto outside = (torch::relu(x - 1).square() + torch::relu(-x).square()).flatten(1).mean(1);
+    const auto objective = (phi - o.tv_weight * total_variation(x) - o.range_weight * outside).sum();
+    // Gradients for the image only: f's and the interpreter's parameters must not collect any.
+    const auto gradient = torch::autograd::grad({-objective}, {x})[0];
+    optimiser.zero_grad();
+    x.mutable_grad() = gradient;
+    optimiser.step();
+  }
+  return x.detach().clamp(0, 1).cpu();
+}
+
+}  // namespace prism
