@@ -25,6 +25,8 @@ class BadInputMatrix : public ::testing::Test {
                               "--train-size 200 --layer relu3 --out " + d + "/examples").exit_code, 0);
     ASSERT_EQ(test::run_prism("-q influence fit --model " + d + "/run/model.prism --train fashion-mnist "
                               "--train-size 200 --out " + d + "/dualview").exit_code, 0);
+    ASSERT_EQ(test::run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 200 "
+                              "--test-size 50 --attributes 4 --epochs 1 --out " + d + "/flint").exit_code, 0);
     const auto subset = random_subset(test::fashion_test(), 20, 0);
     write_npy(dir_->path() / "images.npy", subset.images);
     write_npy(dir_->path() / "labels.npy", subset.labels);
@@ -73,7 +75,8 @@ TEST_F(BadInputMatrix, BadModelFiles) {
       "evaluate perturbation --model {model} --data fashion-mnist --samples 2 --methods saliency --out {out}",
       "evaluate measures --model {model} --data fashion-mnist --samples 2 --methods saliency --out {out}",
       "evaluate roar --model {model} --data fashion-mnist --train-size 50 --test-size 10 --methods saliency --out {out}",
-      "report --model {model} --data fashion-mnist --indices 0:1 --out {out}/report.html"};
+      "report --model {model} --data fashion-mnist --indices 0:1 --out {out}/report.html",
+      "flint posthoc --model {model} --data fashion-mnist --train-size 50 --test-size 10 --epochs 1 --out {out}"};
   for (const char* bad : {"missing.prism", "empty.prism", "truncated.prism", "garbage.prism"})
     for (auto command : commands) {
       command.replace(command.find("{model}"), 7, (d / bad).string());
@@ -97,7 +100,9 @@ TEST_F(BadInputMatrix, BadDataFiles) {
       "examples fit --model " + model + " --train {data} --layer relu3 --out {out}",
       "influence fit --model " + model + " --train {data} --out {out}",
       "evaluate perturbation --model " + model + " --data {data} --samples 2 --methods saliency --out {out}",
-      "report --model " + model + " --data {data} --indices 0:1 --out {out}/report.html"};
+      "report --model " + model + " --data {data} --indices 0:1 --out {out}/report.html",
+      "flint train --data {data} --epochs 1 --out {out}",
+      "flint posthoc --model " + model + " --data {data} --epochs 1 --out {out}"};
   const auto labels = (d / "labels.npy").string();
   const std::vector<std::pair<std::string, std::string>> variants = {
       {"npy:" + (d / "missing.npy").string() + "," + labels, "missing.npy"},
@@ -121,6 +126,9 @@ TEST_F(BadInputMatrix, BadFitFolders) {
   test::write_bytes(d / "damaged-dualview/support_alpha.npy", std::vector<uint8_t>(alpha.begin(), alpha.end() - 8));
   fs::copy(d / "examples", d / "damaged-examples", fs::copy_options::recursive);
   test::write_bytes(d / "damaged-examples/fit.json", {'{', '"', 'x'});
+  fs::copy(d / "flint", d / "damaged-flint", fs::copy_options::recursive);
+  const auto head = test::read_bytes(d / "flint/interpreter/head.weight.npy");
+  test::write_bytes(d / "damaged-flint/interpreter/head.weight.npy", std::vector<uint8_t>(head.begin(), head.end() - 8));
   const auto model = (d / "run/model.prism").string(), other = (d / "other/model.prism").string();
   const std::vector<Case> cases = {
       {"examples explain --fit " + (d / "missing-fit").string() + " --data fashion-mnist --out {out}", "missing-fit"},
@@ -138,6 +146,12 @@ TEST_F(BadInputMatrix, BadFitFolders) {
            " --out {out}/report.html", "damaged-examples"},
       {"report --model " + model + " --data fashion-mnist --influence " + (d / "empty-fit").string() +
            " --out {out}/report.html", "empty-fit"},
+      {"flint evaluate --flint " + (d / "missing-fit").string() + " --data fashion-mnist --out {out}", "missing-fit"},
+      {"flint evaluate --flint " + (d / "empty-fit").string() + " --data fashion-mnist --out {out}", "empty-fit"},
+      {"flint interpret --flint " + (d / "damaged-flint").string() + " --data fashion-mnist --out {out}",
+       "head.weight.npy"},
+      {"flint interpret --flint " + (d / "flint").string() + " --model " + other + " --data fashion-mnist --out {out}",
+       "is not the one"},
   };
   for (const auto& c : cases) expect_refused(c);
 }
@@ -164,6 +178,11 @@ TEST_F(BadInputMatrix, BadOptionValues) {
       {"evaluate data-attribution --data fashion-mnist --metrics accuracy --out {out}", "accuracy"},
       {"evaluate data-attribution --data fashion-mnist --flip-fraction 1 --metrics mislabel --out {out}", "flipped share"},
       {"report --model " + model + " --data fashion-mnist --scale 0 --out {out}/report.html", "--scale"},
+      {"flint train --data fashion-mnist --train-size 50 --attributes 1 --out {out}", "attributes"},
+      {"flint train --data fashion-mnist --train-size 50 --batch-size 1 --out {out}", "batches of at least 2"},
+      {"flint posthoc --model " + model + " --data fashion-mnist --train-size 50 --layers fc9 --out {out}", "fc9"},
+      {"flint interpret --flint " + (d / "flint").string() + " --data fashion-mnist --tau 1 --out {out}", "--tau"},
+      {"flint evaluate --flint " + (d / "flint").string() + " --data fashion-mnist --taus 0.5 --out {out}", "--taus"},
   };
   for (const auto& c : cases) expect_refused(c);
 }
