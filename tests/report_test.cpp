@@ -41,12 +41,15 @@ class Report : public ::testing::Test {
                         "/dualview").exit_code, 0);
     ASSERT_EQ(run_prism("-q evaluate perturbation --model " + d + "/run/model.prism --data fashion-mnist "
                         "--samples 16 --methods saliency --percentages 0,10,50 --out " + d + "/perturbation").exit_code, 0);
+    ASSERT_EQ(run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 1000 "
+                        "--test-size 100 --attributes 6 --epochs 1 --batch-size 32 --beta-from 1 --out " + d + "/flint")
+                  .exit_code, 0);
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string base() {
     const auto d = dir_->path().string();
     return "-q report --model " + d + "/run/model.prism --data fashion-mnist --examples " + d + "/examples --influence " +
-           d + "/dualview ";
+           d + "/dualview --flint " + d + "/flint --flint-samples 300 ";
   }
   static test::TempDir* dir_;
 };
@@ -61,7 +64,8 @@ TEST_F(Report, LoadsCleanlyInHeadlessChromiumWithEverySection) {
   EXPECT_LT(html.size(), 2u << 20) << "three samples should stay under 2 MiB";
   for (const auto* section : {"id=\"sample-0\"", "id=\"sample-2\"", "Which pixels", "pruned-gradient",
                               "Which training examples", "Proponents (dualview)", "Opponents (dualview)", "XDA",
-                              "id=\"evaluation-perturbation\"", "AOPC", "<svg"})
+                              "id=\"evaluation-perturbation\"", "AOPC", "<svg",
+                              "Which concepts", "id=\"flint-global\""})
     EXPECT_NE(html.find(section), std::string::npos) << section;
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);  // self-contained: nothing fetched
 

@@ -86,9 +86,11 @@ bool fit_is_current(const std::filesystem::path& dir, const std::string& model);
 // What `prism report` takes; the demo fills it too.
 struct ReportOptions {
   std::string model, indices = "0:4", methods = "pruned-gradient,saliency,integrated-gradients,smoothgrad,grad-cam,lrp";
-  std::string examples, influence, evaluations, out;
+  std::string examples, influence, flint, evaluations, out;
   DataOptions data;
   int64_t k = 10, top = 5, xda_pairs = 2, scale = 4;
+  int64_t flint_samples = 10000;  // training samples that show what each FLINT attribute stands for
+  double tau = 2;                 // FLINT's relevance threshold 1/τ
 };
 void run_report(const ReportOptions& options);
 

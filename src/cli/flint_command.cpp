@@ -147,14 +147,11 @@ struct InterpretCommand {
     // Global relevance and the attributes' top samples, over the FLINT model's training data.
     auto train = fitted_train_data(folder.record.at("provenance"), folder.record.at("train_samples"), flint_dir);
     if (global_size > 0) train = random_subset(train, global_size, 0);
-    const auto train_outputs = run_flint(*network, interpreter, train.images);
-    const auto train_pred = train_outputs.predictor_logits.argmax(1);
-    const auto class_relevance =
-        global_relevance(local_relevance(train_outputs.attributes, weight, train_pred), train_pred, test.num_classes());
+    const auto summary = summarise_attributes(*network, interpreter, train.images, top, maximisation);
+    const auto& class_relevance = summary.class_relevance;
+    const auto& tops = summary.top_samples;
+    const auto& maximised = summary.maximised;
     const int64_t J = outputs.attributes.size(1);
-    const auto tops = top_activating(train_outputs.attributes, std::min(top, train.size()));
-    const auto starts = train.images.index_select(0, tops.select(1, 0));
-    const auto maximised = maximise_attributes(*network, interpreter, starts, torch::arange(J), maximisation);
 
     std::vector<std::string> attribute_names, class_names = test.class_names;
     for (int64_t j = 0; j < J; ++j) attribute_names.push_back(std::to_string(j));
@@ -205,8 +202,8 @@ struct InterpretCommand {
       pictures.emplace_back(fs::path(out) / numbered("attribute-%02lld.png", j), rows.back());
       attributes.push_back({{"attribute", j},
                             {"top_training_indices", top_indices},
-                            {"largest_activation", train_outputs.attributes.select(1, j).max().item<double>()},
-                            {"mean_activation", train_outputs.attributes.select(1, j).mean().item<double>()}});
+                            {"largest_activation", summary.outputs.attributes.select(1, j).max().item<double>()},
+                            {"mean_activation", summary.outputs.attributes.select(1, j).mean().item<double>()}});
     }
     pictures.emplace_back(fs::path(out) / "attributes.png", stack_rows(rows, 4));
     nlohmann::json global = nlohmann::json::array();

@@ -1,6 +1,6 @@
 // `prism report`: one self-contained HTML page that explains test predictions with every family prism has —
 // feature maps (the pruned gradient first), EBE-DNN's examples, DualView's proponents and opponents with
-// their XDA heatmaps — and shows the evaluation runs given. Everything is computed before the page is
+// their XDA heatmaps, FLINT's attributes with what each stands for — and shows the evaluation runs given. Everything is computed before the page is
 // written, in one atomic write.
 #include <cstdio>
 #include <ctime>
@@ -98,6 +98,17 @@ void run_report(const ReportOptions& o) {
     check_fit_data(provenance, o, o.influence);
     influence_train = fitted_train_data(provenance, influence->attributor->train_size(), o.influence);
   }
+  std::optional<FlintFolder> flint;
+  Dataset flint_train;
+  if (!o.flint.empty()) {
+    require(o.tau > 1, "--tau must exceed 1 (the relevance threshold is 1/τ)");
+    flint = open_flint(o.flint);
+    const auto& provenance = flint->record.at("provenance");
+    fitted_model_path(provenance, o.model, o.flint, "prism flint train or posthoc");
+    check_fit_data(provenance, o, o.flint);
+    flint_train = random_subset(fitted_train_data(provenance, flint->record.at("train_samples"), o.flint),
+                                o.flint_samples, 0);
+  }
   std::vector<fs::path> evaluations;
   if (!o.evaluations.empty())
     for (const auto& dir : parse_list<std::string>(o.evaluations, "--evaluations")) {
@@ -122,6 +133,23 @@ void run_report(const ReportOptions& o) {
     opponents = top_attributions(values, o.top, false);
   }
 
+  FlintOutputs flint_outputs;
+  AttributeSummary attribute_summary;
+  torch::Tensor flint_relevance;
+  if (flint) {
+    flint_outputs = run_flint(*network, flint->interpreter, images);
+    flint_relevance = local_relevance(flint_outputs.attributes, flint->interpreter->head_weight().detach().cpu(),
+                                      predictions);
+    attribute_summary = summarise_attributes(*network, flint->interpreter, flint_train.images, o.top);
+  }
+  // An attribute as a row: its top training samples, then its activation-maximisation image.
+  auto attribute_row = [&](int64_t j) {
+    std::vector<torch::Tensor> row;
+    for (int64_t k = 0; k < attribute_summary.top_samples.size(1); ++k)
+      row.push_back(image_picture(flint_train.images[attribute_summary.top_samples[j][k].item<int64_t>()], o.scale / 2 + 1));
+    row.push_back(image_picture(attribute_summary.maximised[j], o.scale / 2 + 1));
+    return side_by_side(row, 2);
+  };
   std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
@@ -132,6 +160,9 @@ void run_report(const ReportOptions& o) {
               {"examples (EBE-DNN)", o.examples.empty() ? "not given (--examples FIT)"
                                                         : o.examples + ", k = " + std::to_string(o.k)},
               {"data attribution", o.influence.empty() ? "not given (--influence FIT)" : o.influence + " (" + influence_method + ")"},
+              {"concepts (FLINT)", o.flint.empty() ? "not given (--flint DIR)"
+                                                    : o.flint + " (" + flint->record.at("mode").get<std::string>() +
+                                                          ", relevance above 1/τ, τ = " + signed_value(o.tau).substr(1) + ")"},
               {"evaluations", o.evaluations.empty() ? "not given (--evaluations DIR,...)" : o.evaluations},
               {"written", stamp}});
 
@@ -195,6 +226,36 @@ void run_report(const ReportOptions& o) {
         page.end_gallery();
       }
     }
+    if (flint) {
+      const int64_t g = flint_outputs.interpreter_logits[b].argmax().item<int64_t>();
+      page.heading(3, "Which concepts: FLINT's interpreter predicts " + names.at(g) + "; relevance of its " +
+                          std::to_string(flint_relevance.size(1)) + " attributes for " + names.at(predicted));
+      std::vector<double> values;
+      std::vector<std::string> labels;
+      for (int64_t j = 0; j < flint_relevance.size(1); ++j) {
+        values.push_back(flint_relevance[b][j].item<double>());
+        labels.push_back("phi " + std::to_string(j));
+      }
+      page.begin_gallery();
+      page.picture(bar_chart_picture(values, labels, 1 / o.tau, "relevance r(j, x)"), "dashed: 1/τ");
+      const auto local = local_interpretation(flint_relevance[b].unsqueeze(0), o.tau)[0];
+      for (size_t i = 0; i < std::min<size_t>(local.size(), 3); ++i)
+        page.picture(attribute_row(local[i]), "φ" + std::to_string(local[i]) + " (r " +
+                                                  signed_value(flint_relevance[b][local[i]].item<double>()) +
+                                                  "): top training samples, then maximised");
+      page.end_gallery();
+    }
+    page.end_section();
+  }
+  if (flint) {
+    page.begin_section("flint-global");
+    page.heading(2, "FLINT's global interpretation: relevance of each attribute for each class");
+    std::vector<std::string> attribute_names;
+    for (int64_t j = 0; j < attribute_summary.class_relevance.size(1); ++j) attribute_names.push_back(std::to_string(j));
+    page.begin_gallery();
+    page.picture(matrix_picture(attribute_summary.class_relevance, names, attribute_names, "class x attribute"),
+                 "mean relevance over " + std::to_string(flint_train.size()) + " training samples, by predicted class");
+    page.end_gallery();
     page.end_section();
   }
   for (const auto& dir : evaluations) add_evaluation(page, dir);
@@ -218,6 +279,10 @@ void add_report(CLI::App& app) {
   command->add_option("--influence", o->influence, "a data-attribution fit folder (prism influence fit)");
   command->add_option("--top", o->top, "proponents and opponents shown")->capture_default_str();
   command->add_option("--xda-pairs", o->xda_pairs, "top pairs of each sign with XDA heatmaps")->capture_default_str();
+  command->add_option("--flint", o->flint, "a FLINT folder of this model (prism flint train or posthoc)");
+  command->add_option("--tau", o->tau, "FLINT: relevance threshold 1/τ")->capture_default_str();
+  command->add_option("--flint-samples", o->flint_samples, "FLINT: training samples that show the attributes")
+      ->capture_default_str();
   command->add_option("--evaluations", o->evaluations, "folders written by prism evaluate, comma-separated");
   command->add_option("--scale", o->scale, "pixels per image pixel")->capture_default_str();
   command->add_option("--out", o->out, "the HTML file to write")->required();

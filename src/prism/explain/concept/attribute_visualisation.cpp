@@ -1,6 +1,7 @@
 #include "prism/explain/concept/attribute_visualisation.h"
 
 #include "prism/core/error.h"
+#include "prism/explain/concept/flint_relevance.h"
 
 namespace prism {
 
@@ -39,6 +40,21 @@ torch::Tensor maximise_attributes(Network& network, FlintInterpreter& interprete
     optimiser.step();
   }
   return x.detach().clamp(0, 1).cpu();
+}
+
+AttributeSummary summarise_attributes(Network& network, FlintInterpreter& interpreter, const torch::Tensor& samples,
+                                      int64_t top, const ActivationMaximisationOptions& options) {
+  AttributeSummary s;
+  s.outputs = run_flint(network, interpreter, samples);
+  const auto predicted = s.outputs.predictor_logits.argmax(1);
+  const auto weight = interpreter->head_weight().detach().cpu();
+  s.class_relevance = global_relevance(local_relevance(s.outputs.attributes, weight, predicted), predicted,
+                                       interpreter->architecture().num_classes);
+  s.top_samples = top_activating(s.outputs.attributes, std::min(top, samples.size(0)));
+  const int64_t attributes = s.outputs.attributes.size(1);
+  s.maximised = maximise_attributes(network, interpreter, samples.index_select(0, s.top_samples.select(1, 0)),
+                                    torch::arange(attributes), options);
+  return s;
 }
 
 }  // namespace prism

@@ -26,6 +26,18 @@ torch::Tensor top_activating(const torch::Tensor& attributes, int64_t k);
 torch::Tensor maximise_attributes(Network& network, FlintInterpreter& interpreter, const torch::Tensor& starts,
                                   const torch::Tensor& attributes, const ActivationMaximisationOptions& options = {});
 
+// What the attributes stand for over a set of (training) samples, as prism flint interpret and prism report
+// show it: the global relevance matrix (relevance for f's predicted class), each attribute's top samples and
+// its activation-maximisation image started from the top one.
+struct AttributeSummary {
+  FlintOutputs outputs;           // on the samples
+  torch::Tensor class_relevance;  // [classes, J]
+  torch::Tensor top_samples;      // [J, k] indices into the samples
+  torch::Tensor maximised;        // [J, C, H, W]
+};
+AttributeSummary summarise_attributes(Network& network, FlintInterpreter& interpreter, const torch::Tensor& samples,
+                                      int64_t top, const ActivationMaximisationOptions& options = {});
+
 // Mean absolute difference between horizontally and vertically neighbouring pixels, per image [B].
 torch::Tensor total_variation(const torch::Tensor& images);
 
