@@ -100,6 +100,11 @@ void run_sanity_evaluation(const std::string& model, const DataOptions& data, in
 void run_perturbation_evaluation(const std::string& model, const DataOptions& data, int64_t samples,
                                  const std::string& out);
 
+// The FLINT step of the demo: a post-hoc interpreter of `model` with `attributes` attributes in `out` (kept while
+// the model is unchanged, redone otherwise).
+void run_flint_posthoc(const std::string& model, const DataOptions& data, int64_t attributes,
+                       const FlintTrainOptions& options, const std::string& out);
+
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);
 

@@ -6,7 +6,7 @@ namespace prism::cli {
 
 // prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST, evaluate it, and explain
 // four test predictions with every feature-attribution method, EBE-DNN's examples and DualView's proponents,
-// evaluate the maps (sanity check, pixel perturbation) and write the HTML report of it all.
+// learn a post-hoc FLINT interpreter of its concepts, evaluate the maps (sanity check, pixel perturbation) and write the HTML report of it all.
 void add_demo(CLI::App& app) {
   auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached), evaluate it, and explain four predictions with every family");
   struct Options {
@@ -64,6 +64,20 @@ void add_demo(CLI::App& app) {
       run_influence_fit(model_file, options->data, "dualview", out / "dualview-fit");
     run_influence_explain(out / "dualview-fit", options->data, "0:4", 8, true, out / "dualview");
 
+    // Which learnt concepts: a post-hoc FLINT interpreter of the model (a short schedule on 20,000 training
+    // images; the paper's 12 epochs are in docs/flint.md).
+    std::printf("\nconcepts (FLINT post hoc: 25 attributes read from relu2, 3 epochs on 20,000 training images)\n");
+    DataOptions flint_data = options->data;
+    flint_data.train_size = 20000;
+    FlintTrainOptions flint;
+    flint.epochs = 3;
+    flint.batch_size = 32;
+    flint.learning_rate = 1e-3;
+    flint.weights.beta_from = 1;
+    flint.weights.eta_from = 2;
+    flint.weights.delta_from = 2;
+    run_flint_posthoc(model_file, flint_data, 25, flint, (out / "flint").string());
+
     // How good the maps are (small, fast runs), and the page that shows it all.
     std::printf("\nsanity check (cascading randomisation, 16 test images)\n");
     run_sanity_evaluation(model_file, options->data, 16, out / "evaluations/sanity");
@@ -75,6 +89,7 @@ void add_demo(CLI::App& app) {
     report.indices = "0:4";
     report.examples = out / "examples-fit";
     report.influence = out / "dualview-fit";
+    report.flint = out / "flint";
     report.evaluations = (out / "evaluations/sanity").string() + "," + (out / "evaluations/perturbation").string();
     report.out = out / "report.html";
     std::printf("\n");

@@ -292,6 +292,28 @@ void add_evaluate_command(CLI::App& flint) {
 
 }  // namespace
 
+void run_flint_posthoc(const std::string& model, const DataOptions& data, int64_t attributes,
+                       const FlintTrainOptions& options, const std::string& out) {
+  const auto record_path = fs::path(out) / "flint.json";
+  if (fs::exists(record_path)) {  // a finished run of another model (or of older options) is redone
+    const auto bytes = read_file(record_path, 1 << 24);
+    const auto record = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
+    const bool current = !record.is_discarded() && record.contains("provenance") &&
+                         record["provenance"].value("model_fingerprint", "") == file_fingerprint(model);
+    if (!current) fs::remove_all(out);
+  }
+  FlintTrainCommand command;
+  command.data = data;
+  command.attributes = attributes;
+  command.out = out;
+  command.train = options;
+  command.train.train_predictor = false;
+  command.train.provenance = fit_provenance(model, data);
+  const auto train = data.load(Split::Train), test = data.load(Split::Test);
+  auto network = load_model(model, &train);
+  command.run(*network, train, test);
+}
+
 void add_flint(CLI::App& app) {
   auto* flint = app.add_subcommand("flint", "FLINT: a classifier with a learnt interpreter of high-level attributes");
   flint->require_subcommand(1);
