@@ -38,3 +38,17 @@ for run in fmnist-cnn flint-alone; do
   python3 -c 'import json, sys; h = json.load(open(sys.argv[1])); r = h["run"]; print("%s: cnn alone, Adam %g, batch %d, %d epochs: test accuracy %.2f %%" % (sys.argv[2], r["learning_rate"], r["batch_size"], h["epochs"][-1]["epoch"], 100 * h["epochs"][-1]["test_accuracy"]))' \
     runs/$run/history.json $run
 done > $docs/alone.txt
+# Each run's loss terms and test figures per epoch, as a markdown table.
+for mode in cnn posthoc; do
+  python3 - runs/flint-$mode/flint.json > $docs/$mode/history.md <<'PY'
+import json, sys
+record = json.load(open(sys.argv[1]))
+print("| epoch | CE(f) | L_of | L_if | E(Φ(x)) | E(mean Φ) | mean Φ | total | test f | test g | fidelity | s |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+for h in record["history"]:
+    print("| %d | %.3f | %.3f | %.4f | %.3f | %.3f | %.3f | %.3f | %.2f %% | %.2f %% | %.2f %% | %.0f |" % (
+        h["epoch"], h["prediction"], h["output_fidelity"], h["input_fidelity"], h["conciseness"], h["diversity"],
+        h["sparsity"], h["total"], 100 * h["test_predictor_accuracy"], 100 * h["test_interpreter_accuracy"],
+        100 * h["test_fidelity"], h["seconds"]))
+PY
+done

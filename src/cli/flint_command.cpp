@@ -190,15 +190,9 @@ struct InterpretCommand {
     std::vector<torch::Tensor> rows;
     nlohmann::json attributes = nlohmann::json::array();
     for (int64_t j = 0; j < J; ++j) {
-      std::vector<torch::Tensor> row;
       nlohmann::json top_indices = nlohmann::json::array();
-      for (int64_t k = 0; k < tops.size(1); ++k) {
-        const int64_t i = tops[j][k].item<int64_t>();
-        top_indices.push_back(i);
-        row.push_back(image_picture(train.images[i], scale, k == 0 ? "phi " + std::to_string(j) : ""));
-      }
-      row.push_back(image_picture(maximised[j], scale, "maximised"));
-      rows.push_back(side_by_side(row, 2));
+      for (int64_t k = 0; k < tops.size(1); ++k) top_indices.push_back(tops[j][k].item<int64_t>());
+      rows.push_back(attribute_picture(summary, train.images, j, scale));
       pictures.emplace_back(fs::path(out) / numbered("attribute-%02lld.png", j), rows.back());
       attributes.push_back({{"attribute", j},
                             {"top_training_indices", top_indices},

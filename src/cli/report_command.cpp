@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "commands.h"
+#include "prism/report/flint_pictures.h"
 #include "prism/report/html_page.h"
 
 namespace prism::cli {
@@ -142,14 +143,7 @@ void run_report(const ReportOptions& o) {
                                       predictions);
     attribute_summary = summarise_attributes(*network, flint->interpreter, flint_train.images, o.top);
   }
-  // An attribute as a row: its top training samples, then its activation-maximisation image.
-  auto attribute_row = [&](int64_t j) {
-    std::vector<torch::Tensor> row;
-    for (int64_t k = 0; k < attribute_summary.top_samples.size(1); ++k)
-      row.push_back(image_picture(flint_train.images[attribute_summary.top_samples[j][k].item<int64_t>()], o.scale / 2 + 1));
-    row.push_back(image_picture(attribute_summary.maximised[j], o.scale / 2 + 1));
-    return side_by_side(row, 2);
-  };
+  auto attribute_row = [&](int64_t j) { return attribute_picture(attribute_summary, flint_train.images, j, o.scale / 2 + 1); };
   std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));

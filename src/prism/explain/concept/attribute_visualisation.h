@@ -14,7 +14,7 @@ struct ActivationMaximisationOptions {
   double start_scale = 0.3;  // the paper's ×0.3 for MNIST-like data
   int64_t steps = 300;
   double learning_rate = 0.05;  // Adam, on the image
-  double tv_weight = 2.0;       // on the mean absolute difference of neighbouring pixels
+  double tv_weight = 20.0;      // on the mean absolute difference of neighbouring pixels (20: shapes, not noise)
   double range_weight = 10.0;   // on the mean squared excursion outside [0, 1]
 };
 
