@@ -41,9 +41,9 @@ struct FlintTrainCommand {
   void run(Network& network, const Dataset& train_data, const Dataset& test_data) {
     require(train_data.image_shape() == test_data.image_shape(), "the training and test images differ in shape");
     const auto chosen = layers.empty() ? default_flint_layers(network) : parse_list<std::string>(layers, "--layers");
-    FlintInterpreter interpreter(describe_flint_layers(network, chosen, attributes));
+    auto architecture = describe_flint_layers(network, chosen, attributes);
     torch::manual_seed(train.seed);  // the interpreter's initial weights
-    interpreter = FlintInterpreter(interpreter->architecture());
+    FlintInterpreter interpreter(std::move(architecture));
     train.out = out;
     const auto history = train_flint(network, interpreter, train_data, &test_data, train);
     const auto& last = history.back();
@@ -150,7 +150,6 @@ struct InterpretCommand {
     const auto summary = summarise_attributes(*network, interpreter, train.images, top, maximisation);
     const auto& class_relevance = summary.class_relevance;
     const auto& tops = summary.top_samples;
-    const auto& maximised = summary.maximised;
     const int64_t J = outputs.attributes.size(1);
 
     std::vector<std::string> attribute_names, class_names = test.class_names;
@@ -217,7 +216,7 @@ struct InterpretCommand {
                           .dump(2));
     write_npy(fs::path(out) / "relevance.npy", relevance);
     write_npy(fs::path(out) / "global-relevance.npy", class_relevance);
-    write_npy(fs::path(out) / "maximised.npy", maximised);
+    write_npy(fs::path(out) / "maximised.npy", summary.maximised);
     for (const auto& [path, picture] : pictures) write_png(path, picture);
     std::printf("%zu class-attribute pairs above 1/τ over %lld training samples; interpretation.json, sample-NNN.png, "
                 "global-relevance.png, attributes.png in %s\n",
