@@ -13,6 +13,15 @@ bool is_map(const std::vector<int64_t>& shape) { return shape.size() == 3; }
 
 std::vector<int64_t> to_shape(const nlohmann::json& value) { return value.get<std::vector<int64_t>>(); }
 
+// The activations of `layers` for one blank image, to read their shapes.
+std::vector<torch::Tensor> probe_layers(Network& network, const std::vector<std::string>& layers) {
+  network.set_training(false);
+  torch::NoGradGuard no_grad;
+  const auto& shape = network.input_shape();
+  const auto blank = torch::zeros({1, shape[0], shape[1], shape[2]}).to(network.device());
+  return forward_with_layers(network, blank, layers).second;
+}
+
 }  // namespace
 
 nlohmann::json FlintArchitecture::to_json() const {
@@ -62,11 +71,7 @@ std::vector<std::string> default_flint_layers(Network& network) {
   for (const auto& layer : network.layers())
     if (layer.kind == "relu") relus.push_back(layer.name);
   require(!relus.empty(), "the model has no ReLU layer to read FLINT's attributes from; give --layers");
-  network.set_training(false);
-  torch::NoGradGuard no_grad;
-  const auto& shape = network.input_shape();
-  const auto probe = torch::zeros({1, shape[0], shape[1], shape[2]}).to(network.device());
-  const auto hidden = forward_with_layers(network, probe, relus).second;
+  const auto hidden = probe_layers(network, relus);
   for (size_t i = relus.size(); i-- > 0;)
     if (hidden[i].dim() == 4) return {relus[i]};
   return {relus.back()};
@@ -82,10 +87,7 @@ FlintArchitecture describe_flint_layers(Network& network, const std::vector<std:
   a.input_shape = network.input_shape();
   a.num_classes = network.num_classes();
   a.attributes = attributes;
-  network.set_training(false);
-  torch::NoGradGuard no_grad;
-  auto probe = torch::zeros({1, a.input_shape[0], a.input_shape[1], a.input_shape[2]});
-  const auto [logits, hidden] = forward_with_layers(network, probe.to(network.device()), layers);
+  const auto hidden = probe_layers(network, layers);
   std::string found;
   bool fits = true;
   for (size_t i = 0; i < layers.size(); ++i) {
