@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets in fuzz/ with clang — the parser under test instrumented for coverage and
 # ASan + UBSan, the rest of prism linked from the Release build's build/libprism.a — and runs each for SECONDS
-# from its seed corpus in fuzz/corpus/TARGET (new inputs go to build/fuzz/corpus/TARGET). A crash is saved as
-# build/fuzz/crash-TARGET-* and fails the run; turn each into a regression test.
+# from its seed corpus in fuzz/corpus/TARGET and the inputs that once crashed it, fuzz/regressions/TARGET (new
+# inputs go to build/fuzz/corpus/TARGET). A crash is saved as build/fuzz/crash-TARGET-* and fails the run; copy
+# it into fuzz/regressions/TARGET and make a test replay it.
 #   scripts/fuzz.sh [seconds per target, default 60] [targets..., default all]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,19 +16,23 @@ command -v clang++ > /dev/null || { echo "fuzz: clang++ not found (./scripts/set
 
 declare -A parser=([npy]=src/prism/io/npy.cpp [idx]=src/prism/data/readers.cpp [cifar]=src/prism/data/readers.cpp
                    [image]=src/prism/data/readers.cpp [model_file]=src/prism/model/model_file.cpp
-                   [fit_record]=src/prism/explain/data/attributor.cpp [torchscript]=src/prism/model/torchscript.cpp)
+                   [fit_record]=src/prism/explain/data/attributor.cpp
+                   [torchscript]="src/prism/model/torchscript_archive.cpp src/prism/model/torchscript.cpp")
 out=build/fuzz
 mkdir -p $out
 # C++17: clang 14 cannot compile LibTorch 1.13's headers as C++20 (std::vector of an incomplete c10::IValue).
 common=(-std=c++17 -O1 -g -D_GLIBCXX_USE_CXX11_ABI=1 -fopenmp -Isrc -Ifuzz -isystem /usr/include/torch/csrc/api/include
         -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined)
 libs=(build/libprism.a /usr/lib/x86_64-linux-gnu/libtorch.so /usr/lib/x86_64-linux-gnu/libtorch_cpu.so
-      /usr/lib/x86_64-linux-gnu/libc10.so /usr/lib/x86_64-linux-gnu/libfaiss.a -lstb -lz -lgomp -lblas -llapack -lpthread)
+      /usr/lib/x86_64-linux-gnu/libc10.so /usr/lib/x86_64-linux-gnu/libfaiss.a -lstb -lzip -lz -lgomp -lblas -llapack -lpthread)
 
 build() {
-  local target=$1
-  clang++ "${common[@]}" -fsanitize=fuzzer-no-link -c "${parser[$target]}" -o $out/$target-parser.o
-  clang++ "${common[@]}" -fsanitize=fuzzer fuzz/fuzz_$target.cpp $out/$target-parser.o "${libs[@]}" -o $out/fuzz_$target
+  local target=$1 source objects=()
+  for source in ${parser[$target]}; do
+    objects+=("$out/$target-$(basename "$source" .cpp).o")
+    clang++ "${common[@]}" -fsanitize=fuzzer-no-link -c "$source" -o "${objects[-1]}"
+  done
+  clang++ "${common[@]}" -fsanitize=fuzzer fuzz/fuzz_$target.cpp "${objects[@]}" "${libs[@]}" -o $out/fuzz_$target
 }
 
 # Build every target first, as many at once as there are cores, then fuzz them one after the other.
@@ -43,9 +48,11 @@ for pid in "${pids[@]}"; do wait "$pid"; done
 failed=0
 for target in "${targets[@]}"; do
   mkdir -p $out/corpus/$target
+  seeds=(fuzz/corpus/$target)
+  [ -d fuzz/regressions/$target ] && seeds+=(fuzz/regressions/$target)  # inputs that once crashed: replayed first
   echo "fuzz: $target for ${seconds} s" >&2
   if ! ASAN_OPTIONS=detect_leaks=0 $out/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
-       -artifact_prefix=$out/crash-$target- $out/corpus/$target fuzz/corpus/$target 2> $out/$target.log; then
+       -artifact_prefix=$out/crash-$target- $out/corpus/$target "${seeds[@]}" 2> $out/$target.log; then
     echo "fuzz: $target found a problem; see $out/$target.log and $out/crash-$target-*" >&2
     failed=1
   fi

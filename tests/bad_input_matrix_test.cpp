@@ -56,7 +56,8 @@ class BadInputMatrix : public ::testing::Test {
 };
 test::TempDir* BadInputMatrix::dir_ = nullptr;
 
-// Every command that reads a model, with the model file missing, empty, truncated or not a model at all.
+// Every command that reads a model, with the model file missing, empty, truncated, not a model at all, or a
+// damaged TorchScript archive.
 TEST_F(BadInputMatrix, BadModelFiles) {
   const auto d = dir_->path();
   const auto good = test::read_bytes(d / "run/model.prism");
@@ -65,6 +66,9 @@ TEST_F(BadInputMatrix, BadModelFiles) {
   std::vector<uint8_t> garbage(4000);
   for (size_t i = 0; i < garbage.size(); ++i) garbage[i] = static_cast<uint8_t>(i * 7919 % 251);
   test::write_bytes(d / "garbage.prism", garbage);
+  // A TorchScript archive on which LibTorch's loader ran out of memory before prism checked its CRC-32s.
+  fs::copy_file(PRISM_SOURCE_DIR "/fuzz/regressions/torchscript/huge-allocation-1.pt", d / "damaged.pt",
+                fs::copy_options::overwrite_existing);
   const std::vector<std::string> commands = {
       "predict --model {model} --data fashion-mnist --test-size 10 --out {out}",
       "layers {model}",
@@ -77,7 +81,7 @@ TEST_F(BadInputMatrix, BadModelFiles) {
       "evaluate roar --model {model} --data fashion-mnist --train-size 50 --test-size 10 --methods saliency --out {out}",
       "report --model {model} --data fashion-mnist --indices 0:1 --out {out}/report.html",
       "flint posthoc --model {model} --data fashion-mnist --train-size 50 --test-size 10 --epochs 1 --out {out}"};
-  for (const char* bad : {"missing.prism", "empty.prism", "truncated.prism", "garbage.prism"})
+  for (const char* bad : {"missing.prism", "empty.prism", "truncated.prism", "garbage.prism", "damaged.pt"})
     for (auto command : commands) {
       command.replace(command.find("{model}"), 7, (d / bad).string());
       expect_refused({command, bad});

@@ -216,6 +216,49 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, TorchScriptFixture,
                                            Fixture{"resnet18", "layer1", "torchscript"}),
                          [](const auto& info) { return info.param.name; });
 
+// LibTorch does not check an archive's CRC-32s and crashes on many damaged ones: prism checks the container first.
+TEST(TorchScript, RefusesDamagedOrForeignArchivesWithAReason) {
+  const auto dir = test::fixtures();
+  const auto bytes = test::read_bytes(dir / "linear.pt");
+  test::TempDir tmp;
+  auto expect_refused = [&](const std::vector<uint8_t>& copy, const std::string& fragment) {
+    test::write_bytes(tmp / "copy.pt", copy);
+    try {
+      load_network(tmp / "copy.pt", {1, 28, 28});
+      ADD_FAILURE() << "no error for " << fragment;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+      EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+    }
+  };
+  // The middle of the file lies in the stored weights, linear/data/0 (31,360 of its 36 KB bytes).
+  auto flipped = bytes;
+  flipped[flipped.size() / 2] ^= 0x10;
+  expect_refused(flipped, "record 'linear/data/0' fails its check (CRC error)");
+  for (const size_t size : {size_t{4}, size_t{100}, bytes.size() / 2, bytes.size() - 1})
+    expect_refused({bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(size)}, "not a consistent zip archive");
+  expect_refused(test::read_bytes(dir / "state_dict.pt"), "written by torch.save, not torch.jit.save");
+
+  // A byte flipped anywhere (every 53rd position): either still a loadable model (a field no check covers,
+  // such as a time stamp in both headers) or refused with prism's error, never LibTorch's or a crash.
+  int refused = 0;
+  for (size_t at = 0; at < bytes.size(); at += 53) {
+    auto copy = bytes;
+    copy[at] ^= 0x5a;
+    test::write_bytes(tmp / "copy.pt", copy);
+    try {
+      load_network(tmp / "copy.pt", {1, 28, 28});
+    } catch (const Error&) {
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, static_cast<int>(bytes.size() / 53) * 9 / 10);
+
+  // Inputs on which the fuzzer crashed LibTorch 1.13 before the check (fuzz/regressions/torchscript/).
+  for (const auto& crash : std::filesystem::directory_iterator(PRISM_SOURCE_DIR "/fuzz/regressions/torchscript"))
+    EXPECT_THROW(load_network(crash.path(), {1, 28, 28}), Error) << crash.path();
+}
+
 TEST(TorchScript, NamesResNet18ReluCallsAndGradientsMatchThePlainModule) {
   const auto dir = test::fixtures();
   if (!std::filesystem::exists(dir / "resnet18.pt")) GTEST_SKIP() << "no torchvision";

@@ -166,7 +166,8 @@ std::unique_ptr<Network> load_network(const std::filesystem::path& path, const s
   std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
   if (std::memcmp(magic, "PK\x03\x04", 4) == 0) {
     require(input_shape.size() == 3,
-            "a TorchScript model does not record its input shape; give --data so prism can read it off the images");
+            "the TorchScript model " + path.string() +
+                " does not record its input shape; give --data so prism can read it off the images");
     return load_torchscript(path, input_shape);
   }
   return parse_network(read_file(path, kMaxModelBytes), path.string());

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "prism/core/error.h"
+#include "prism/model/torchscript_archive.h"
 
 namespace prism {
 namespace {
@@ -381,25 +382,37 @@ class GraphScriptNetwork : public Network {
   std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> rests_;
 };
 
+// LibTorch's messages go on with a backtrace; the CLI prints one line.
+std::string first_line(const std::exception& e) {
+  const std::string message = e.what();
+  return message.substr(0, message.find('\n'));
+}
+
 }  // namespace
 
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
   require(std::filesystem::exists(path), "model file not found: " + path.string());
+  check_torchscript_archive(path);
   torch::jit::Module module;
   try {
     module = torch::jit::load(path.string(), torch::kCPU);
   } catch (const std::exception& e) {
-    std::string reason = e.what();
-    reason = reason.substr(0, reason.find('\n'));
-    throw Error("cannot load TorchScript model " + path.string() + " (" + reason +
+    throw Error("cannot load TorchScript model " + path.string() + " (" + first_line(e) +
                 "); write it with torch.jit.save(torch.jit.script(model), path)");
   }
   module.eval();
   std::unique_ptr<Network> network;
-  if (is_sequential(module))
-    network = std::make_unique<SequentialScriptNetwork>(module);
-  else
-    network = std::make_unique<GraphScriptNetwork>(module);
+  try {
+    if (is_sequential(module))
+      network = std::make_unique<SequentialScriptNetwork>(module);
+    else
+      network = std::make_unique<GraphScriptNetwork>(module);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("cannot map the layers of the TorchScript model " + path.string() + " (" + first_line(e) +
+                "); give a scripted module whose forward(x) takes one image batch");
+  }
   torch::NoGradGuard no_grad;
   set_metadata(*network, input_shape, 2, {}, {});
   torch::Tensor logits;
@@ -410,10 +423,8 @@ std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, con
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    std::string reason = e.what();
-    reason = reason.substr(0, reason.find('\n'));
     throw Error("the TorchScript model " + path.string() + " fails on images of shape " +
-                shape_string(input_shape) + " (" + reason + "); give data of the size it was made for");
+                shape_string(input_shape) + " (" + first_line(e) + "); give data of the size it was made for");
   }
   require(logits.dim() == 2 && logits.size(1) >= 2,
           "the TorchScript model " + path.string() + " returns " + shape_string(logits.sizes()) +
