@@ -65,5 +65,22 @@ TEST(Train, ResumingAnInterruptedRunGivesTheUninterruptedWeights) {
   EXPECT_THROW(train_small("cnn", 1000, 2, interrupted.path(), 9), Error);
 }
 
+// The optimizer's state is a LibTorch archive, which LibTorch reads without checking: prism checks it first.
+TEST(Train, ADamagedOptimizerStateIsNamedWhenResuming) {
+  test::TempDir dir;
+  train_small("mlp", 300, 1, dir.path());
+  const auto path = dir / "optimizer.pt";
+  auto bytes = test::read_bytes(path);
+  bytes[bytes.size() / 3] ^= 0x40;  // inside the stored moment estimates
+  test::write_bytes(path, bytes);
+  try {
+    train_small("mlp", 300, 2, dir.path());
+    ADD_FAILURE() << "resumed from a damaged optimizer state";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string() + " is damaged: record 'archive/data/"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace prism

@@ -16,4 +16,10 @@ inline void require(bool condition, const std::string& message) {
   if (!condition) throw Error(message);
 }
 
+// The first line of an exception's message: LibTorch's go on with a backtrace, and the CLI prints one line.
+inline std::string first_line(const std::exception& e) {
+  const std::string message = e.what();
+  return message.substr(0, message.find('\n'));
+}
+
 }  // namespace prism

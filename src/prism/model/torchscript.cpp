@@ -382,17 +382,11 @@ class GraphScriptNetwork : public Network {
   std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> rests_;
 };
 
-// LibTorch's messages go on with a backtrace; the CLI prints one line.
-std::string first_line(const std::exception& e) {
-  const std::string message = e.what();
-  return message.substr(0, message.find('\n'));
-}
-
 }  // namespace
 
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
   require(std::filesystem::exists(path), "model file not found: " + path.string());
-  check_torchscript_archive(path);
+  check_torchscript_archive(path, "; give a model saved with torch.jit.save(torch.jit.script(model), path)");
   torch::jit::Module module;
   try {
     module = torch::jit::load(path.string(), torch::kCPU);

@@ -5,15 +5,11 @@
 #include <array>
 #include <memory>
 #include <set>
-#include <string>
 
 #include "prism/core/error.h"
 
 namespace prism {
 namespace {
-
-constexpr const char* kSaveAdvice = "; write it with torch.jit.save(torch.jit.script(model), path)";
-constexpr const char* kDamagedAdvice = "; the file is damaged: save or copy the model again";
 
 struct ArchiveCloser {
   void operator()(zip_t* archive) const { zip_discard(archive); }  // opened read-only: nothing to write back
@@ -30,36 +26,22 @@ std::string open_error(int code) {
   return reason;
 }
 
-// Tensor data is stored uncompressed and only code is deflated, so a real model's records are hardly larger
+// Tensor data is stored uncompressed and only code is deflated, so a real archive's records are hardly larger
 // than its file; a record claiming far more is a damaged header (or a zip bomb) that LibTorch would allocate.
 std::uintmax_t max_unpacked_bytes(const std::filesystem::path& path) {
   return 4 * std::filesystem::file_size(path) + (std::uintmax_t{64} << 20);
 }
 
-// Decompresses entry `index` into a scratch buffer: libzip checks its size and CRC-32 at the end.
-void read_entry(zip_t* archive, zip_int64_t index, const std::string& entry, const std::string& source) {
-  std::unique_ptr<zip_file_t, EntryCloser> file(zip_fopen_index(archive, index, 0));
-  if (!file) throw Error(source + ": cannot open record '" + entry + "' (" + zip_strerror(archive) + ")" + kDamagedAdvice);
-  static thread_local std::array<char, 1 << 16> buffer;
-  zip_int64_t got = 0;
-  while ((got = zip_fread(file.get(), buffer.data(), buffer.size())) > 0) {
-  }
-  if (got < 0)
-    throw Error(source + ": record '" + entry + "' fails its check (" + zip_file_strerror(file.get()) + ")" +
-                kDamagedAdvice);
-}
-
 }  // namespace
 
-void check_torchscript_archive(const std::filesystem::path& path) {
+void check_torchscript_archive(const std::filesystem::path& path, const std::string& advice) {
   const std::string source = path.string();
+  const std::string foreign = source + " is not a TorchScript archive: ", damaged = source + " is damaged: ";
   int code = 0;
   std::unique_ptr<zip_t, ArchiveCloser> archive(zip_open(source.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &code));
-  if (!archive)
-    throw Error("cannot load TorchScript model " + source + " (not a consistent zip archive: " + open_error(code) + ")" +
-                kDamagedAdvice);
+  if (!archive) throw Error(foreign + "not a consistent zip file (" + open_error(code) + ")" + advice);
   const zip_int64_t entries = zip_get_num_entries(archive.get(), 0);
-  require(entries > 0, "cannot load TorchScript model " + source + " (an empty zip archive)" + kSaveAdvice);
+  require(entries > 0, foreign + "an empty zip file" + advice);
 
   // torch.jit.save puts every record in one top-level folder.
   std::string folder;
@@ -67,32 +49,35 @@ void check_torchscript_archive(const std::filesystem::path& path) {
   bool has_code = false;
   std::uintmax_t unpacked = 0;
   const std::uintmax_t limit = max_unpacked_bytes(path);
+  static thread_local std::array<char, 1 << 16> buffer;
   for (zip_int64_t i = 0; i < entries; ++i) {
     zip_stat_t stat;
     zip_stat_init(&stat);
     if (zip_stat_index(archive.get(), i, 0, &stat) != 0 || !(stat.valid & ZIP_STAT_NAME) ||
         !(stat.valid & ZIP_STAT_SIZE))
-      throw Error(source + ": cannot read the header of record " + std::to_string(i) + kDamagedAdvice);
+      throw Error(damaged + "the header of record " + std::to_string(i) + " cannot be read" + advice);
     const std::string entry = stat.name;
     if (folder.empty()) folder = entry.substr(0, entry.find('/') + 1);
     require(!folder.empty() && entry.size() > folder.size() && entry.compare(0, folder.size(), folder) == 0,
-            "cannot load TorchScript model " + source + " (record '" + entry +
-                "' is not in the archive's one top-level folder)" + kSaveAdvice);
+            foreign + "record '" + entry + "' lies outside the archive's one top-level folder" + advice);
     unpacked += stat.size;
-    require(unpacked <= limit, source + ": record '" + entry + "' claims " + std::to_string(stat.size) +
-                                   " bytes, more than the file can hold" + kDamagedAdvice);
-    read_entry(archive.get(), i, entry, source);
+    require(unpacked <= limit, damaged + "record '" + entry + "' claims " + std::to_string(stat.size) +
+                                   " bytes, more than the file can hold" + advice);
+    // Decompressed into a scratch buffer: libzip checks the record's size and CRC-32 at its end.
+    std::unique_ptr<zip_file_t, EntryCloser> file(zip_fopen_index(archive.get(), i, 0));
+    if (!file) throw Error(damaged + "record '" + entry + "' cannot be opened (" + zip_strerror(archive.get()) + ")" + advice);
+    zip_int64_t got = 0;
+    while ((got = zip_fread(file.get(), buffer.data(), buffer.size())) > 0) {
+    }
+    if (got < 0) throw Error(damaged + "record '" + entry + "' fails its check (" + zip_file_strerror(file.get()) + ")" + advice);
     const std::string record = entry.substr(folder.size());
     has_code = has_code || record.rfind("code/", 0) == 0;
     records.insert(record);
   }
   require(records.count("data.pkl") && records.count("version"),
-          "cannot load TorchScript model " + source + " (a zip archive without " + folder +
-              "data.pkl and version: not written by PyTorch)" + kSaveAdvice);
+          foreign + "no " + folder + "data.pkl and " + folder + "version, so not written by PyTorch" + advice);
   require(has_code && records.count("constants.pkl"),
-          "cannot load TorchScript model " + source +
-              " (it holds pickled Python objects but no TorchScript code: written by torch.save, not torch.jit.save)" +
-              kSaveAdvice);
+          foreign + "pickled Python objects without TorchScript code, as torch.save writes them" + advice);
 }
 
 }  // namespace prism

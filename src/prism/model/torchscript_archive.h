@@ -1,4 +1,5 @@
-// The container check prism runs on a TorchScript file before LibTorch reads it.
+// The container check prism runs on a TorchScript archive (a model, or an optimizer state written by torch::save)
+// before LibTorch reads it.
 //
 // LibTorch 1.13's loader trusts its input: it skips the zip archive's CRC-32 checks and crashes on many damaged
 // archives (PyTorch treats TorchScript files as programs, to be loaded only from trusted sources; pytorch/pytorch
@@ -6,12 +7,14 @@
 // reason before LibTorch sees it. This does not make a crafted archive with correct checksums safe to load.
 #pragma once
 #include <filesystem>
+#include <string>
 
 namespace prism {
 
-// Throws prism::Error unless `path` is a consistent zip archive (libzip's strict consistency check) whose every
-// entry decompresses to its declared size and CRC-32, and which holds the records of a TorchScript module
-// (ARCHIVE/data.pkl, ARCHIVE/constants.pkl, ARCHIVE/version and code in ARCHIVE/code/).
-void check_torchscript_archive(const std::filesystem::path& path);
+// Throws prism::Error, its message naming `path` and the problem and ending in `advice` ("; do this"), unless
+// `path` is a consistent zip archive (libzip's strict consistency check) whose every record decompresses to its
+// declared size and CRC-32, and which holds the records of a TorchScript module (ARCHIVE/data.pkl,
+// ARCHIVE/constants.pkl, ARCHIVE/version and code in ARCHIVE/code/).
+void check_torchscript_archive(const std::filesystem::path& path, const std::string& advice);
 
 }  // namespace prism

@@ -10,6 +10,7 @@
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
 #include "prism/core/threads.h"
+#include "prism/model/torchscript_archive.h"
 #include "prism/model/model_file.h"
 #include "prism/model/predict.h"
 #include "prism/model/zoo.h"
@@ -110,7 +111,7 @@ std::vector<EpochRecord> resume(Network& network, torch::optim::Optimizer& optim
   torch::NoGradGuard no_grad;
   auto target = zoo_state(network), source = zoo_state(*saved);
   for (size_t i = 0; i < target.size(); ++i) target[i].second.copy_(source[i].second);
-  torch::load(optimizer, (o.out / "optimizer.pt").string());
+  load_optimizer_state(optimizer, o.out / "optimizer.pt");
   return records;
 }
 
@@ -216,6 +217,16 @@ std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(co
     throw Error((run / "history.json").string() + " is corrupt (" + e.what() + "); re-train or give --learning-rates");
   }
   return {files, rates};
+}
+
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const fs::path& path) {
+  const std::string advice = "; delete the folder or choose another --out";
+  check_torchscript_archive(path, advice);
+  try {
+    torch::load(optimizer, path.string());
+  } catch (const std::exception& e) {
+    throw Error(path.string() + " cannot be read (" + first_line(e) + ")" + advice);
+  }
 }
 
 }  // namespace prism

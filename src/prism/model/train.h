@@ -44,4 +44,8 @@ std::vector<EpochRecord> train_network(Network& network, const Dataset& train, c
 std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(const std::filesystem::path& model,
                                                                               const std::string& method);
 
+// Restores an optimizer's state that torch::save wrote into a run folder, after checking the archive (LibTorch
+// does not): a damaged file is an Error that names it.
+void load_optimizer_state(torch::optim::Optimizer& optimizer, const std::filesystem::path& path);
+
 }  // namespace prism

@@ -9,6 +9,7 @@
 #include "prism/core/progress.h"
 #include "prism/core/threads.h"
 #include "prism/model/model_file.h"
+#include "prism/model/train.h"
 #include "prism/model/zoo.h"
 
 namespace prism {
@@ -114,7 +115,7 @@ std::vector<FlintEpochRecord> resume(Network& network, FlintInterpreter& interpr
     auto target = zoo_state(network), source = zoo_state(*saved);
     for (size_t i = 0; i < target.size(); ++i) target[i].second.copy_(source[i].second);
   }
-  torch::load(optimizer, (dir / "optimizer.pt").string());
+  load_optimizer_state(optimizer, dir / "optimizer.pt");
   return records;
 }
 
