@@ -26,24 +26,35 @@ common=(-std=c++17 -O1 -g -D_GLIBCXX_USE_CXX11_ABI=1 -fopenmp -Isrc -Ifuzz -isys
 libs=(build/libprism.a /usr/lib/x86_64-linux-gnu/libtorch.so /usr/lib/x86_64-linux-gnu/libtorch_cpu.so
       /usr/lib/x86_64-linux-gnu/libc10.so /usr/lib/x86_64-linux-gnu/libfaiss.a -lstb -lzip -lz -lgomp -lblas -llapack -lpthread)
 
-build() {
-  local target=$1 source objects=()
-  for source in ${parser[$target]}; do
-    objects+=("$out/$target-$(basename "$source" .cpp).o")
-    clang++ "${common[@]}" -fsanitize=fuzzer-no-link -c "$source" -o "${objects[-1]}"
-  done
-  clang++ "${common[@]}" -fsanitize=fuzzer fuzz/fuzz_$target.cpp "${objects[@]}" "${libs[@]}" -o $out/fuzz_$target
-}
-
-# Build every target first, as many at once as there are cores, then fuzz them one after the other.
+# Runs "$@" in the background, no more at once than there are cores; `finish` waits for all and fails if one did.
 pids=()
+in_background() {
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do sleep 1; done
+  "$@" &
+  pids+=($!)
+}
+finish() {
+  for pid in "${pids[@]}"; do wait "$pid"; done
+  pids=()
+}
+object_of() { echo "$out/$(basename "$1" .cpp).o"; }
+
+# Build every target first — each parser source once (three targets share readers.cpp), then one link per
+# target — then fuzz them one after the other.
 for target in "${targets[@]}"; do
   [ -n "${parser[$target]:-}" ] || { echo "fuzz: unknown target $target" >&2; exit 1; }
-  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do sleep 1; done
-  build "$target" &
-  pids+=($!)
 done
-for pid in "${pids[@]}"; do wait "$pid"; done
+for source in $(for target in "${targets[@]}"; do echo ${parser[$target]}; done | tr ' ' '\n' | sort -u); do
+  in_background clang++ "${common[@]}" -fsanitize=fuzzer-no-link -c "$source" -o "$(object_of "$source")"
+done
+finish
+for target in "${targets[@]}"; do
+  objects=()
+  for source in ${parser[$target]}; do objects+=("$(object_of "$source")"); done
+  in_background clang++ "${common[@]}" -fsanitize=fuzzer fuzz/fuzz_$target.cpp "${objects[@]}" "${libs[@]}" \
+    -o $out/fuzz_$target
+done
+finish
 
 failed=0
 for target in "${targets[@]}"; do

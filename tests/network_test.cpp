@@ -237,7 +237,8 @@ TEST(TorchScript, RefusesDamagedOrForeignArchivesWithAReason) {
   expect_refused(flipped, "record 'linear/data/0' fails its check (CRC error)");
   for (const size_t size : {size_t{4}, size_t{100}, bytes.size() / 2, bytes.size() - 1})
     expect_refused({bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(size)}, "not a consistent zip file");
-  expect_refused(test::read_bytes(dir / "state_dict.pt"), "as torch.save writes them; give a model saved with torch.jit.save");
+  expect_refused(test::read_bytes(dir / "state_dict.pt"),
+                 "as torch.save writes them; give a model saved with torch.jit.save");
 
   // A byte flipped anywhere (every 53rd position): either still a loadable model (a field no check covers,
   // such as a time stamp in both headers) or refused with prism's error, never LibTorch's or a crash.

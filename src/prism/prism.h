@@ -57,6 +57,7 @@
 #include "prism/model/network.h"
 #include "prism/model/predict.h"
 #include "prism/model/torchscript.h"
+#include "prism/model/torchscript_archive.h"
 #include "prism/model/train.h"
 #include "prism/model/zoo.h"
 #include "prism/report/chart_pictures.h"

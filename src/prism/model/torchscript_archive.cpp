@@ -32,6 +32,20 @@ std::uintmax_t max_unpacked_bytes(const std::filesystem::path& path) {
   return 4 * std::filesystem::file_size(path) + (std::uintmax_t{64} << 20);
 }
 
+// Decompresses record `index` into a scratch buffer: libzip checks its size and CRC-32 at its end.
+void verify_record(zip_t* archive, zip_int64_t index, const std::string& damaged, const std::string& advice) {
+  const std::string entry = zip_get_name(archive, index, 0);
+  std::unique_ptr<zip_file_t, EntryCloser> file(zip_fopen_index(archive, index, 0));
+  if (!file)
+    throw Error(damaged + "record '" + entry + "' cannot be opened (" + zip_strerror(archive) + ")" + advice);
+  static thread_local std::array<char, 1 << 16> buffer;
+  zip_int64_t got = 0;
+  while ((got = zip_fread(file.get(), buffer.data(), buffer.size())) > 0) {
+  }
+  if (got < 0)
+    throw Error(damaged + "record '" + entry + "' fails its check (" + zip_file_strerror(file.get()) + ")" + advice);
+}
+
 }  // namespace
 
 void check_torchscript_archive(const std::filesystem::path& path, const std::string& advice) {
@@ -49,7 +63,6 @@ void check_torchscript_archive(const std::filesystem::path& path, const std::str
   bool has_code = false;
   std::uintmax_t unpacked = 0;
   const std::uintmax_t limit = max_unpacked_bytes(path);
-  static thread_local std::array<char, 1 << 16> buffer;
   for (zip_int64_t i = 0; i < entries; ++i) {
     zip_stat_t stat;
     zip_stat_init(&stat);
@@ -63,13 +76,7 @@ void check_torchscript_archive(const std::filesystem::path& path, const std::str
     unpacked += stat.size;
     require(unpacked <= limit, damaged + "record '" + entry + "' claims " + std::to_string(stat.size) +
                                    " bytes, more than the file can hold" + advice);
-    // Decompressed into a scratch buffer: libzip checks the record's size and CRC-32 at its end.
-    std::unique_ptr<zip_file_t, EntryCloser> file(zip_fopen_index(archive.get(), i, 0));
-    if (!file) throw Error(damaged + "record '" + entry + "' cannot be opened (" + zip_strerror(archive.get()) + ")" + advice);
-    zip_int64_t got = 0;
-    while ((got = zip_fread(file.get(), buffer.data(), buffer.size())) > 0) {
-    }
-    if (got < 0) throw Error(damaged + "record '" + entry + "' fails its check (" + zip_file_strerror(file.get()) + ")" + advice);
+    verify_record(archive.get(), i, damaged, advice);
     const std::string record = entry.substr(folder.size());
     has_code = has_code || record.rfind("code/", 0) == 0;
     records.insert(record);
