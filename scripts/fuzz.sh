@@ -8,6 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
+# A fixed seed (CI's runs follow the same sequence of inputs, so a finding reproduces); PRISM_FUZZ_SEED=0 draws one.
+seed=${PRISM_FUZZ_SEED:-1}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(npy idx cifar image model_file fit_record torchscript)
@@ -62,7 +64,7 @@ for target in "${targets[@]}"; do
   seeds=(fuzz/corpus/$target)
   [ -d fuzz/regressions/$target ] && seeds+=(fuzz/regressions/$target)  # inputs that once crashed: replayed first
   echo "fuzz: $target for ${seconds} s" >&2
-  if ! ASAN_OPTIONS=detect_leaks=0 $out/fuzz_$target -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
+  if ! ASAN_OPTIONS=detect_leaks=0 $out/fuzz_$target -seed="$seed" -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 \
        -artifact_prefix=$out/crash-$target- $out/corpus/$target "${seeds[@]}" 2> $out/$target.log; then
     echo "fuzz: $target found a problem; see $out/$target.log and $out/crash-$target-*" >&2
     failed=1

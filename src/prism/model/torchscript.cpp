@@ -7,6 +7,7 @@
 #include <torch/script.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -382,6 +383,43 @@ class GraphScriptNetwork : public Network {
   std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> rests_;
 };
 
+// The bytes a strided tensor reads from its storage: offset + Σ (size − 1)·stride + 1 elements.
+int64_t bytes_needed(const torch::Tensor& t) {
+  int64_t last = t.storage_offset();
+  for (int64_t d = 0; d < t.dim(); ++d) last += (t.size(d) - 1) * t.stride(d);
+  return (last + 1) * static_cast<int64_t>(t.element_size());
+}
+
+// LibTorch 1.13 does not check that a tensor's storage record holds the bytes its shape needs: a record whose
+// size was shortened in the archive's headers (CRC-32 and all) loads as a tensor over a short or null buffer,
+// which the first forward pass reads out of bounds (found by fuzz/fuzz_torchscript.cpp). Checked here for every
+// tensor attribute (parameters, buffers) and every tensor constant in the modules' code.
+void check_tensor_storage(const torch::jit::Module& module, const std::string& source) {
+  auto check = [&](const torch::Tensor& t, const std::string& name) {
+    if (!t.defined() || t.layout() != torch::kStrided || t.numel() == 0) return;
+    const std::string damaged = source + " is damaged: tensor " + name + " of shape " + shape_string(t.sizes());
+    const std::string advice = "; save or copy the model again";
+    bool strides_ok = t.storage_offset() >= 0;
+    for (int64_t d = 0; d < t.dim(); ++d) strides_ok = strides_ok && t.stride(d) >= 0;
+    require(strides_ok, damaged + " has a negative stride or offset" + advice);
+    require(t.storage().data() != nullptr, damaged + " has no data in the archive" + advice);
+    const auto held = static_cast<int64_t>(t.storage().nbytes());
+    require(held >= bytes_needed(t), damaged + " needs " + std::to_string(bytes_needed(t)) +
+                                         " bytes but its record holds " + std::to_string(held) + advice);
+  };
+  for (const auto& attribute : module.named_attributes(/*recurse=*/true))
+    if (attribute.value.isTensor()) check(attribute.value.toTensor(), "'" + attribute.name + "'");
+  std::function<void(const torch::jit::Block*)> check_constants = [&](const torch::jit::Block* block) {
+    for (const Node* node : block->nodes()) {
+      if (node->kind() == c10::prim::Constant && node->output()->type()->cast<c10::TensorType>())
+        check(node->t(c10::attr::value), "(a constant of the model's code)");
+      for (const auto* inner : node->blocks()) check_constants(inner);
+    }
+  };
+  for (const auto& submodule : module.modules())
+    for (const auto& method : submodule.get_methods()) check_constants(method.graph()->block());
+}
+
 }  // namespace
 
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
@@ -394,6 +432,7 @@ std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, con
     throw Error("cannot load TorchScript model " + path.string() + " (" + first_line(e) +
                 "); write it with torch.jit.save(torch.jit.script(model), path)");
   }
+  check_tensor_storage(module, path.string());
   module.eval();
   std::unique_ptr<Network> network;
   try {
