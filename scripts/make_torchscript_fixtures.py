@@ -9,6 +9,7 @@ at a named point, NAME.<layer>.npy, for the tests to compare prism's taps with.
 """
 import os
 import sys
+import zipfile
 
 import numpy as np
 import torch
@@ -64,6 +65,13 @@ def main(out):
     save(out, "linear", linear, x28)
     # What torch.save writes: a zip of pickled tensors without TorchScript code, which prism refuses.
     torch.save(linear.state_dict(), os.path.join(out, "state_dict.pt"))
+    # The linear model with its bias record cut to half, rewritten with correct sizes and CRC-32s: it passes the
+    # archive check, and LibTorch would build the bias over 20 of its 40 bytes.
+    with zipfile.ZipFile(os.path.join(out, "linear.pt")) as source, \
+            zipfile.ZipFile(os.path.join(out, "short_bias.pt"), "w") as short:
+        for info in source.infolist():
+            data = source.read(info)
+            short.writestr(info, data[:len(data) // 2] if info.filename.endswith("/data/1") else data)
 
     # Grad-CAM's answer by construction: channel 0 is relu(x), channel 1 is relu(1 - x); class 0 sums
     # channel 0, class 1 sums channel 1, so the map of class 0 is x and that of class 1 is 1 - x.

@@ -48,7 +48,7 @@ void verify_record(zip_t* archive, zip_int64_t index, const std::string& damaged
 
 }  // namespace
 
-void check_torchscript_archive(const std::filesystem::path& path, const std::string& advice) {
+std::vector<uint64_t> check_torchscript_archive(const std::filesystem::path& path, const std::string& advice) {
   const std::string source = path.string();
   const std::string foreign = source + " is not a TorchScript archive: ", damaged = source + " is damaged: ";
   int code = 0;
@@ -60,6 +60,7 @@ void check_torchscript_archive(const std::filesystem::path& path, const std::str
   // torch.jit.save puts every record in one top-level folder.
   std::string folder;
   std::set<std::string> records;
+  std::vector<uint64_t> data_sizes;
   bool has_code = false;
   std::uintmax_t unpacked = 0;
   const std::uintmax_t limit = max_unpacked_bytes(path);
@@ -79,12 +80,14 @@ void check_torchscript_archive(const std::filesystem::path& path, const std::str
     verify_record(archive.get(), i, damaged, advice);
     const std::string record = entry.substr(folder.size());
     has_code = has_code || record.rfind("code/", 0) == 0;
+    if (record.rfind("data/", 0) == 0) data_sizes.push_back(stat.size);
     records.insert(record);
   }
   require(records.count("data.pkl") && records.count("version"),
           foreign + "no " + folder + "data.pkl and " + folder + "version, so not written by PyTorch" + advice);
   require(has_code && records.count("constants.pkl"),
           foreign + "pickled Python objects without TorchScript code, as torch.save writes them" + advice);
+  return data_sizes;
 }
 
 }  // namespace prism

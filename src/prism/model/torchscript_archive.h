@@ -8,6 +8,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace prism {
 
@@ -15,6 +16,7 @@ namespace prism {
 // `path` is a consistent zip archive (libzip's strict consistency check) whose every record decompresses to its
 // declared size and CRC-32, and which holds the records of a TorchScript module (ARCHIVE/data.pkl,
 // ARCHIVE/constants.pkl, ARCHIVE/version and code in ARCHIVE/code/).
-void check_torchscript_archive(const std::filesystem::path& path, const std::string& advice);
+// Returns the sizes of its tensor-data records (ARCHIVE/data/*), for the storages LibTorch builds from them.
+std::vector<uint64_t> check_torchscript_archive(const std::filesystem::path& path, const std::string& advice);
 
 }  // namespace prism
