@@ -384,80 +384,12 @@ class GraphScriptNetwork : public Network {
   std::map<std::string, std::unique_ptr<torch::jit::GraphFunction>> rests_;
 };
 
-// The bytes a non-empty strided tensor reads from its storage, offset + Σ (size − 1)·stride + 1 elements; none
-// when that passes int64 (a damaged shape).
-std::optional<int64_t> bytes_needed(const torch::Tensor& t) {
-  int64_t elements = t.storage_offset(), step = 0, bytes = 0;
-  for (int64_t d = 0; d < t.dim(); ++d)
-    if (__builtin_mul_overflow(t.size(d) - 1, t.stride(d), &step) ||
-        __builtin_add_overflow(elements, step, &elements))
-      return std::nullopt;
-  if (__builtin_add_overflow(elements, 1, &elements) ||
-      __builtin_mul_overflow(elements, static_cast<int64_t>(t.element_size()), &bytes))
-    return std::nullopt;
-  return bytes;
-}
-
-// LibTorch 1.13 builds each storage with the byte size data.pkl declares over the record it reads, without
-// comparing the two: a record shortened in the archive's headers (CRC-32 and all) gives a tensor over a short or
-// null buffer, which the first forward pass reads out of bounds (found by fuzz/fuzz_torchscript.cpp). So every
-// tensor attribute (parameters, buffers) and tensor constant of the modules' code must lie inside its storage, and
-// the storages must fit the data records: one record each, at least as large (the sizes matched largest first).
-void check_tensor_storage(const torch::jit::Module& module, std::vector<uint64_t> record_sizes,
-                          const std::string& source) {
-  const std::string advice = "; save or copy the model again";
-  std::map<const c10::StorageImpl*, uint64_t> storages;
-  auto check = [&](const torch::Tensor& t, const std::string& name) {
-    if (!t.defined() || t.layout() != torch::kStrided || t.numel() == 0) return;
-    const std::string damaged = source + " is damaged: tensor " + name + " of shape " + shape_string(t.sizes());
-    bool strides_ok = t.storage_offset() >= 0;
-    for (int64_t d = 0; d < t.dim(); ++d) strides_ok = strides_ok && t.stride(d) >= 0;
-    require(strides_ok, damaged + " has a negative stride or offset" + advice);
-    require(t.storage().data() != nullptr, damaged + " has no data in the archive" + advice);
-    const auto needed = bytes_needed(t);
-    require(needed.has_value(),
-            damaged + " and strides " + shape_string(t.strides()) + " spans more than 2^63 bytes" + advice);
-    const auto held = static_cast<int64_t>(t.storage().nbytes());
-    require(held >= *needed, damaged + " needs " + std::to_string(*needed) + " bytes but its storage holds " +
-                                 std::to_string(held) + advice);
-    storages[t.storage().unsafeGetStorageImpl()] = static_cast<uint64_t>(held);
-  };
-  for (const auto& attribute : module.named_attributes(/*recurse=*/true))
-    if (attribute.value.isTensor()) check(attribute.value.toTensor(), "'" + attribute.name + "'");
-  std::function<void(const torch::jit::Block*)> check_constants = [&](const torch::jit::Block* block) {
-    for (const Node* node : block->nodes()) {
-      if (node->kind() == c10::prim::Constant && node->output()->type()->cast<c10::TensorType>())
-        check(node->t(c10::attr::value), "(a constant of the model's code)");
-      for (const auto* inner : node->blocks()) check_constants(inner);
-    }
-  };
-  for (const auto& submodule : module.modules())
-    for (const auto& method : submodule.get_methods()) check_constants(method.graph()->block());
-
-  std::vector<uint64_t> storage_sizes;
-  for (const auto& [storage, bytes] : storages) storage_sizes.push_back(bytes);
-  std::sort(storage_sizes.begin(), storage_sizes.end(), std::greater<>());
-  std::sort(record_sizes.begin(), record_sizes.end(), std::greater<>());
-  for (size_t i = 0; i < storage_sizes.size(); ++i)
-    require(i < record_sizes.size() && storage_sizes[i] <= record_sizes[i],
-            source + " is damaged: its tensors need a storage of " + std::to_string(storage_sizes[i]) +
-                " bytes that no data record of the archive holds (a record is shorter than data.pkl says)" + advice);
-}
-
 }  // namespace
 
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
   require(std::filesystem::exists(path), "model file not found: " + path.string());
-  const auto record_sizes =
-      check_torchscript_archive(path, "; give a model saved with torch.jit.save(torch.jit.script(model), path)");
-  torch::jit::Module module;
-  try {
-    module = torch::jit::load(path.string(), torch::kCPU);
-  } catch (const std::exception& e) {
-    throw Error("cannot load TorchScript model " + path.string() + " (" + first_line(e) +
-                "); write it with torch.jit.save(torch.jit.script(model), path)");
-  }
-  check_tensor_storage(module, record_sizes, path.string());
+  torch::jit::Module module =
+      load_checked_archive(path, "; give a model saved with torch.jit.save(torch.jit.script(model), path)");
   module.eval();
   std::unique_ptr<Network> network;
   try {

@@ -6,6 +6,8 @@
 // #77573). So a damaged model file — truncated, bit-flipped, another format — is refused here with a one-line
 // reason before LibTorch sees it. This does not make a crafted archive with correct checksums safe to load.
 #pragma once
+#include <torch/script.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -18,5 +20,9 @@ namespace prism {
 // ARCHIVE/constants.pkl, ARCHIVE/version and code in ARCHIVE/code/).
 // Returns the sizes of its tensor-data records (ARCHIVE/data/*), for the storages LibTorch builds from them.
 std::vector<uint64_t> check_torchscript_archive(const std::filesystem::path& path, const std::string& advice);
+
+// Every LibTorch archive prism reads goes through here: the check above, torch::jit::load, then the storages
+// (check_tensor_storage in the .cpp), each failure an Error naming `path` and ending in `advice`.
+torch::jit::Module load_checked_archive(const std::filesystem::path& path, const std::string& advice);
 
 }  // namespace prism

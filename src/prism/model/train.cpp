@@ -221,7 +221,7 @@ std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(co
 
 void load_optimizer_state(torch::optim::Optimizer& optimizer, const fs::path& path) {
   const std::string advice = "; delete the folder or choose another --out";
-  check_torchscript_archive(path, advice);
+  load_checked_archive(path, advice);  // a second read on resume only: torch::load cannot take the checked module
   try {
     torch::load(optimizer, path.string());
   } catch (const std::exception& e) {
