@@ -9,6 +9,7 @@ at a named point, NAME.<layer>.npy, for the tests to compare prism's taps with.
 """
 import os
 import sys
+import warnings
 import zipfile
 
 import numpy as np
@@ -96,15 +97,165 @@ def main(out):
             np.save(os.path.join(out, f"zoo_cnn.{prism_name}.{kind}.npy"),
                     getattr(cnn[index], kind).detach().numpy().astype(np.float32))
 
+    # LRP-epsilon by hand, layer by layer (Montavon et al. 2019, Eq. 1 with rho(w) = w): the reference for
+    # prism's rewritten-gradient implementation on a Sequential model.
+    lrp_net = nn.Sequential(nn.Conv2d(1, 3, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(3 * 13 * 13, 16),
+                            nn.ReLU(), nn.Linear(16, 10))
+    save(out, "lrp_sequential", lrp_net, x28[:2])
+    np.save(os.path.join(out, "lrp_sequential.relevance.npy"), lrp_epsilon_by_hand(lrp_net, x28[:2], 1e-6))
+
+    gelu = GeluNet()
+    save(out, "gelu_net", gelu, x28)
+    save(out, "warning_net", WarningNet(), x28)
+
     try:
         import torchvision
     except ImportError:
-        print("python3-torchvision is not installed; skipping the ResNet-18 fixture", file=sys.stderr)
+        print("python3-torchvision is not installed; skipping the torchvision fixtures", file=sys.stderr)
         return
     resnet = torchvision.models.resnet18(num_classes=10)
     x32 = torch.rand(2, 3, 32, 32)
     save(out, "resnet18", resnet, x32,
          {"layer1": lambda x: resnet.layer1(resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(x)))))})
+    # The same weights with every parameter frozen, as exported models often are.
+    frozen = torchvision.models.resnet18(num_classes=10)
+    frozen.load_state_dict(resnet.state_dict())
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+    save(out, "resnet18_frozen", frozen, x32)
+    torchvision_fixtures(out, torchvision)
+
+
+def lrp_epsilon_by_hand(net, x, eps):
+    """Relevance of the predicted logit at the input, propagated backwards one layer at a time."""
+    with torch.no_grad():
+        activations = [x]
+        for layer in net:
+            activations.append(layer(activations[-1]))
+        logits = activations[-1]
+        relevance = torch.zeros_like(logits)
+        top = logits.argmax(1)
+        relevance[torch.arange(len(x)), top] = logits[torch.arange(len(x)), top]
+        for i in reversed(range(len(net))):
+            layer, a = net[i], activations[i]
+            if isinstance(layer, (nn.Linear, nn.Conv2d)):
+                a = a.clone().requires_grad_(True)
+                with torch.enable_grad():
+                    z = layer(a)
+                    stabilised = z + eps * torch.where(z >= 0, torch.ones_like(z), -torch.ones_like(z))
+                    (z * (relevance / stabilised).detach()).sum().backward()
+                relevance = a * a.grad
+            elif isinstance(layer, nn.MaxPool2d):
+                winners = torch.zeros_like(a)
+                _, index = nn.functional.max_pool2d(a, 2, return_indices=True)
+                winners.view(len(x), a.shape[1], -1).scatter_(2, index.view(len(x), a.shape[1], -1),
+                                                              relevance.view(len(x), a.shape[1], -1))
+                relevance = winners
+            elif isinstance(layer, nn.Flatten):
+                relevance = relevance.view(a.shape)
+            # ReLU: relevance passes unchanged
+        return relevance.numpy().astype(np.float32)
+
+
+class GeluNet(nn.Module):
+    """Calls F.gelu: torch.jit.save writes the version record at .data/version for such models."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.fc = nn.Linear(4 * 26 * 26, 10)
+
+    def forward(self, x):
+        return self.fc(F.gelu(self.conv(x)).flatten(1))
+
+
+class WarningNet(nn.Module):
+    """Warns on every forward, as torchvision's GoogLeNet does."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        warnings.warn("this model warns on every forward")
+        return self.fc(x.flatten(1))
+
+
+TORCHVISION = ["alexnet", "vgg11_bn", "resnet50", "densenet121", "mobilenet_v2", "efficientnet_b0",
+               "squeezenet1_1", "shufflenet_v2_x0_5"]
+
+
+def small_classifier(name, model):
+    """VGG's and AlexNet's classifiers hold 100+ M parameters (4096-wide, on a 7x7 pool): the same ops, narrower."""
+    if name.startswith("vgg"):
+        model.avgpool = nn.AdaptiveAvgPool2d(1)
+        model.classifier = nn.Sequential(nn.Linear(512, 64), nn.ReLU(True), nn.Dropout(), nn.Linear(64, 64),
+                                         nn.ReLU(True), nn.Dropout(), nn.Linear(64, 10))
+    if name == "alexnet":
+        model.avgpool = nn.AdaptiveAvgPool2d(1)
+        model.classifier = nn.Sequential(nn.Dropout(), nn.Linear(256, 64), nn.ReLU(True), nn.Dropout(),
+                                         nn.Linear(64, 64), nn.ReLU(True), nn.Linear(64, 10))
+    return model
+
+
+def without_biases(model):
+    """Biases 0, BatchNorm a pure scaling (mean 0, shift 0): LRP-epsilon then conserves f_c exactly."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
+                module.bias.zero_()
+            if isinstance(module, nn.BatchNorm2d):
+                module.running_mean.zero_()
+                module.bias.zero_()
+                module.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def torchvision_fixtures(out, torchvision):
+    """Eight torchvision architectures at 64 x 64 with random weights (BatchNorm statistics from a few batches),
+    each with PyTorch's forward hooks on some leaf modules, and a shared RGB data set of 64 seeded random images
+    with labels 0..9 in turn (rgb64.images.npy, rgb64.labels.npy) to run the commands on."""
+    torch.manual_seed(1)
+    images = torch.rand(64, 3, 64, 64)
+    np.save(os.path.join(out, "rgb64.images.npy"), images.numpy())
+    np.save(os.path.join(out, "rgb64.labels.npy"), (torch.arange(64) % 10).numpy().astype(np.int64))
+    x = images[:2]
+    for name in TORCHVISION:
+        torch.manual_seed(2)
+        model = small_classifier(name, getattr(torchvision.models, name)(num_classes=10))
+        model.train()
+        with torch.no_grad():  # BatchNorm statistics of the data, so activations stay in range
+            for _ in range(2):
+                model(images[:32])
+        model.eval()
+        save(out, "tv_" + name, model, x)
+        write_hooks(out, "tv_" + name, model, x)
+        if name in ("mobilenet_v2", "efficientnet_b0", "densenet121", "shufflenet_v2_x0_5"):
+            save(out, "tv_" + name + "_nobias", without_biases(model), x)
+
+
+def write_hooks(out, name, model, x):
+    """Outputs of up to 8 leaf modules called once per forward, as PyTorch's forward hooks see them."""
+    calls, outputs = {}, {}
+    paths = {module: path for path, module in model.named_modules()}
+
+    def hook(module, inputs, output):
+        path = paths[module]
+        calls[path] = calls.get(path, 0) + 1
+        outputs[path] = output.detach().clone()
+
+    leaves = [m for m in model.modules() if not list(m.children())]
+    handles = [m.register_forward_hook(hook) for m in leaves]
+    with torch.no_grad():
+        model(x)
+    for h in handles:
+        h.remove()
+    once = [p for p in outputs if calls[p] == 1 and isinstance(outputs[p], torch.Tensor)]
+    chosen = once[::max(1, len(once) // 8)]
+    folder = os.path.join(out, name + ".hooks")
+    os.makedirs(folder, exist_ok=True)
+    for path in chosen:
+        np.save(os.path.join(folder, path + ".npy"), outputs[path].numpy().astype(np.float32))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,11 @@ struct FitCommand {
     const auto data = train.load(Split::Train);
     auto network = load_model(model, &data);
     network->set_training(false);
+    if (fit.embedding.layer.empty()) {
+      fit.embedding.layer = penultimate_layer(*network);
+      std::printf("layer: %s (the penultimate features, the input of the last linear layer '%s')\n",
+                  fit.embedding.layer.c_str(), last_linear_layer_info(*network).name.c_str());
+    }
     const auto provenance = fit_provenance(model, train);
     const auto start = std::chrono::steady_clock::now();
     const auto fitted = EbeDnn::fit(*network, data, fit, out, provenance);
@@ -181,8 +186,8 @@ void add_examples(CLI::App& app) {
   auto f = std::make_shared<FitCommand>();
   fit->add_option("--model", f->model, "model file (.prism or TorchScript .pt)")->required();
   f->train.add_to(*fit, true, "--train");
-  fit->add_option("--layer", f->fit.embedding.layer, "layer whose output is the embedding (see prism layers)")
-      ->required();
+  fit->add_option("--layer", f->fit.embedding.layer,
+                  "layer whose output is the embedding (see prism layers; default: the penultimate features)");
   fit->add_option("--pool", f->fit.embedding.pool, "flatten, or avg over space for conv maps")->capture_default_str();
   fit->add_option("--metric", f->fit.index.metric, "l2 or cosine")->capture_default_str();
   fit->add_option("--index", f->fit.index.kind, "flat (exact), ivf or hnsw")->capture_default_str();

@@ -4,10 +4,13 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "prism/core/warnings.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"prism — explanations of neural-network classifiers, and how good they are"};
   app.require_subcommand(1);
+  app.fallthrough();  // --quiet and --threads after the subcommand too (subcommands inherit this)
+  prism::route_libtorch_warnings();
   int threads = prism::available_cores();
   bool quiet = false;
   app.add_option("--threads", threads, "threads for tensor operations (default: all cores)")->capture_default_str();

@@ -164,12 +164,9 @@ std::unique_ptr<Network> load_network(const std::filesystem::path& path, const s
                                              "; train one with `prism train` or give a TorchScript .pt");
   char magic[8] = {};
   std::ifstream(path, std::ios::binary).read(magic, sizeof magic);
-  if (std::memcmp(magic, "PK\x03\x04", 4) == 0) {
-    require(input_shape.size() == 3,
-            "the TorchScript model " + path.string() +
-                " does not record its input shape; give --data so prism can read it off the images");
-    return load_torchscript(path, input_shape);
-  }
+  // A TorchScript model does not record its input shape: without one its layers are known, and running it
+  // asks for data.
+  if (std::memcmp(magic, "PK\x03\x04", 4) == 0) return load_torchscript(path, input_shape);
   return parse_network(read_file(path, kMaxModelBytes), path.string());
 }
 

@@ -1,5 +1,8 @@
 #include "prism/model/network.h"
 
+#include <algorithm>
+#include <set>
+
 #include "prism/core/error.h"
 
 namespace prism {
@@ -39,8 +42,32 @@ std::string shape_string(at::IntArrayRef sizes) {
   return out + "]";
 }
 
+bool is_activation(const std::string& kind) {
+  static const std::set<std::string> kinds = {"relu",  "relu6", "hardtanh", "leaky_relu",  "prelu", "elu",
+                                              "selu",  "celu",  "silu",     "gelu",        "mish",  "softplus",
+                                              "tanh",  "sigmoid", "hardsigmoid", "hardswish"};
+  return kinds.count(kind) > 0;
+}
+
+const LayerInfo& last_linear_layer_info(const Network& network) {
+  const auto& layers = network.layers();
+  const auto last = std::find_if(layers.rbegin(), layers.rend(), [](const LayerInfo& l) { return l.kind == "linear"; });
+  require(last != layers.rend(), "this model has no linear layer, so no penultimate features (the input of the "
+                                 "last linear op that computes the logits); give the layer by name (see prism layers)");
+  return *last;
+}
+
+std::string penultimate_layer(const Network& network) {
+  const auto& last = last_linear_layer_info(network);
+  require(last.input() != "?" && !last.input().empty(),
+          "the last linear layer '" + last.name + "' reads the network input directly, so the model has no "
+          "penultimate features; give the layer by name (see prism layers)");
+  return last.input();
+}
+
 void Network::check_input(const torch::Tensor& images) const {
   const auto& s = input_shape_;
+  require(s.size() == 3, "the model's input shape is not known; give --data so prism can read it off the images");
   const bool ok = images.dim() == 4 && images.size(1) == s[0] && images.size(2) == s[1] && images.size(3) == s[2];
   if (!ok)
     throw Error("the model expects images [B, " + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
@@ -73,18 +100,28 @@ torch::Tensor normalize(const torch::Tensor& images, const Normalization& norm) 
   return (images - torch::tensor(norm.mean, options).view(shape)) / torch::tensor(norm.std, options).view(shape);
 }
 
+// A model whose logits are NaN or infinite would give NaN explanations silently.
+static torch::Tensor check_finite(torch::Tensor logits) {
+  if (!logits.is_floating_point() || torch::isfinite(logits.detach()).all().item<bool>()) return logits;
+  const auto rows = logits.detach().reshape({logits.dim() > 0 ? logits.size(0) : 1, -1});
+  const auto row = torch::isfinite(rows).all(1).logical_not().nonzero()[0][0].item<int64_t>();
+  throw Error("the model's output for image " + std::to_string(row) +
+              " of the batch is NaN or infinite; check the model's weights and that the data lie in its range");
+}
+
 torch::Tensor Network::forward(const torch::Tensor& images, const TapSet& taps) {
   check_input(images);
   check_taps(taps);
-  return run(normalize(images, normalization_), taps, "");
+  return check_finite(run(normalize(images, normalization_), taps, ""));
 }
+
 
 torch::Tensor Network::forward_from(const std::string& name, const torch::Tensor& activation, const TapSet& taps) {
   const auto& info = layer(name);
   require(info.cut, "the rest of the model cannot be run from layer '" + name +
                         "': other paths (a skip connection) bypass it; choose a layer between blocks");
   check_taps(taps);
-  return run_from(name, activation, taps);
+  return check_finite(run_from(name, activation, taps));
 }
 
 torch::Tensor Network::activation(const torch::Tensor& images, const std::string& name) {
@@ -100,7 +137,7 @@ torch::Tensor Network::activation(const torch::Tensor& images, const std::string
 
 void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int64_t num_classes,
                   std::vector<std::string> class_names, Normalization normalization) {
-  require(input_shape.size() == 3, "a model input shape must be [C, H, W]");
+  require(input_shape.empty() || input_shape.size() == 3, "a model input shape must be [C, H, W]");
   network.input_shape_ = input_shape;
   network.num_classes_ = num_classes;
   if (class_names.empty())
@@ -109,7 +146,7 @@ void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int
           "the model has " + std::to_string(num_classes) + " outputs but " + std::to_string(class_names.size()) +
               " class names were given");
   network.class_names_ = std::move(class_names);
-  require(normalization.empty() || static_cast<int64_t>(normalization.mean.size()) == input_shape[0],
+  require(normalization.empty() || input_shape.empty() || static_cast<int64_t>(normalization.mean.size()) == input_shape[0],
           "normalisation has " + std::to_string(normalization.mean.size()) + " channels but the model input has " +
               std::to_string(input_shape[0]));
   network.normalization_ = std::move(normalization);

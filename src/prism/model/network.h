@@ -1,6 +1,8 @@
-// Network: an ordered, named view of a classifier. It runs the model on images in [0, 1] (the
-// model's own normalisation is applied inside), returns the activation at any named layer, runs the
-// rest of the model from a layer, and accepts taps that read or replace activations in flight.
+// Network: a named, op-level view of a classifier. Every op of the model (conv, linear, batch norm,
+// activation, pooling, reshape, addition, concatenation, ...) is a layer with a kind and the layers it
+// reads, so the network is a DAG. It runs the model on images in [0, 1] (the model's own normalisation is
+// applied inside), returns the activation at any named layer, runs the rest of the model from a layer
+// that cuts the graph, and accepts taps that read or replace activations in flight.
 // Built-in (zoo) models and TorchScript models sit behind this one interface.
 #pragma once
 #include <torch/torch.h>
@@ -17,12 +19,18 @@ namespace prism {
 
 struct LayerInfo {
   std::string name;  // stable, user-visible: "conv1", "layer1.0.relu2", "layer1.0.relu:1"
-  std::string kind;  // "conv", "linear", "relu", "batchnorm", "pool", "flatten", "dropout", "add", "module"
+  // "conv", "linear", "batchnorm", an activation ("relu", "relu6", "silu", "gelu", ...), "pool", "mean",
+  // "flatten", "reshape", "add", "mul", "cat", "dropout", or the op's own name ("transpose", "chunk", ...)
+  std::string kind;
   bool cut = false;  // the rest of the model can be run from this layer's output
-  // The layer whose output this layer reads ("" for the network's normalised input); "?" where the
-  // model does not say (TorchScript graphs) or a layer reads several (residual additions).
-  std::string input = "?";
+  // The layers whose outputs this layer's op reads, in argument order ("" for the network's normalised input).
+  std::vector<std::string> inputs;
+  // The one layer this layer reads, or "?" where it reads several or none.
+  std::string input() const { return inputs.size() == 1 ? inputs[0] : "?"; }
 };
+
+// Element-wise activations (ReLU and its relatives, SiLU, GELU, sigmoid, ...), by layer kind.
+bool is_activation(const std::string& kind);
 
 // What rule-based methods (LRP) need of a weighted layer, in evaluation mode.
 struct LayerParameters {
@@ -68,7 +76,7 @@ class Network {
   const LayerInfo& layer(const std::string& name) const;
   std::vector<std::string> layer_names() const;
 
-  const std::vector<int64_t>& input_shape() const { return input_shape_; }  // {C, H, W}
+  const std::vector<int64_t>& input_shape() const { return input_shape_; }  // {C, H, W}; empty when unknown
   int64_t num_classes() const { return num_classes_; }
   const std::vector<std::string>& class_names() const { return class_names_; }
   const Normalization& normalization() const { return normalization_; }
@@ -101,6 +109,11 @@ class Network {
   friend void set_metadata(Network&, const std::vector<int64_t>&, int64_t, std::vector<std::string>,
                            Normalization);
 };
+
+// The last linear layer (the one that computes the logits in a classifier) and the layer that feeds it: the
+// penultimate features, the default of every option that names a layer. Errors name the problem.
+const LayerInfo& last_linear_layer_info(const Network& network);
+std::string penultimate_layer(const Network& network);
 
 // "[2, 1, 28, 28]", for error messages.
 std::string shape_string(at::IntArrayRef sizes);

@@ -148,7 +148,10 @@ std::vector<uint64_t> check_torchscript_archive(const std::filesystem::path& pat
     if (record.rfind("data/", 0) == 0) data_sizes.push_back(stat.size);
     records.insert(record);
   }
-  require(records.count("data.pkl") && records.count("version"),
+  // PyTorch's reader (caffe2/serialize/inline_container.cc) takes the version from .data/version where that
+  // record exists (torch.jit.save writes it there for file-format version 6 and later, e.g. models that call
+  // GELU) and from version otherwise.
+  require(records.count("data.pkl") && (records.count("version") || records.count(".data/version")),
           foreign + "no " + folder + "data.pkl and " + folder + "version, so not written by PyTorch" + advice);
   require(has_code && records.count("constants.pkl"),
           foreign + "pickled Python objects without TorchScript code, as torch.save writes them" + advice);

@@ -37,6 +37,7 @@ double learning_rate_at(const TrainOptions& o, int64_t epoch) {  // epoch counts
 }
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(Network& network, const TrainOptions& o) {
+  for (auto& p : network.parameters()) p.requires_grad_(true);  // a model file may have frozen them
   if (o.optimizer == "sgd")
     return std::make_unique<torch::optim::SGD>(
         network.parameters(), torch::optim::SGDOptions(o.learning_rate).momentum(o.momentum).weight_decay(o.weight_decay));

@@ -41,7 +41,7 @@ class ZooNetwork : public Network {
     return module;
   }
   void add_function(const std::string& name, const std::string& kind, std::function<torch::Tensor(torch::Tensor)> fn) {
-    stages_.push_back({{{name, kind, true, last_output()}},
+    stages_.push_back({{{name, kind, true, {last_output()}}},
                        [name, fn](torch::Tensor x, const Tap& tap) { return tap(name, fn(x)); }});
   }
   // The name of the current last layer's output ("" before any layer: the network input).
@@ -184,20 +184,20 @@ void add_basic_block(ZooNetwork& net, const std::string& prefix, int64_t in, int
   torch::nn::Conv2d short_conv{nullptr};
   torch::nn::BatchNorm2d short_bn{nullptr};
   const std::string block_input = net.last_output();
-  std::vector<LayerInfo> layers = {{prefix + "conv1", "conv", false, block_input},
-                                   {prefix + "bn1", "batchnorm", false, prefix + "conv1"},
-                                   {prefix + "relu1", "relu", false, prefix + "bn1"},
-                                   {prefix + "conv2", "conv", false, prefix + "relu1"},
-                                   {prefix + "bn2", "batchnorm", false, prefix + "conv2"}};
+  std::vector<LayerInfo> layers = {{prefix + "conv1", "conv", false, {block_input}},
+                                   {prefix + "bn1", "batchnorm", false, {prefix + "conv1"}},
+                                   {prefix + "relu1", "relu", false, {prefix + "bn1"}},
+                                   {prefix + "conv2", "conv", false, {prefix + "relu1"}},
+                                   {prefix + "bn2", "batchnorm", false, {prefix + "conv2"}}};
   if (project) {
     short_conv = net.register_layer_module(
         prefix + "shortcut.conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
     short_bn = net.register_layer_module(prefix + "shortcut.bn", torch::nn::BatchNorm2d(out));
-    layers.push_back({prefix + "shortcut.conv", "conv", false, block_input});
-    layers.push_back({prefix + "shortcut.bn", "batchnorm", false, prefix + "shortcut.conv"});
+    layers.push_back({prefix + "shortcut.conv", "conv", false, {block_input}});
+    layers.push_back({prefix + "shortcut.bn", "batchnorm", false, {prefix + "shortcut.conv"}});
   }
-  layers.push_back({prefix + "add", "add", false, "?"});
-  layers.push_back({prefix + "relu2", "relu", false, prefix + "add"});
+  layers.push_back({prefix + "add", "add", false, {prefix + "bn2", project ? prefix + "shortcut.bn" : block_input}});
+  layers.push_back({prefix + "relu2", "relu", false, {prefix + "add"}});
   net.add_stage({layers, [=](torch::Tensor x, const Tap& tap) mutable {
                    auto y = tap(prefix + "conv1", conv1->forward(x));
                    y = tap(prefix + "bn1", bn1->forward(y));

@@ -69,8 +69,8 @@ std::pair<torch::Tensor, std::vector<torch::Tensor>> forward_with_layers(Network
 std::vector<std::string> default_flint_layers(Network& network) {
   std::vector<std::string> relus;
   for (const auto& layer : network.layers())
-    if (layer.kind == "relu") relus.push_back(layer.name);
-  require(!relus.empty(), "the model has no ReLU layer to read FLINT's attributes from; give --layers");
+    if (is_activation(layer.kind)) relus.push_back(layer.name);
+  require(!relus.empty(), "the model has no activation layer to read FLINT's attributes from; give --layers");
   const auto hidden = probe_layers(network, relus);
   for (size_t i = relus.size(); i-- > 0;)
     if (hidden[i].dim() == 4) return {relus[i]};

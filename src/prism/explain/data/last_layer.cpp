@@ -8,14 +8,12 @@
 namespace prism {
 
 LastLayer last_linear_layer(Network& network) {
-  const auto& info = network.layers().back();
-  require(info.kind == "linear", "data attribution needs a model whose last layer is linear (the logits z = W φ + b); "
-                                 "this model's last layer '" + info.name + "' is a " + info.kind + " layer");
+  const auto& info = last_linear_layer_info(network);
   const auto parameters = network.layer_parameters(info.name);
-  require(parameters && parameters->kind == "linear" && info.input != "?",
+  require(parameters && parameters->kind == "linear" && info.input() != "?",
           "data attribution needs the weights and the input of the final linear layer '" + info.name +
-              "', and this model's graph does not expose them; export the model as an nn.Sequential");
-  LastLayer layer{info.name, info.input, parameters->weight.detach().to(torch::kCPU, torch::kFloat32), {}};
+              "', and this model's graph does not expose them (weights computed in forward?)");
+  LastLayer layer{info.name, info.input(), parameters->weight.detach().to(torch::kCPU, torch::kFloat32), {}};
   if (parameters->bias.defined()) layer.bias = parameters->bias.detach().to(torch::kCPU, torch::kFloat32);
   return layer;
 }
@@ -50,7 +48,8 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
     const auto rebuilt = last_layer_logits(layer, features.narrow(0, 0, check));
     require(torch::allclose(rebuilt, logits, 1e-3, 1e-3 * (1 + logits.abs().max().item<double>())),
             "the final layer '" + layer.name + "' applied to its input does not give the model's output; "
-            "data attribution needs the logits to be that linear layer's output");
+            "data attribution needs the logits to be that linear layer's output (z = W φ + b), and this model "
+            "transforms them further");
   }
   return features;
 }

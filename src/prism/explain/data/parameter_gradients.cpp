@@ -10,8 +10,9 @@ std::vector<torch::Tensor> layer_parameter_tensors(Network& network, const std::
     network.layer(name);  // an unknown layer fails with the list
     const auto p = network.layer_parameters(name);
     require(p.has_value(), "layer '" + name + "' has no parameters prism can read; choose conv, linear or batchnorm layers");
-    out.push_back(p->weight);
-    if (p->bias.defined()) out.push_back(p->bias);
+    // Differentiated explicitly, whatever the model file says (exported models often freeze every parameter).
+    out.push_back(p->weight.requires_grad_(true));
+    if (p->bias.defined()) out.push_back(p->bias.requires_grad_(true));
   }
   return out;
 }

@@ -16,7 +16,8 @@ std::string GradCam::default_layer(Network& network) {
   std::string chosen;
   for (const auto& layer : network.layers()) {
     const auto& out = outputs[layer.name];
-    const bool feature_map = layer.kind == "relu" || layer.kind == "conv" || layer.kind == "module";
+    const bool feature_map = is_activation(layer.kind) || layer.kind == "conv" || layer.kind == "batchnorm" ||
+                             layer.kind == "add" || layer.kind == "cat" || layer.kind == "pool";
     if (feature_map && out.defined() && out.dim() == 4 && out.size(2) * out.size(3) > 1) chosen = layer.name;
   }
   require(!chosen.empty(), "Grad-CAM needs a layer with spatial feature maps, and this model has none; "
@@ -32,7 +33,7 @@ torch::Tensor GradCam::attribute(Network& network, const torch::Tensor& inputs, 
   torch::Tensor maps;
   TapSet taps;
   taps.capture(options_.layer, &maps);
-  const auto scores = network.forward(inputs.detach(), taps).gather(1, targets.view({-1, 1})).sum();
+  const auto scores = network.forward(inputs.detach().requires_grad_(true), taps).gather(1, targets.view({-1, 1})).sum();
   require(maps.defined() && maps.dim() == 4,
           "Grad-CAM needs feature maps [B, K, h, w] at layer '" + options_.layer + "'; choose a convolutional layer");
   const auto gradient = torch::autograd::grad({scores}, {maps})[0];

@@ -18,36 +18,49 @@ LayerParameters merge_batchnorm(LayerParameters conv, const LayerParameters& bn)
   const auto scale = bn.weight.defined() ? bn.weight / torch::sqrt(bn.running_var + bn.eps)
                                          : 1 / torch::sqrt(bn.running_var + bn.eps);
   const auto bias = conv.bias.defined() ? conv.bias : torch::zeros_like(bn.running_mean);
-  conv.weight = conv.weight * scale.view({-1, 1, 1, 1});
+  std::vector<int64_t> shape(conv.weight.dim(), 1);
+  shape[0] = -1;
+  conv.weight = conv.weight * scale.view(shape);
   conv.bias = (bias - bn.running_mean) * scale + (bn.bias.defined() ? bn.bias : torch::zeros_like(scale));
   return conv;
 }
 
+// Whether `name` is the network input seen through reshaping only (flatten, view, dropout).
+bool reshaped_input(const Network& network, std::string name) {
+  while (!name.empty()) {
+    const auto& layer = network.layer(name);
+    if (layer.kind != "flatten" && layer.kind != "reshape" && layer.kind != "dropout") return false;
+    name = layer.input();
+    if (name == "?") return false;
+  }
+  return true;
+}
+
 std::vector<RuleLayer> rule_layers(Network& network) {
   const auto& layers = network.layers();
-  const std::string unsupported = "LRP needs a built-in model or an nn.Sequential TorchScript model whose layers it can read";
+  std::map<std::string, std::vector<const LayerInfo*>> readers;
+  for (const auto& layer : layers)
+    for (const auto& input : layer.inputs) readers[input].push_back(&layer);
   std::vector<RuleLayer> rules;
-  for (size_t i = 0; i < layers.size(); ++i) {
-    const auto& layer = layers[i];
+  for (const auto& layer : layers) {
     if (layer.kind != "conv" && layer.kind != "linear") continue;
     auto params = network.layer_parameters(layer.name);
-    require(params.has_value() && layer.input != "?", unsupported + " (layer '" + layer.name + "')");
-    RuleLayer rule{layer.name, layer.input, *params};
-    for (size_t j = i + 1; j < layers.size(); ++j)
-      if (layers[j].kind == "batchnorm" && layers[j].input == layer.name) {
-        auto bn = network.layer_parameters(layers[j].name);
-        require(bn.has_value(), unsupported + " (layer '" + layers[j].name + "')");
-        rule.map = merge_batchnorm(rule.map, *bn);
-        rule.output = layers[j].name;
-      }
+    require(params.has_value() && layer.input() != "?",
+            "LRP cannot read the weights and the input of layer '" + layer.name +
+                "' (a conv with padding='same', a transposed conv, or weights computed in forward)");
+    RuleLayer rule{layer.name, layer.input(), *params};
+    // The canonizer: a BatchNorm that is the only reader of a conv or linear layer is merged into it.
+    const auto& next = readers[layer.name];
+    if (next.size() == 1 && next[0]->kind == "batchnorm" && next[0]->inputs.size() == 1) {
+      const auto bn = network.layer_parameters(next[0]->name);
+      require(bn.has_value(), "LRP cannot read the statistics of BatchNorm '" + next[0]->name + "'");
+      rule.map = merge_batchnorm(rule.map, *bn);
+      rule.output = next[0]->name;
+    }
+    rule.first = reshaped_input(network, rule.input);
     rules.push_back(rule);
   }
   require(!rules.empty(), "LRP found no conv or linear layer in this model");
-  // The input layer: the first weighted layer, reading the input directly or through reshaping only.
-  rules.front().first = true;
-  for (const auto& layer : layers)
-    if (layer.kind == "batchnorm" && !std::any_of(rules.begin(), rules.end(), [&](const RuleLayer& r) { return r.output == layer.name; }))
-      throw Error(unsupported + " (BatchNorm '" + layer.name + "' follows no conv)");
   return rules;
 }
 
@@ -141,11 +154,36 @@ torch::Tensor Lrp::propagate(Network& network, const torch::Tensor& inputs, cons
       return relevance_path(y, apply(p, a, p.weight.clamp_min(0), false), eps);  // z⁺
     });
   }
+  // Activations other than ReLU pass relevance on unchanged (R_in = R_out): y = x · (y / x).detach().
+  // A product of two activations (a squeeze-excitation gate) sends all of it to the larger operand: the
+  // smaller one, the gate, counts as a constant.
+  std::vector<std::string> reads;
+  for (const auto& rule : rules) reads.push_back(rule.input);
+  for (const auto& layer : network.layers()) {
+    const std::string name = layer.name;
+    if (is_activation(layer.kind) && layer.kind != "relu" && layer.input() != "?") {
+      const std::string input = layer.input();
+      reads.push_back(input);
+      taps.on(name, [&, input](const torch::Tensor& y) -> torch::Tensor {
+        const auto x = input.empty() ? normalised : captured.at(input);
+        return relevance_path(y, x, 0);
+      });
+    } else if (layer.kind == "mul" && layer.inputs.size() == 2) {
+      const auto operands = layer.inputs;
+      reads.insert(reads.end(), operands.begin(), operands.end());
+      taps.on(name, [&, operands](const torch::Tensor& y) -> torch::Tensor {
+        auto a = operands[0].empty() ? normalised : captured.at(operands[0]);
+        auto b = operands[1].empty() ? normalised : captured.at(operands[1]);
+        if (a.numel() < b.numel()) std::swap(a, b);
+        return (a * b.detach()).expand_as(y);
+      });
+    }
+  }
   // Captures after the rules, so a rewritten output is what the next layer's rule reads.
-  for (const auto& rule : rules)
-    if (!rule.input.empty() && !captured.count(rule.input)) {
-      captured[rule.input] = torch::Tensor();
-      taps.capture(rule.input, &captured[rule.input]);
+  for (const auto& read : reads)
+    if (!read.empty() && !captured.count(read)) {
+      captured[read] = torch::Tensor();
+      taps.capture(read, &captured[read]);
     }
   // The relevance to distribute: the target logit, or `start` placed on a layer's output. There the
   // seed s = Σ a · (R / a) has, through the rewritten graph, the relevance R at that layer.

@@ -8,11 +8,12 @@
 namespace prism {
 namespace {
 
-std::vector<std::string> relu_layers(const Network& network) {
+std::vector<std::string> activation_layers(const Network& network) {
   std::vector<std::string> names;
   for (const auto& layer : network.layers())
-    if (layer.kind == "relu") names.push_back(layer.name);
-  require(!names.empty(), "the pruned gradient needs ReLU layers, and this model has none");
+    if (is_activation(layer.kind)) names.push_back(layer.name);
+  require(!names.empty(), "the pruned gradient prunes the outputs of activation layers (ReLU, ReLU6, SiLU, GELU, ...), "
+                          "and this model has none");
   return names;
 }
 
@@ -20,15 +21,16 @@ struct ActivationsAndGradients {
   std::vector<torch::Tensor> activations, gradients;
 };
 
-// ReLU outputs at `inputs` and ∂f_c/∂(each of them), from one forward and backward pass.
-ActivationsAndGradients relu_gradients(Network& network, const std::vector<std::string>& layers,
+// Activation outputs at `inputs` and ∂f_c/∂(each of them), from one forward and backward pass.
+ActivationsAndGradients activation_gradients(Network& network, const std::vector<std::string>& layers,
                                        const torch::Tensor& inputs, const torch::Tensor& targets) {
   std::vector<torch::Tensor> captured(layers.size());
   TapSet taps;
   for (size_t i = 0; i < layers.size(); ++i) taps.capture(layers[i], &captured[i]);
-  const auto scores = network.forward(inputs.detach(), taps).gather(1, targets.view({-1, 1})).sum();
+  // The input requires grad so the activations do whatever the parameters' requires_grad flags say.
+  const auto scores = network.forward(inputs.detach().requires_grad_(true), taps).gather(1, targets.view({-1, 1})).sum();
   for (size_t i = 0; i < layers.size(); ++i)
-    require(captured[i].defined(), "ReLU layer '" + layers[i] + "' was not reached in the forward pass");
+    require(captured[i].defined(), "activation layer '" + layers[i] + "' was not reached in the forward pass");
   auto gradients = torch::autograd::grad({scores}, captured, {}, false, false, /*allow_unused=*/true);
   for (size_t i = 0; i < layers.size(); ++i) {
     if (!gradients[i].defined()) gradients[i] = torch::zeros_like(captured[i]);
@@ -52,16 +54,16 @@ nlohmann::json PrunedGradient::options() const {
 torch::Tensor PrunedGradient::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   network.set_training(false);
-  const auto layers = relu_layers(network);
+  const auto layers = activation_layers(network);
   const int64_t batch = inputs.size(0);
 
   // 1. Taylor scores |a · ∂f_c/∂a|, or with path-averaged gradients for the integrated variant.
-  auto at_input = relu_gradients(network, layers, inputs, targets);
+  auto at_input = activation_gradients(network, layers, inputs, targets);
   if (options_.integrated) {
     for (auto& g : at_input.gradients) g.zero_();
     for (int64_t k = 0; k < options_.steps; ++k) {
       const double alpha = (k + 0.5) / options_.steps;
-      const auto on_path = relu_gradients(network, layers, alpha * inputs, targets);
+      const auto on_path = activation_gradients(network, layers, alpha * inputs, targets);
       for (size_t i = 0; i < layers.size(); ++i) at_input.gradients[i] += on_path.gradients[i] / options_.steps;
     }
   }

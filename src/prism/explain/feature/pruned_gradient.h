@@ -2,6 +2,8 @@
 // gradient" of their CVPR 2021 paper). For one input x and target c:
 //   1. score every neuron (element of every ReLU output, per call) by |a_i · ∂f_c/∂a_i| (first-order
 //      Taylor); the integrated variant averages ∂f_c/∂a_i over the path α·x, α ∈ (0, 1] (as IG);
+//      on models with other element-wise activations (ReLU6, SiLU, GELU, hardswish, sigmoid gates) their
+//      outputs are the neurons, scored and pruned the same way (the paper uses ReLU networks only);
 //   2. prune the share p of the lowest-scored neurons of all layers together (one global threshold
 //      per input; ties at the threshold are pruned with it);
 //   3. the attribution is the input gradient of the pruned network, ∂f̃_c/∂x, masks held fixed.
@@ -23,7 +25,7 @@ class PrunedGradient : public FeatureAttributor {
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
 
-  // The masks of the last call, per ReLU layer (same shapes as the activations; 1 keeps, 0 prunes).
+  // The masks of the last call, per activation layer (same shapes as the activations; 1 keeps, 0 prunes).
   const std::map<std::string, torch::Tensor>& masks() const { return masks_; }
   // The share of neurons pruned per sample in the last call [B].
   const torch::Tensor& pruned_share() const { return pruned_share_; }
