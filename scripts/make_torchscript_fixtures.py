@@ -104,6 +104,12 @@ def main(out):
     save(out, "lrp_sequential", lrp_net, x28[:2])
     np.save(os.path.join(out, "lrp_sequential.relevance.npy"), lrp_epsilon_by_hand(lrp_net, x28[:2], 1e-6))
 
+    # Models that are not classifiers of one image batch, which prism must refuse in one line.
+    save_scripted(out, "tuple_output", TupleOutput())
+    save_scripted(out, "two_inputs", TwoInputs())
+    save_scripted(out, "one_logit", nn.Sequential(nn.Flatten(), nn.Linear(784, 1)))
+    save_scripted(out, "nan_output", NanOutput())
+
     gelu = GeluNet()
     save(out, "gelu_net", gelu, x28)
     save(out, "warning_net", WarningNet(), x28)
@@ -116,7 +122,7 @@ def main(out):
     resnet = torchvision.models.resnet18(num_classes=10)
     x32 = torch.rand(2, 3, 32, 32)
     save(out, "resnet18", resnet, x32,
-         {"layer1": lambda x: resnet.layer1(resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(x)))))})
+         {"layer1.1.relu:1": lambda x: resnet.layer1(resnet.maxpool(resnet.relu(resnet.bn1(resnet.conv1(x)))))})
     # The same weights with every parameter frozen, as exported models often are.
     frozen = torchvision.models.resnet18(num_classes=10)
     frozen.load_state_dict(resnet.state_dict())
@@ -155,6 +161,40 @@ def lrp_epsilon_by_hand(net, x, eps):
                 relevance = relevance.view(a.shape)
             # ReLU: relevance passes unchanged
         return relevance.numpy().astype(np.float32)
+
+
+def save_scripted(out, name, model):
+    torch.jit.script(model.eval()).save(os.path.join(out, name + ".pt"))
+
+
+class TupleOutput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        z = self.fc(x.flatten(1))
+        return z, z.softmax(1)
+
+
+class TwoInputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x, y):
+        return self.fc(x.flatten(1)) + self.fc(y.flatten(1))
+
+
+class NanOutput(nn.Module):
+    """Finite logits on black images, NaN wherever a pixel exceeds 0.9."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1)) + torch.sqrt(0.9 - x.flatten(1).max(1, keepdim=True)[0])
 
 
 class GeluNet(nn.Module):
@@ -223,10 +263,12 @@ def torchvision_fixtures(out, torchvision):
     for name in TORCHVISION:
         torch.manual_seed(2)
         model = small_classifier(name, getattr(torchvision.models, name)(num_classes=10))
+        for module in model.modules():  # BatchNorm statistics of the data (a cumulative average), so that
+            if isinstance(module, nn.BatchNorm2d):  # the signal of a random network stays in range
+                module.momentum = None
         model.train()
-        with torch.no_grad():  # BatchNorm statistics of the data, so activations stay in range
-            for _ in range(2):
-                model(images[:32])
+        with torch.no_grad():
+            model(images[:32])
         model.eval()
         save(out, "tv_" + name, model, x)
         write_hooks(out, "tv_" + name, model, x)

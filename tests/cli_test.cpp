@@ -53,7 +53,19 @@ TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
   expect_clean_failure(run_prism("predict --model " + (dir / "mlp.prism").string() + " --data npy:" +
                                  (dir / "x.npy").string() + "," + (dir / "y3.npy").string()),
                        "4 images but 3 labels");
-  expect_clean_failure(run_prism("layers " + (test::fixtures() / "skipnet.pt").string()), "give --data");
+  // A TorchScript model lists its op-level layers and graph without data; shapes with --input-shape.
+  const auto graph = run_prism("layers " + (test::fixtures() / "skipnet.pt").string());
+  ASSERT_EQ(graph.exit_code, 0) << graph.err;
+  EXPECT_NE(graph.out.find("add                              add          yes  -                  relu:1, relu:0"),
+            std::string::npos) << graph.out;
+  const auto shaped = run_prism("layers " + (test::fixtures() / "skipnet.pt").string() + " --input-shape 1,28,28");
+  EXPECT_NE(shaped.out.find("[4, 28, 28]"), std::string::npos) << shaped.out;
+  expect_clean_failure(run_prism("layers " + (test::fixtures() / "skipnet.pt").string() + " --input-shape 1,28"),
+                       "--input-shape must be C,H,W");
+  expect_clean_failure(run_prism("attribute --model " + (test::fixtures() / "skipnet.pt").string() +
+                                 " --inputs " + (dir / "x.npy").string() + " --method saliency --out " +
+                                 (dir / "out").string()),
+                       "fails on images of shape");
 }
 
 }  // namespace

@@ -19,8 +19,7 @@ struct FitCommand {
     network->set_training(false);
     if (fit.embedding.layer.empty()) {
       fit.embedding.layer = penultimate_layer(*network);
-      std::printf("layer: %s (the penultimate features, the input of the last linear layer '%s')\n",
-                  fit.embedding.layer.c_str(), last_linear_layer_info(*network).name.c_str());
+      std::printf("layer: %s (the penultimate features; choose another with --layer)\n", fit.embedding.layer.c_str());
     }
     const auto provenance = fit_provenance(model, train);
     const auto start = std::chrono::steady_clock::now();

@@ -52,17 +52,24 @@ bool is_activation(const std::string& kind) {
 const LayerInfo& last_linear_layer_info(const Network& network) {
   const auto& layers = network.layers();
   const auto last = std::find_if(layers.rbegin(), layers.rend(), [](const LayerInfo& l) { return l.kind == "linear"; });
-  require(last != layers.rend(), "this model has no linear layer, so no penultimate features (the input of the "
-                                 "last linear op that computes the logits); give the layer by name (see prism layers)");
+  require(last != layers.rend(), "data attribution needs logits that are a linear layer's output (z = W φ + b), "
+                                 "and this model has no linear layer (its classifier is convolutional)");
   return *last;
 }
 
 std::string penultimate_layer(const Network& network) {
-  const auto& last = last_linear_layer_info(network);
-  require(last.input() != "?" && !last.input().empty(),
-          "the last linear layer '" + last.name + "' reads the network input directly, so the model has no "
-          "penultimate features; give the layer by name (see prism layers)");
-  return last.input();
+  const auto& layers = network.layers();
+  const bool has_linear = std::any_of(layers.begin(), layers.end(), [](const LayerInfo& l) { return l.kind == "linear"; });
+  // A model with a convolutional classifier (SqueezeNet's 1x1 conv): the input of its last conv.
+  const auto last = std::find_if(layers.rbegin(), layers.rend(), [&](const LayerInfo& l) {
+    return l.kind == "linear" || (!has_linear && l.kind == "conv");
+  });
+  require(last != layers.rend(), "this model has no linear or conv layer, so no penultimate features; give the "
+                                 "layer by name (see prism layers)");
+  require(last->input() != "?" && !last->input().empty(),
+          "the last " + last->kind + " layer '" + last->name + "' reads the network input directly, so the model "
+          "has no penultimate features; give the layer by name (see prism layers)");
+  return last->input();
 }
 
 void Network::check_input(const torch::Tensor& images) const {
@@ -146,9 +153,10 @@ void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int
           "the model has " + std::to_string(num_classes) + " outputs but " + std::to_string(class_names.size()) +
               " class names were given");
   network.class_names_ = std::move(class_names);
-  require(normalization.empty() || input_shape.empty() || static_cast<int64_t>(normalization.mean.size()) == input_shape[0],
-          "normalisation has " + std::to_string(normalization.mean.size()) + " channels but the model input has " +
-              std::to_string(input_shape[0]));
+  if (!normalization.empty() && !input_shape.empty() &&
+      static_cast<int64_t>(normalization.mean.size()) != input_shape[0])
+    throw Error("normalisation has " + std::to_string(normalization.mean.size()) +
+                " channels but the model input has " + std::to_string(input_shape[0]));
   network.normalization_ = std::move(normalization);
 }
 

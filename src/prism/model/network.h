@@ -110,8 +110,9 @@ class Network {
                            Normalization);
 };
 
-// The last linear layer (the one that computes the logits in a classifier) and the layer that feeds it: the
-// penultimate features, the default of every option that names a layer. Errors name the problem.
+// The last linear layer (the one that computes the logits in a classifier), and the penultimate features, the
+// default of every option that names a layer: the layer that feeds the last linear layer (or, in a model with
+// a convolutional classifier and no linear layer, its last conv). Errors name the problem.
 const LayerInfo& last_linear_layer_info(const Network& network);
 std::string penultimate_layer(const Network& network);
 

@@ -519,6 +519,21 @@ std::optional<LayerParameters> ScriptNetwork::layer_parameters(const std::string
   return p;
 }
 
+// The TorchScript interpreter's errors open with "The following operation failed ..." and a traceback; the
+// cause is the last line naming an error ("RuntimeError: mat1 and mat2 shapes cannot be multiplied ...").
+std::string interpreter_error(const std::exception& e) {
+  const std::string message = e.what();
+  std::string cause = first_line(e);
+  size_t start = 0;
+  while (start < message.size()) {
+    const size_t end = std::min(message.find('\n', start), message.size());
+    const std::string line = message.substr(start, end - start);
+    if (line.find("Error: ") != std::string::npos) cause = line.substr(line.find_first_not_of(' '));
+    start = end + 1;
+  }
+  return cause;
+}
+
 }  // namespace
 
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
@@ -547,7 +562,7 @@ std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, con
     throw;
   } catch (const std::exception& e) {
     throw Error("the TorchScript model " + path.string() + " fails on images of shape " +
-                shape_string(input_shape) + " (" + first_line(e) + "); give data of the size it was made for");
+                shape_string(input_shape) + " (" + interpreter_error(e) + "); give data of the size it was made for");
   }
   require(!(logits.dim() == 2 && logits.size(1) == 1),
           "the TorchScript model " + path.string() +

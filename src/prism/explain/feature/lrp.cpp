@@ -151,7 +151,9 @@ torch::Tensor Lrp::propagate(Network& network, const torch::Tensor& inputs, cons
         auto out = alpha * relevance_path(y, positive, eps);  // value α y − β y = y
         return beta > 0 ? out - beta * relevance_path(y, negative, eps) : out;
       }
-      return relevance_path(y, apply(p, a, p.weight.clamp_min(0), false), eps);  // z⁺
+      // z⁺: the positive contributions, w⁺a⁺ + w⁻a⁻ (a ≥ 0 after a ReLU; SiLU and GELU outputs may be negative)
+      return relevance_path(y, apply(p, a.clamp_min(0), p.weight.clamp_min(0), false) +
+                                   apply(p, a.clamp_max(0), p.weight.clamp_max(0), false), eps);
     });
   }
   // Activations other than ReLU pass relevance on unchanged (R_in = R_out): y = x · (y / x).detach().

@@ -2,7 +2,7 @@
 // "Layer-Wise Relevance Propagation: An Overview", 2019, §10.2 Eqs. 1–3, and zennit). Relevance starts
 // as f_c(x) at the target logit and flows back layer by layer, R_j = Σ_k a_j ρ(w_jk) / (ε + Σ_j a_j ρ(w_jk)) R_k:
 //   ε-rule          ρ(w) = w, a stabiliser ε · sign(z)
-//   z⁺-rule         ρ(w) = w⁺, bias ignored
+//   z⁺-rule         the positive contributions w⁺a⁺ + w⁻a⁻ (ρ(w) = w⁺ after a ReLU), bias ignored
 //   γ-rule          ρ(w) = w + γ w⁺
 //   α β-rule        R_j = a_j (α w⁺ R / z⁺ − β w⁻ R / z⁻), α − β = 1
 //   z^B-rule        the input layer, pixels bounded in [l, h] (the normalised images of 0 and 1)
