@@ -109,6 +109,8 @@ def main(out):
     save_scripted(out, "two_inputs", TwoInputs())
     save_scripted(out, "one_logit", nn.Sequential(nn.Flatten(), nn.Linear(784, 1)))
     save_scripted(out, "nan_output", NanOutput())
+    # Log-probabilities, not logits, after the last linear layer: no z = W phi + b for data attribution.
+    save_scripted(out, "log_softmax_head", nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.LogSoftmax(1)))
 
     gelu = GeluNet()
     save(out, "gelu_net", gelu, x28)

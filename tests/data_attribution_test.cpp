@@ -299,11 +299,10 @@ TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
   fails("influence fit --model " + model + " --train fashion-mnist" + data + " --method tracin --out " + none,
         "needs the per-epoch checkpoints");
   fails("influence explain --fit " + none + " --data fashion-mnist --out " + none, "no finished fit");
-  // A scripted model whose graph does not say what feeds its final linear layer: say what is needed.
-  if (std::filesystem::exists(test::fixtures() / "skipnet.pt"))
-    fails("influence fit --model " + (test::fixtures() / "skipnet.pt").string() + " --train fashion-mnist" + data +
-              " --out " + none,
-          "export the model as an nn.Sequential");
+  // A scripted model whose output is not its last linear layer's (log-softmax after it): say what is needed.
+  fails("influence fit --model " + (test::fixtures() / "log_softmax_head.pt").string() + " --train fashion-mnist" +
+            data + " --out " + none,
+        "data attribution needs the logits to be that linear layer's output");
   save_network(*make_zoo_network({"mlp"}), model);
   fails("influence explain --fit " + (dir / "fit").string() + " --data fashion-mnist" + data + " --out " + none,
         "is not the one the fit");

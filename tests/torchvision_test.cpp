@@ -72,10 +72,11 @@ TEST_P(TorchVision, EveryFamilyRunsThroughTheCommandLine) {
       " --indices 0:1 --methods pruned-gradient,saliency,gradient-x-input,integrated-gradients,smoothgrad,grad-cam,"
       "lrp,occlusion --patch 16 --stride 16 --steps 8 --samples 8 --out " + (tmp / "attr").string());
   ASSERT_EQ(attribute.exit_code, 0) << attribute.err;
-  for (const std::string method : {"pruned-gradient", "lrp", "grad-cam", "integrated-gradients"}) {
+  // (The pruned gradient may be zero here: on random weights 85 % pruning can cut every path from the input.)
+  for (const std::string method : {"pruned-gradient", "saliency", "lrp", "grad-cam", "integrated-gradients"}) {
     const auto map = read_npy(tmp / "attr" / ("attributions-" + method + ".npy"));
     EXPECT_TRUE(torch::isfinite(map).all().item<bool>()) << method;
-    EXPECT_GT(map.abs().sum().item<float>(), 0) << method;
+    if (method != "pruned-gradient") EXPECT_GT(map.abs().sum().item<float>(), 0) << method;
   }
   const auto summary = nlohmann::json::parse(std::ifstream(tmp / "attr" / "summary.json"));
   for (const auto& method : summary.at("methods"))
@@ -164,6 +165,11 @@ TEST(FrozenModel, EveryFeatureMethodGivesTheMapsOfTheUnfrozenCopy) {
 }
 
 TEST(GeluModel, LoadsFromItsDataVersionRecordAndEveryMethodRuns) {
+  // The archive's layout: the version record at .data/version only (linear.pt has it at version).
+  const auto bytes = test::read_bytes(model_path("gelu_net"));
+  const std::string text(bytes.begin(), bytes.end());
+  ASSERT_NE(text.find("gelu_net/.data/version"), std::string::npos);
+  ASSERT_EQ(text.find("gelu_net/version"), std::string::npos);
   auto net = load_network(model_path("gelu_net"), {1, 28, 28});
   const auto x = read_npy(test::fixtures() / "gelu_net.input.npy");
   {

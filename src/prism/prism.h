@@ -6,6 +6,7 @@
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
 #include "prism/core/threads.h"
+#include "prism/core/warnings.h"
 #include "prism/data/catalog.h"
 #include "prism/data/dataset.h"
 #include "prism/data/readers.h"

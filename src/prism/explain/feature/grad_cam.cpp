@@ -16,8 +16,7 @@ std::string GradCam::default_layer(Network& network) {
   std::string chosen;
   for (const auto& layer : network.layers()) {
     const auto& out = outputs[layer.name];
-    const bool feature_map = is_activation(layer.kind) || layer.kind == "conv" || layer.kind == "batchnorm" ||
-                             layer.kind == "add" || layer.kind == "cat" || layer.kind == "pool";
+    const bool feature_map = is_activation(layer.kind) || layer.kind == "conv";
     if (feature_map && out.defined() && out.dim() == 4 && out.size(2) * out.size(3) > 1) chosen = layer.name;
   }
   require(!chosen.empty(), "Grad-CAM needs a layer with spatial feature maps, and this model has none; "

@@ -92,7 +92,12 @@ torch::Tensor PrunedGradient::attribute(Network& network, const torch::Tensor& i
   // 3. Input gradient of the pruned network.
   TapSet pruning;
   for (const auto& [layer, mask] : masks_) pruning.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
-  return target_gradient(network, inputs, targets, pruning).gradient;
+  auto gradient = target_gradient(network, inputs, targets, pruning).gradient;
+  const auto empty = (gradient.flatten(1).abs().amax(1) == 0).nonzero();
+  if (empty.size(0) > 0)
+    TORCH_WARN("the pruned gradient of sample ", empty[0][0].item<int64_t>(), " of the batch is zero: pruning ",
+               options_.sparsity, " % of the neurons cuts every path from the input; lower the sparsity");
+  return gradient;
 }
 
 }  // namespace prism
