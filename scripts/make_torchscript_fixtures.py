@@ -240,16 +240,26 @@ def small_classifier(name, model):
     return model
 
 
-def without_biases(model):
-    """Biases 0, BatchNorm a pure scaling (mean 0, shift 0): LRP-epsilon then conserves f_c exactly."""
+def without_biases(model, images):
+    """Biases 0 and BatchNorm a pure scaling x / sqrt(E[x^2]) (mean 0, shift 0, the second moment of its input on
+    `images`, so the signal keeps its size): LRP-epsilon then conserves f_c exactly."""
+    def calibrate(module, inputs):
+        module.running_var.copy_(inputs[0].pow(2).mean((0, 2, 3)) + 1e-3)
+
     with torch.no_grad():
+        hooks = []
         for module in model.modules():
             if isinstance(module, (nn.Conv2d, nn.Linear)) and module.bias is not None:
                 module.bias.zero_()
             if isinstance(module, nn.BatchNorm2d):
                 module.running_mean.zero_()
                 module.bias.zero_()
-                module.running_var.uniform_(0.5, 2.0)
+                module.weight.fill_(1)
+                hooks.append(module.register_forward_pre_hook(calibrate))
+        model.eval()
+        model(images)
+        for hook in hooks:
+            hook.remove()
     return model
 
 
@@ -275,7 +285,7 @@ def torchvision_fixtures(out, torchvision):
         save(out, "tv_" + name, model, x)
         write_hooks(out, "tv_" + name, model, x)
         if name in ("mobilenet_v2", "efficientnet_b0", "densenet121", "shufflenet_v2_x0_5"):
-            save(out, "tv_" + name + "_nobias", without_biases(model), x)
+            save(out, "tv_" + name + "_nobias", without_biases(model, images[:32]), x)
 
 
 def write_hooks(out, name, model, x):
