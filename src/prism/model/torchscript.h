@@ -1,9 +1,9 @@
-// TorchScript models written by torch.jit.save in PyTorch.
-// - nn.Sequential (nested too): each leaf module is a named layer ("0", "features.3"), all cuts.
-// - any other scripted model: the forward graph is copied, inlined, and a `prism::tap` operator is
-//   inserted after every ReLU call and every direct submodule's output. Names come from module paths
-//   ("layer1.0.relu"), with ":k" for the k-th call of a module called more than once. The logits are
-//   unchanged; the rest of the model runs from a tap whose value cuts the graph.
+// TorchScript models written by torch.jit.save in PyTorch, whole models or nn.Sequential alike, as an op-level
+// Network: the forward graph is copied and inlined, configuration attributes become constants, and a
+// `prism::tap` operator follows every op that computes a tensor from the input. Each op is a layer named by
+// its module path ("layer1.0.conv1"; "layer1.0.add" for an op in a module's own forward; ":k" for the k-th call
+// of a name used more than once), with its kind and the layers it reads. The logits are unchanged; the rest of
+// the model runs from any layer that cuts the graph. docs/models.md has the contract and the tested architectures.
 #pragma once
 #include <filesystem>
 #include <memory>
@@ -12,8 +12,8 @@
 
 namespace prism {
 
-// Loads `path`; `input_shape` {C, H, W} is the shape of the data it will see (a scripted model
-// does not record it). The number of classes is read off a forward pass.
+// Loads `path`; `input_shape` {C, H, W} is the shape of the data it will see (a scripted model does not
+// record it). The number of classes is read off a forward pass; with an empty shape only the layers are known.
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape);
 
 }  // namespace prism
