@@ -59,11 +59,11 @@ const LayerInfo& last_linear_layer_info(const Network& network) {
 
 std::string penultimate_layer(const Network& network) {
   const auto& layers = network.layers();
-  const bool has_linear = std::any_of(layers.begin(), layers.end(), [](const LayerInfo& l) { return l.kind == "linear"; });
-  // A model with a convolutional classifier (SqueezeNet's 1x1 conv): the input of its last conv.
-  const auto last = std::find_if(layers.rbegin(), layers.rend(), [&](const LayerInfo& l) {
-    return l.kind == "linear" || (!has_linear && l.kind == "conv");
-  });
+  auto last_of = [&](const char* kind) {
+    return std::find_if(layers.rbegin(), layers.rend(), [&](const LayerInfo& l) { return l.kind == kind; });
+  };
+  auto last = last_of("linear");
+  if (last == layers.rend()) last = last_of("conv");  // a convolutional classifier (SqueezeNet's 1x1 conv)
   require(last != layers.rend(), "this model has no linear or conv layer, so no penultimate features; give the "
                                  "layer by name (see prism layers)");
   require(last->input() != "?" && !last->input().empty(),
@@ -109,9 +109,11 @@ torch::Tensor normalize(const torch::Tensor& images, const Normalization& norm) 
 
 // A model whose logits are NaN or infinite would give NaN explanations silently.
 static torch::Tensor check_finite(torch::Tensor logits) {
-  if (!logits.is_floating_point() || torch::isfinite(logits.detach()).all().item<bool>()) return logits;
-  const auto rows = logits.detach().reshape({logits.dim() > 0 ? logits.size(0) : 1, -1});
-  const auto row = torch::isfinite(rows).all(1).logical_not().nonzero()[0][0].item<int64_t>();
+  if (!logits.is_floating_point()) return logits;
+  const auto finite = torch::isfinite(logits.detach());
+  if (finite.all().item<bool>()) return logits;
+  const auto rows = finite.reshape({logits.dim() > 0 ? logits.size(0) : 1, -1});
+  const auto row = rows.all(1).logical_not().nonzero()[0][0].item<int64_t>();
   throw Error("the model's output for image " + std::to_string(row) +
               " of the batch is NaN or infinite; check the model's weights and that the data lie in its range");
 }
@@ -121,7 +123,6 @@ torch::Tensor Network::forward(const torch::Tensor& images, const TapSet& taps) 
   check_taps(taps);
   return check_finite(run(normalize(images, normalization_), taps, ""));
 }
-
 
 torch::Tensor Network::forward_from(const std::string& name, const torch::Tensor& activation, const TapSet& taps) {
   const auto& info = layer(name);
