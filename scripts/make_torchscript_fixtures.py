@@ -112,6 +112,8 @@ def main(out):
     # Log-probabilities, not logits, after the last linear layer: no z = W phi + b for data attribution.
     save_scripted(out, "log_softmax_head", nn.Sequential(nn.Flatten(), nn.Linear(784, 10), nn.LogSoftmax(1)))
 
+    known_arrays(os.path.join(out, "npy"))
+
     gelu = GeluNet()
     save(out, "gelu_net", gelu, x28)
     save(out, "warning_net", WarningNet(), x28)
@@ -286,6 +288,20 @@ def torchvision_fixtures(out, torchvision):
         write_hooks(out, "tv_" + name, model, x)
         if name in ("mobilenet_v2", "efficientnet_b0", "densenet121", "shufflenet_v2_x0_5"):
             save(out, "tv_" + name + "_nobias", without_biases(model, images[:32]), x)
+
+
+def known_arrays(folder):
+    """Arrays whose values the NPY reader's test rebuilds: v[i] = (i - 7) / 4 in C order over the shape, in
+    every dtype prism reads (cast from that sequence), plus Fortran-order, zero-size and 0-d ones."""
+    os.makedirs(folder, exist_ok=True)
+    values = (np.arange(24) - 7) / 4
+    for dtype in ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "bool"):
+        cast = np.abs(values) if dtype == "uint8" else values
+        np.save(os.path.join(folder, dtype + ".npy"), cast.astype(dtype).reshape(2, 3, 4))
+    np.save(os.path.join(folder, "fortran.npy"), np.asfortranarray(values.astype(np.float32).reshape(2, 3, 4)))
+    np.save(os.path.join(folder, "transposed.npy"), values.astype(np.int64).reshape(4, 6).T)  # Fortran order too
+    np.save(os.path.join(folder, "empty.npy"), np.zeros((0, 5), np.float32))
+    np.save(os.path.join(folder, "scalar.npy"), np.float64(2.5))
 
 
 def write_hooks(out, name, model, x):

@@ -1,5 +1,7 @@
 // The prism command end to end on small real data, and its answers to bad input: a non-zero exit,
 // one clear line on stderr, nothing half-written.
+#include <cmath>
+
 #include "test_util.h"
 
 namespace prism {
@@ -85,9 +87,27 @@ TEST(Cli, AttributeWritesMapsTargetsSummaryAndPictures) {
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(read_npy(dir / "attr/attributions-pruned-gradient.npy").sizes(), (std::vector<int64_t>{3, 1, 28, 28}));
   EXPECT_TRUE(torch::equal(read_npy(dir / "attr/targets.npy"), test::fashion_test().labels.narrow(0, 0, 3)));
+  // The written maps are the library's, and the summary's numbers are recomputed here.
+  const auto images = test::fashion_test().images.narrow(0, 0, 3), targets = test::fashion_test().labels.narrow(0, 0, 3);
+  const auto pruned = read_npy(dir / "attr/attributions-pruned-gradient.npy");
+  const auto integrated = read_npy(dir / "attr/attributions-integrated-gradients.npy");
+  EXPECT_TRUE(torch::allclose(pruned, PrunedGradient().attribute(*net, images, targets), 1e-5, 1e-7));
+  EXPECT_TRUE(torch::allclose(integrated, IntegratedGradients({.steps = 8}).attribute(*net, images, targets), 1e-5, 1e-7));
   const auto summary = nlohmann::json::parse(test::read_bytes(dir / "attr/summary.json"));
   EXPECT_EQ(summary["methods"][1]["options"]["steps"], 8);
-  EXPECT_TRUE(summary["methods"][1]["samples"][0].contains("completeness_error"));
+  const auto logits = predict_logits(*net, images), at_zero = predict_logits(*net, torch::zeros_like(images));
+  for (int64_t i = 0; i < 3; ++i) {
+    const auto target = targets[i].item<int64_t>();
+    const auto& ig_sample = summary["methods"][1]["samples"][i];
+    EXPECT_EQ(ig_sample["index"], i);
+    EXPECT_EQ(ig_sample["target"], target);
+    EXPECT_NEAR(ig_sample["target_score"].get<double>(), logits[i][target].item<double>(), 1e-4);
+    const double gap = (logits[i][target] - at_zero[i][target]).item<double>();
+    EXPECT_NEAR(ig_sample["completeness_error"].get<double>(), std::abs(integrated[i].sum().item<double>() - gap), 1e-4);
+    const double share = summary["methods"][0]["samples"][i]["pruned_share"].get<double>();
+    EXPECT_GE(share, 0.85 - 1e-4);
+    EXPECT_LT(share, 1.0);
+  }
   EXPECT_TRUE(std::filesystem::exists(dir / "attr/compare-002.png"));
   EXPECT_EQ(read_image(dir / "attr/heatmaps/pruned-gradient/000-heatmap.png", 3).size(0), 3);
 }

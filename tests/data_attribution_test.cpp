@@ -1,6 +1,9 @@
 // Data attribution: the Crammer–Singer dual solver against its own optimality conditions and against
 // LIBLINEAR; DualView's, TracIn's, influence functions' and representer points' identities; the fit folder.
+#include <ATen/CPUGeneratorImpl.h>
 #include <linear.h>
+
+#include <cmath>
 
 #include "test_util.h"
 
@@ -226,10 +229,161 @@ TEST(Representer, AttributionsSumToTheRefittedLogit) {
   EXPECT_TRUE(torch::allclose(a.sum(1), logits, 1e-2, 1e-2));
 }
 
+// α recomputed from the refitted W by Eq. 2, W = Σ_i α_i φ_iᵀ checked here (not by the fit's own report), and
+// the attributions and self-influences rebuilt from them.
+TEST(Representer, AlphaIsTheScaledLossGradientAndReproducesTheRefittedWeight) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const double lambda = 0.01;
+  RepresenterPoints representer({lambda, 300});
+  representer.fit(net, t.train);
+  const auto state = representer.state();
+  const auto& w = representer.refitted_weight();
+  const auto phi = net.activation(t.train.images, last_linear_layer(net).input).flatten(1).detach();
+  const auto p = torch::softmax(phi.matmul(w.t()), 1);
+  const auto alpha = (p - torch::one_hot(t.train.labels, 10).to(p.dtype())) * (-1.0 / (2 * lambda * t.train.size()));
+  EXPECT_TRUE(torch::allclose(state.at("alpha"), alpha, 1e-4, 1e-7));
+  EXPECT_LT(((alpha.t().matmul(phi) - w).norm() / w.norm()).item<double>(), 1e-3);
+  const auto targets = torch::tensor({3, 0, 9, 9, 1}, torch::kInt64);
+  const auto images = t.test.images.narrow(0, 0, 5);
+  const auto test_phi = net.activation(images, last_linear_layer(net).input).flatten(1).detach();
+  const auto expected = test_phi.matmul(phi.t()) * alpha.index_select(1, targets).t();
+  EXPECT_TRUE(torch::allclose(representer.attribute(net, images, targets), expected, 1e-4, 1e-6));
+  const auto self = alpha.gather(1, t.train.labels.unsqueeze(1)).squeeze(1) * phi.pow(2).sum(1);
+  EXPECT_TRUE(torch::allclose(representer.self_influence(), self, 1e-4, 1e-6));
+}
+
+// TRAK rebuilt from autograd: per-example gradients of the margin log(p_y / (1 − p_y)) with respect to the last
+// layer (W, b), projected by the same seeded Gaussian matrix, then g(x)ᵀ (ΦᵀΦ + λI)⁻¹ Φ_iᵀ (1 − p_i).
+TEST(Trak, EqualsAnAutogradComputationWithTheSameSeededProjection) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(120));
+  TrakOptions options;
+  options.projection_dim = 48;
+  options.lambda = 0.01;
+  options.seed = 5;
+  Trak trak(options);
+  trak.fit(net, train);
+  const auto layer = last_linear_layer(net);
+  const int64_t K = layer.weight.size(0), d = layer.weight.size(1), k = options.projection_dim;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  const auto projection = at::normal(0.0, 1.0 / std::sqrt(double(k)), {K, d + 1, k}, generator, torch::kFloat64);
+  const auto projected = [&](const torch::Tensor& images, const torch::Tensor& labels) {
+    const auto phi = net.activation(images, layer.input).flatten(1).detach().to(torch::kFloat64);
+    auto rows = torch::zeros({images.size(0), k}, torch::kFloat64);
+    auto residual = torch::zeros({images.size(0)}, torch::kFloat64);
+    for (int64_t i = 0; i < images.size(0); ++i) {
+      auto w = layer.weight.to(torch::kFloat64).clone().requires_grad_(true);
+      auto b = layer.bias.to(torch::kFloat64).clone().requires_grad_(true);
+      const auto p = torch::softmax(w.matmul(phi[i]) + b, 0);
+      const auto own = p[labels[i].item<int64_t>()];
+      const auto margin = torch::log(own) - torch::log(1 - own);
+      const auto g = torch::autograd::grad({margin}, {w, b});
+      rows[i] = torch::cat({g[0], g[1].unsqueeze(1)}, 1).flatten().matmul(projection.view({K * (d + 1), k}));
+      residual[i] = 1 - own.item<double>();
+    }
+    return std::make_pair(rows, residual);
+  };
+  const auto [train_rows, residual] = projected(train.images, train.labels);
+  auto kernel = train_rows.t().matmul(train_rows);
+  kernel += options.lambda * kernel.diagonal().mean().item<double>() * torch::eye(k, torch::kFloat64);
+  const auto images = t.test.images.narrow(0, 0, 6);
+  const auto targets = torch::tensor({0, 3, 7, 1, 9, 4}, torch::kInt64);  // mixed, not the predicted classes
+  const auto test_rows = projected(images, targets).first;
+  const auto expected = test_rows.matmul(torch::linalg::inv(kernel)).matmul(train_rows.t()) * residual.unsqueeze(0);
+  const auto a = trak.attribute(net, images, targets).to(torch::kFloat64);
+  EXPECT_LT(((a - expected).norm() / expected.norm()).item<double>(), 1e-3);
+  const auto self = (train_rows.matmul(torch::linalg::inv(kernel)) * train_rows).sum(1) * residual;
+  EXPECT_LT(((trak.self_influence().to(torch::kFloat64) - self).norm() / self.norm()).item<double>(), 1e-3);
+}
+
+// Over several checkpoints TRAK averages and TracIn sums η_t-weighted per-checkpoint scores, each computed at
+// its own checkpoint (not at the network passed to fit).
+TEST(Checkpoints, TrakAveragesAndTracInSumsTheirCheckpointsScores) {
+  const auto& t = trained_mlp();
+  test::TempDir dir;
+  const auto trained_path = (dir / "trained.prism").string(), fresh_path = (dir / "fresh.prism").string();
+  save_network(*t.network, trained_path);
+  ZooOptions zoo;
+  zoo.architecture = "mlp";
+  zoo.width = 32;
+  zoo.seed = 9;
+  auto fresh = make_zoo_network(zoo);
+  set_metadata(*fresh, {1, 28, 28}, 10, t.train.class_names, t.train.normalization);
+  save_network(*fresh, fresh_path);
+  auto& net = *fresh;  // what fit is given: the checkpoints must be used instead
+  const auto train = t.train.select(torch::arange(100));
+  const auto images = t.test.images.narrow(0, 0, 4);
+  const auto targets = torch::tensor({2, 5, 5, 8}, torch::kInt64);
+  const auto relative = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return ((a - b).norm() / b.norm()).item<double>();
+  };
+
+  const auto trak_over = [&](std::vector<std::string> checkpoints) {
+    TrakOptions options;
+    options.projection_dim = 32;
+    options.checkpoints = std::move(checkpoints);
+    auto trak = std::make_unique<Trak>(options);
+    trak->fit(net, train);
+    return trak;
+  };
+  auto both = trak_over({trained_path, fresh_path}), first = trak_over({trained_path}), second = trak_over({fresh_path});
+  const auto mean = (first->attribute(net, images, targets) + second->attribute(net, images, targets)) / 2;
+  EXPECT_LT(relative(both->attribute(net, images, targets), mean), 1e-5);
+  EXPECT_LT(relative(both->self_influence(), (first->self_influence() + second->self_influence()) / 2), 1e-5);
+  Trak at_trained({32});
+  at_trained.fit(*t.network, train);
+  EXPECT_LT(relative(first->attribute(net, images, targets), at_trained.attribute(*t.network, images, targets)), 1e-5);
+
+  const auto tracin_over = [&](std::vector<std::string> checkpoints, std::vector<double> rates) {
+    auto tracin = std::make_unique<TracIn>(TracInOptions{std::move(checkpoints), std::move(rates), {}});
+    tracin->fit(net, train);
+    return tracin;
+  };
+  auto summed = tracin_over({trained_path, fresh_path}, {0.5, 2.0});
+  auto one = tracin_over({trained_path}, {}), other = tracin_over({fresh_path}, {});
+  const auto weighted = 0.5 * one->attribute(net, images, targets) + 2.0 * other->attribute(net, images, targets);
+  EXPECT_LT(relative(summed->attribute(net, images, targets), weighted), 1e-5);
+  EXPECT_LT(relative(summed->self_influence(), 0.5 * one->self_influence() + 2.0 * other->self_influence()), 1e-5);
+  TracIn plain;
+  plain.fit(*t.network, train);
+  EXPECT_LT(relative(one->attribute(net, images, targets), plain.attribute(*t.network, images, targets)), 1e-5);
+  EXPECT_THROW(TracIn(TracInOptions{{trained_path}, {1.0, 2.0}, {}}), Error);  // one rate per checkpoint
+}
+
+// The control: seeded standard normal scores, the same on every call, different for different test points.
+TEST(RandomAttributor, IsSeededStandardNormalNoise) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  RandomAttributor random(4);
+  random.fit(net, t.train);
+  const auto images = t.test.images.narrow(0, 0, 8);
+  const auto targets = torch::arange(8) % 10;
+  const auto a = random.attribute(net, images, targets);
+  EXPECT_TRUE(torch::equal(a, random.attribute(net, images, targets)));
+  EXPECT_FALSE(torch::equal(a[0], a[1]));
+  const double n = static_cast<double>(a.numel());
+  EXPECT_LT(std::abs(a.mean().item<double>()), 4 / std::sqrt(n));
+  EXPECT_NEAR(a.std().item<double>(), 1.0, 0.05);
+  RandomAttributor other_seed(5);
+  other_seed.fit(net, t.train);
+  EXPECT_FALSE(torch::equal(other_seed.attribute(net, images, targets), a));
+  ZooOptions zoo;
+  zoo.architecture = "mlp";
+  zoo.width = 32;
+  auto other_model = make_zoo_network(zoo);
+  RandomAttributor same_seed(4);
+  same_seed.fit(*other_model, t.train);  // another model: independent scores, as the randomisation metric needs
+  EXPECT_FALSE(torch::equal(same_seed.attribute(*other_model, images, targets), a));
+  same_seed.set_state(random.state());
+  EXPECT_TRUE(torch::equal(same_seed.attribute(net, images, targets), a));
+}
+
 TEST(DataAttributors, ShareOneInterfaceAndRejectBadOptions) {
   const auto& t = trained_mlp();
   auto& net = *t.network;
-  const auto targets = torch::zeros({3}, torch::kInt64);
+  const auto targets = torch::tensor({0, 4, 7}, torch::kInt64);
   for (const auto& method : data_methods()) {
     auto attributor = make_data_attributor(method);
     attributor->fit(net, t.train);
@@ -285,9 +439,19 @@ TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
   EXPECT_TRUE(std::filesystem::exists(dir / "x/influence-002.png"));
   EXPECT_TRUE(std::filesystem::exists(dir / "x/xda-002.png"));
   EXPECT_EQ(read_npy(dir / "x/xda-000.npy").sizes(), (std::vector<int64_t>{4, 2, 1, 28, 28}));  // 2 + 2 pairs
+  // The proponents are the top of the dense attributions.
+  const auto dense = read_npy(dir / "x/attributions.npy");
+  const auto [top_values, top_indices] = dense.topk(4, 1);
+  EXPECT_TRUE(torch::equal(read_npy(dir / "x/proponents.npy"), top_indices));
+  EXPECT_TRUE(torch::equal(read_npy(dir / "x/proponent_values.npy"), top_values));
   auto self = run_prism("influence self --fit " + (dir / "fit").string() + " --top 3");
   ASSERT_EQ(self.exit_code, 0) << self.err;
-  EXPECT_EQ(read_npy(dir / "fit/self_influence.npy").size(0), 300);
+  // Self-influence α_{i,y_i}‖φ_i‖² from the fit's own arrays; 0 off the support vectors.
+  const auto support = read_npy(dir / "fit/support_indices.npy"), alpha = read_npy(dir / "fit/support_alpha.npy");
+  const auto features = read_npy(dir / "fit/support_features.npy"), labels = read_npy(dir / "fit/support_labels.npy");
+  const auto expected = torch::zeros({300}).index_put_({support},
+                                                       alpha.gather(1, labels.unsqueeze(1)).squeeze(1) * features.pow(2).sum(1));
+  EXPECT_TRUE(torch::allclose(read_npy(dir / "fit/self_influence.npy"), expected, 1e-5, 1e-7));
 
   auto fails = [](const std::string& arguments, const std::string& fragment) {
     SCOPED_TRACE(arguments);

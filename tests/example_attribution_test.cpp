@@ -128,6 +128,34 @@ TEST(EbeDnn, FitOnRealDataFindsEachTrainingImageItselfAndReopens) {
   }
 }
 
+// The sweep's accuracies against a brute-force kNN written here: all distances, the k smallest, a majority vote
+// (ties to the lower class, as argmax breaks them).
+TEST(KnnSweep, AccuraciesEqualABruteForceVote) {
+  auto network = make_zoo_network({"cnn"});
+  network->set_training(false);
+  const auto train = random_subset(test::fashion_train(), 300, 7);
+  const auto held_out = random_subset(test::fashion_test(), 160, 7);
+  const auto validation = held_out.select(torch::arange(0, 80)), test_split = held_out.select(torch::arange(80, 160));
+  KnnSweepOptions options;
+  options.layers = {"relu3", "pool"};
+  options.ks = {1, 3, 5};
+  const auto result = knn_sweep(*network, train, validation, test_split, options);
+  ASSERT_EQ(result.rows.size(), 2u * 3u * 2u);
+  for (const auto& row : result.rows) {
+    SCOPED_TRACE(row.layer + " " + row.split + " k=" + std::to_string(row.k));
+    const auto& split = row.split == "test" ? test_split : validation;
+    const auto train_embedding = network->activation(train.images, row.layer).flatten(1).detach();
+    const auto embedding = network->activation(split.images, row.layer).flatten(1).detach();
+    EXPECT_EQ(row.dim, train_embedding.size(1));
+    const auto nearest = std::get<1>(torch::cdist(embedding, train_embedding).topk(row.k, 1, /*largest=*/false));
+    const auto votes = torch::one_hot(train.labels.index({nearest}), 10).sum(1);
+    const auto knn = votes.argmax(1), predicted = network->forward(split.images).argmax(1);
+    EXPECT_NEAR(row.knn_accuracy, knn.eq(split.labels).to(torch::kFloat64).mean().item<double>(), 1e-9);
+    EXPECT_NEAR(row.network_accuracy, predicted.eq(split.labels).to(torch::kFloat64).mean().item<double>(), 1e-9);
+    EXPECT_NEAR(row.agreement, knn.eq(predicted).to(torch::kFloat64).mean().item<double>(), 1e-9);
+  }
+}
+
 TEST(ExamplesCli, FitsExplainsSweepsAndRefusesMismatches) {
   test::TempDir dir;
   const auto model = (dir / "cnn.prism").string();

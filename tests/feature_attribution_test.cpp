@@ -135,9 +135,55 @@ TEST(PrunedGradient, MasksTheRequestedShareAndIsTheGradientOfThePrunedNetwork) {
   }
   EXPECT_THROW(PrunedGradient({100.0}), Error);
   EXPECT_THROW(PrunedGradient({-1.0}), Error);
-  PrunedGradientOptions integrated;
-  integrated.integrated = true;
-  EXPECT_EQ(PrunedGradient(integrated).attribute(*net, x, targets).sizes(), x.sizes());
+}
+
+// The integrated variant scores each neuron by |a(x) · (1/m) Σ_k ∂f_c/∂a(α_k x)|, α_k = (k + ½)/m, prunes the
+// lowest-scored share, and returns the gradient of the network so pruned.
+TEST(PrunedGradient, IntegratedScoresArePathAveragedAndTheMapIsThePrunedNetworksGradient) {
+  auto net = random_cnn(3);
+  const auto x = some_images(3);
+  const auto targets = torch::tensor({1, 7, 3}, torch::kInt64);
+  PrunedGradientOptions options;
+  options.sparsity = 70;
+  options.integrated = true;
+  options.steps = 4;
+  PrunedGradient pruned(options);
+  const auto attribution = pruned.attribute(*net, x, targets);
+  const std::vector<std::string> layers = {"relu1", "relu2", "relu3"};
+  ASSERT_EQ(pruned.masks().size(), layers.size());
+  const auto captured_gradients = [&](const torch::Tensor& input, std::vector<torch::Tensor>& activations) {
+    activations.assign(layers.size(), {});
+    TapSet taps;
+    for (size_t i = 0; i < layers.size(); ++i) taps.capture(layers[i], &activations[i]);
+    const auto score = net->forward(input.detach().requires_grad_(true), taps).gather(1, targets.view({-1, 1})).sum();
+    return torch::autograd::grad({score}, activations);
+  };
+  std::vector<torch::Tensor> at_x, on_path;
+  captured_gradients(x, at_x);
+  std::vector<torch::Tensor> mean_gradient(layers.size());
+  for (int64_t k = 0; k < options.steps; ++k) {
+    const auto gradients = captured_gradients((k + 0.5) / options.steps * x, on_path);
+    for (size_t i = 0; i < layers.size(); ++i)
+      mean_gradient[i] = k == 0 ? gradients[i] / options.steps : mean_gradient[i] + gradients[i] / options.steps;
+  }
+  std::vector<torch::Tensor> scores, masks;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    scores.push_back((at_x[i].detach() * mean_gradient[i]).abs().flatten(1));
+    masks.push_back(pruned.masks().at(layers[i]).flatten(1));
+  }
+  const auto all_scores = torch::cat(scores, 1), kept = torch::cat(masks, 1) > 0.5;
+  for (int64_t b = 0; b < x.size(0); ++b) {
+    const double highest_pruned = all_scores[b].masked_select(~kept[b]).max().item<double>();
+    const double lowest_kept = all_scores[b].masked_select(kept[b]).min().item<double>();
+    EXPECT_LE(highest_pruned, lowest_kept * (1 + 1e-5)) << "sample " << b;
+  }
+  EXPECT_TRUE((pruned.pruned_share() >= 0.7 - 1e-4).all().item<bool>());
+  TapSet masked;
+  for (const auto& [layer, mask] : pruned.masks()) masked.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
+  EXPECT_TRUE(torch::allclose(attribution, target_gradient(*net, x, targets, masked).gradient));
+  PrunedGradient plain({70.0});
+  plain.attribute(*net, x, targets);
+  EXPECT_FALSE(torch::equal(plain.masks().at("relu2"), pruned.masks().at("relu2")));  // the path changes the scores
 }
 
 TEST(PrunedGradient, KeysMasksByCallOnTorchvisionResNet18) {

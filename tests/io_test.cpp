@@ -41,6 +41,39 @@ TEST(Npy, ReadsWhatNumpyWrote) {
   EXPECT_LE(images.max().item<float>(), 1.0f);
 }
 
+// Arrays NumPy wrote with known values (the fixture script's v[i] = (i − 7) / 4, cast to each dtype), read exactly.
+TEST(Npy, ReadsEveryDtypeAndOrderNumpyWritesExactly) {
+  const auto folder = test::fixtures() / "npy";
+  const auto values = (torch::arange(24, torch::kFloat64) - 7) / 4;
+  const std::vector<std::pair<std::string, torch::ScalarType>> dtypes = {
+      {"float16", torch::kHalf}, {"float32", torch::kFloat32}, {"float64", torch::kFloat64},
+      {"int8", torch::kInt8},    {"int16", torch::kInt16},     {"int32", torch::kInt32},
+      {"int64", torch::kInt64},  {"uint8", torch::kUInt8},     {"bool", torch::kBool}};
+  for (const auto& [name, type] : dtypes) {
+    SCOPED_TRACE(name);
+    const auto read = read_npy(folder / (name + ".npy"));
+    ASSERT_EQ(read.scalar_type(), type);
+    // NumPy casts to integers by truncation toward zero, as torch does.
+    const auto expected = (type == torch::kUInt8 ? values.abs() : values).to(type).view({2, 3, 4});
+    EXPECT_TRUE(torch::equal(read, expected));
+    EXPECT_TRUE(torch::equal(map_npy(folder / (name + ".npy")), expected));
+  }
+  const auto fortran = read_npy(folder / "fortran.npy");
+  EXPECT_TRUE(fortran.is_contiguous());
+  EXPECT_TRUE(torch::equal(fortran, values.to(torch::kFloat32).view({2, 3, 4})));
+  EXPECT_TRUE(torch::equal(map_npy(folder / "fortran.npy"), fortran));
+  EXPECT_TRUE(torch::equal(read_npy(folder / "transposed.npy"), values.to(torch::kInt64).view({4, 6}).t()));
+  EXPECT_EQ(read_npy(folder / "empty.npy").sizes(), (std::vector<int64_t>{0, 5}));
+  const auto scalar = read_npy(folder / "scalar.npy");
+  EXPECT_EQ(scalar.dim(), 0);
+  EXPECT_EQ(scalar.item<double>(), 2.5);
+  // A header flipped to Fortran order reads the same bytes column-major.
+  std::string flipped = encode_npy(torch::arange(6, torch::kInt64).view({2, 3}));
+  flipped.replace(flipped.find("False"), 5, "True ");
+  const auto column_major = parse_npy(reinterpret_cast<const uint8_t*>(flipped.data()), flipped.size(), "x.npy");
+  EXPECT_TRUE(torch::equal(column_major, torch::arange(6, torch::kInt64).view({3, 2}).t()));
+}
+
 TEST(Npy, RejectsCorruptFiles) {
   const std::string good = encode_npy(torch::ones({4, 4}));
   auto parse = [](const std::string& bytes) {
@@ -51,9 +84,6 @@ TEST(Npy, RejectsCorruptFiles) {
   std::string absurd = good;
   absurd.replace(absurd.find("(4, 4)"), 6, "(9999999999999, 9999999)");
   expect_error([&] { parse(absurd); }, "absurd");
-  std::string fortran = good;
-  fortran.replace(fortran.find("False"), 5, "True ");
-  expect_error([&] { parse(fortran); }, "Fortran");
   std::string complex = good;
   complex.replace(complex.find("<f4"), 3, "<c8");
   expect_error([&] { parse(complex); }, "unsupported dtype");
@@ -117,6 +147,35 @@ TEST(Cifar, ParsesRecordsAndRejectsPartialOnes) {
   expect_error([&] { parse_cifar(bytes.data(), bytes.size() - 1, "batch"); }, "whole number");
   bytes[0] = 12;
   expect_error([&] { parse_cifar(bytes.data(), bytes.size(), "batch"); }, "labels above 9");
+}
+
+// A folder of CIFAR-10's binary version: five training batches read in order, the test batch apart, values /255.
+TEST(Cifar, ReadsTheBatchesOfAFolderInOrder) {
+  TempDir dir;
+  std::vector<std::vector<uint8_t>> batches;
+  for (int b = 0; b < 6; ++b) {
+    std::vector<uint8_t> bytes(3 * 3073);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>((i * 7 + b * 31) % 256);
+    for (int r = 0; r < 3; ++r) bytes[r * 3073] = static_cast<uint8_t>((b + r) % 10);
+    test::write_bytes(dir / (b < 5 ? "data_batch_" + std::to_string(b + 1) + ".bin" : "test_batch.bin"), bytes);
+    batches.push_back(bytes);
+  }
+  const auto train = load_dataset("cifar10:" + dir.path().string(), Split::Train);
+  const auto test_split = load_dataset("cifar10:" + dir.path().string(), Split::Test);
+  ASSERT_EQ(train.size(), 15);
+  ASSERT_EQ(test_split.size(), 3);
+  EXPECT_EQ(train.image_shape(), (std::vector<int64_t>{3, 32, 32}));
+  EXPECT_EQ(train.class_names.at(3), "cat");
+  for (int64_t n = 0; n < 15; ++n) {
+    const auto& bytes = batches[n / 3];
+    const size_t record = (n % 3) * 3073;
+    EXPECT_EQ(train.labels[n].item<int64_t>(), bytes[record]);
+    // channel 1 (green), row 5, column 9
+    EXPECT_FLOAT_EQ(train.images[n][1][5][9].item<float>(), bytes[record + 1 + 1024 + 5 * 32 + 9] / 255.0f);
+  }
+  EXPECT_EQ(test_split.labels[2].item<int64_t>(), batches[5][2 * 3073]);
+  std::filesystem::remove(dir / "data_batch_4.bin");
+  expect_error([&] { load_dataset("cifar10:" + dir.path().string(), Split::Train); }, "data_batch_4.bin not found");
 }
 
 TEST(ImageFolder, ReadsPngClassesAndRejectsGarbage) {

@@ -119,19 +119,13 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
   auto result = model_randomization(*network, pointers(methods), images, targets, options);
   if (permuted_epochs > 0) {
     // The data-randomisation test: the same architecture trained on permuted labels (cached in OUT).
-    auto architecture = retrainable(*network, o.model, "the data-randomisation test");
-    auto train = o.data.load(Split::Train);
-    train.labels = train.labels.index_select(0, torch::randperm(train.size(), at::make_generator<at::CPUGeneratorImpl>(o.seed)));
-    architecture.seed = o.seed;
-    auto permuted = make_zoo_network(architecture);
-    set_metadata(*permuted, network->input_shape(), network->num_classes(), network->class_names(),
-                 network->normalization());
+    const auto architecture = retrainable(*network, o.model, "the data-randomisation test");
     TrainOptions training;
     training.epochs = permuted_epochs;
     training.seed = o.seed;
     training.out = fs::path(o.out) / "permuted-labels";
-    train_network(*permuted, train, nullptr, training);
-    compare_networks(result, *permuted, "labels permuted", pointers(methods), images, targets);
+    data_randomization(result, *network, architecture, o.data.load(Split::Train), training, pointers(methods), images,
+                       targets);
   }
 
   const fs::path out = o.out;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <regex>
 
@@ -26,7 +27,10 @@ DtypeInfo parse_descr(const std::string& descr, const std::string& source) {
   if (descr == "<f8") return {torch::kFloat64, 8};
   if (descr == "<i8") return {torch::kInt64, 8};
   if (descr == "<i4") return {torch::kInt32, 4};
+  if (descr == "<i2") return {torch::kInt16, 2};
+  if (descr == "|i1" || descr == "<i1") return {torch::kInt8, 1};
   if (descr == "|u1" || descr == "<u1") return {torch::kUInt8, 1};
+  if (descr == "<f2") return {torch::kHalf, 2};
   if (descr == "|b1") return {torch::kBool, 1};
   throw Error(source + ": unsupported dtype '" + descr +
               "'; save as float32, float64, int64, int32, uint8 or bool (little-endian)");
@@ -72,7 +76,7 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
   require(std::regex_search(header, match, descr_re), source + ": .npy header has no 'descr'");
   const DtypeInfo dtype = parse_descr(match[1], source);
   require(std::regex_search(header, match, order_re), source + ": .npy header has no 'fortran_order'");
-  require(match[1] == "False", source + " is in Fortran order; save a C-contiguous array");
+  const bool fortran_order = match[1] == "True";
   require(std::regex_search(header, match, shape_re), source + ": .npy header has no 'shape'");
 
   std::vector<int64_t> shape;
@@ -94,14 +98,29 @@ NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& 
   require(size - offset == expected,
           source + " holds " + std::to_string(size - offset) + " data bytes but its shape needs " +
               std::to_string(expected) + "; the file is truncated or corrupt");
-  return {dtype.type, shape, offset, expected};
+  return {dtype.type, shape, offset, expected, fortran_order};
+}
+
+// The shape the data is laid out in: a Fortran-order array is the C-order array of the reversed shape,
+// transposed.
+std::vector<int64_t> storage_shape(const NpyHeader& header) {
+  auto shape = header.shape;
+  if (header.fortran_order) std::reverse(shape.begin(), shape.end());
+  return shape;
+}
+
+torch::Tensor in_array_order(const NpyHeader& header, const torch::Tensor& stored) {
+  if (!header.fortran_order) return stored;
+  std::vector<int64_t> reversed(stored.dim());
+  for (int64_t d = 0; d < stored.dim(); ++d) reversed[d] = stored.dim() - 1 - d;
+  return stored.permute(reversed);
 }
 
 torch::Tensor parse_npy(const uint8_t* data, size_t size, const std::string& source) {
   const auto header = parse_npy_header(data, size, source);
-  auto tensor = torch::empty(header.shape, torch::TensorOptions().dtype(header.dtype));
+  auto tensor = torch::empty(storage_shape(header), torch::TensorOptions().dtype(header.dtype));
   if (header.data_bytes > 0) std::memcpy(tensor.data_ptr(), data + header.data_offset, header.data_bytes);
-  return tensor;
+  return in_array_order(header, tensor).contiguous();
 }
 
 torch::Tensor map_npy(const std::filesystem::path& path) {
@@ -116,9 +135,9 @@ torch::Tensor map_npy(const std::filesystem::path& path) {
   require(mapped != MAP_FAILED, path.string() + " is empty or cannot be mapped; rebuild it");
   try {
     const auto header = parse_npy_header(static_cast<const uint8_t*>(mapped), size, path.string());
-    return torch::from_blob(static_cast<uint8_t*>(mapped) + header.data_offset, header.shape,
-                            [mapped, size](void*) { ::munmap(mapped, size); },
-                            torch::TensorOptions().dtype(header.dtype));
+    return in_array_order(header, torch::from_blob(static_cast<uint8_t*>(mapped) + header.data_offset,
+                                                   storage_shape(header), [mapped, size](void*) { ::munmap(mapped, size); },
+                                                   torch::TensorOptions().dtype(header.dtype)));
   } catch (...) {
     ::munmap(mapped, size);
     throw;

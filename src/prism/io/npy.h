@@ -1,5 +1,5 @@
-// NumPy .npy arrays (format versions 1–3, C order, little-endian): read any shape of
-// float32/float64/int64/int32/uint8/bool, write float32/int64/uint8/bool. Written by hand because
+// NumPy .npy arrays (format versions 1–3, little-endian): read any shape of float16/32/64, int8/16/32/64,
+// uint8 and bool, in C or Fortran order (a transposed array's np.save), write float32/int64/uint8/bool. Written by hand because
 // no Debian package reads .npy from C++; the header is parsed defensively (untrusted input).
 #pragma once
 #include <torch/torch.h>
@@ -12,13 +12,15 @@ namespace prism {
 
 torch::Tensor read_npy(const std::filesystem::path& path);
 // Maps the file into memory instead of reading it (pages load on demand, so an array larger than
-// memory works); the tensor keeps the mapping alive. Writes to it never reach the file.
+// memory works); the tensor keeps the mapping alive. Writes to it never reach the file. A Fortran-order
+// file maps as a transposed (non-contiguous) view.
 torch::Tensor map_npy(const std::filesystem::path& path);
 
 struct NpyHeader {
   torch::ScalarType dtype;
   std::vector<int64_t> shape;
   size_t data_offset, data_bytes;
+  bool fortran_order = false;  // the data is laid out column-major
 };
 // Validates the header and that exactly the shape's data follows it.
 NpyHeader parse_npy_header(const uint8_t* data, size_t size, const std::string& source);

@@ -60,23 +60,6 @@ std::pair<torch::Tensor, torch::Tensor> cached_maps(FeatureAttributor& method, N
   return {train_maps, test_maps};
 }
 
-// The images with the pixels a mode removes at `fraction` replaced by the data mean.
-torch::Tensor modify(const Network& trained, const torch::Tensor& images, const torch::Tensor& maps,
-                     const std::string& mode, double fraction) {
-  const int64_t pixels = images.size(2) * images.size(3);
-  const auto top = static_cast<int64_t>(std::llround(fraction / 100.0 * pixels));
-  std::vector<torch::Tensor> parts;
-  for (int64_t begin = 0; begin < images.size(0); begin += 4096) {
-    const int64_t size = std::min<int64_t>(4096, images.size(0) - begin);
-    const auto batch = images.narrow(0, begin, size);
-    const auto ranking = rank_pixels(maps.narrow(0, begin, size));
-    const auto fill = fill_values(trained, batch, "mean", 0);
-    parts.push_back(mode == "roar" ? remove_pixels(batch, ranking, top, fill, true)
-                                   : remove_pixels(batch, ranking, pixels - top, fill, false));
-  }
-  return torch::cat(parts);
-}
-
 nlohmann::json training_key(const TrainOptions& t) {
   return {{"optimizer", t.optimizer}, {"learning_rate", t.learning_rate}, {"momentum", t.momentum},
           {"weight_decay", t.weight_decay}, {"schedule", t.schedule}, {"batch_size", t.batch_size},
@@ -90,6 +73,23 @@ std::string fraction_text(double fraction) {
 }
 
 }  // namespace
+
+torch::Tensor roar_images(const Network& trained, const torch::Tensor& images, const torch::Tensor& maps,
+                          const std::string& mode, double fraction) {
+  require(mode == "roar" || mode == "kar", "unknown mode '" + mode + "'; modes are: roar, kar");
+  const int64_t pixels = images.size(2) * images.size(3);
+  const auto top = static_cast<int64_t>(std::llround(fraction / 100.0 * pixels));
+  std::vector<torch::Tensor> parts;
+  for (int64_t begin = 0; begin < images.size(0); begin += 4096) {
+    const int64_t size = std::min<int64_t>(4096, images.size(0) - begin);
+    const auto batch = images.narrow(0, begin, size);
+    const auto ranking = rank_pixels(maps.narrow(0, begin, size));
+    const auto fill = fill_values(trained, batch, "mean", 0);
+    parts.push_back(mode == "roar" ? remove_pixels(batch, ranking, top, fill, true)
+                                   : remove_pixels(batch, ranking, pixels - top, fill, false));
+  }
+  return torch::cat(parts);
+}
 
 void check_roar_options(const RoarOptions& o) {
   require(!o.fractions.empty(), "give at least one fraction");
@@ -161,7 +161,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
         for (int64_t seed = 0; seed < o.seeds; ++seed)
           retrain(method->name(), mode, fraction, seed, maps_key, [&](const Dataset& data) {
             Dataset changed = data;
-            changed.images = modify(trained, data.images, &data == &train ? train_maps : test_maps, mode, fraction);
+            changed.images = roar_images(trained, data.images, &data == &train ? train_maps : test_maps, mode, fraction);
             return changed;
           });
   }

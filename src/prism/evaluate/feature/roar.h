@@ -55,6 +55,11 @@ struct RoarResult {
 
 void check_roar_options(const RoarOptions& options);
 
+// The images a ROAR / KAR point trains and tests on: the top ⌊fraction % · H·W⌉ pixels ranked by the collapsed
+// `maps` [B, H, W] replaced by the data mean (roar), or all the others (kar).
+torch::Tensor roar_images(const Network& trained, const torch::Tensor& images, const torch::Tensor& maps,
+                          const std::string& mode, double fraction);
+
 // Runs ROAR / KAR for each method. `trained` ranks the pixels; fresh models come from `architecture`.
 RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std::vector<FeatureAttributor*>& methods,
                     const Dataset& train, const Dataset& test, const RoarOptions& options);

@@ -92,6 +92,25 @@ SanityResult model_randomization(Network& network, const std::vector<FeatureAttr
   return result;
 }
 
+torch::Tensor permuted_labels(const torch::Tensor& labels, uint64_t seed) {
+  return labels.index_select(0, torch::randperm(labels.size(0), at::make_generator<at::CPUGeneratorImpl>(seed)));
+}
+
+std::unique_ptr<Network> data_randomization(SanityResult& result, const Network& trained, const ZooOptions& architecture,
+                                            const Dataset& train, const TrainOptions& training,
+                                            const std::vector<FeatureAttributor*>& methods, const torch::Tensor& images,
+                                            const torch::Tensor& targets) {
+  Dataset permuted_train = train;
+  permuted_train.labels = permuted_labels(train.labels, training.seed);
+  ZooOptions fresh = architecture;
+  fresh.seed = training.seed;
+  auto permuted = make_zoo_network(fresh);
+  set_metadata(*permuted, trained.input_shape(), trained.num_classes(), trained.class_names(), trained.normalization());
+  train_network(*permuted, permuted_train, nullptr, training);
+  compare_networks(result, *permuted, "labels permuted", methods, images, targets);
+  return permuted;
+}
+
 void compare_networks(SanityResult& result, Network& other, const std::string& step,
                       const std::vector<FeatureAttributor*>& methods, const torch::Tensor& images,
                       const torch::Tensor& targets) {

@@ -14,7 +14,10 @@
 #include <vector>
 
 #include "prism/evaluate/feature/map_similarity.h"
+#include "prism/data/dataset.h"
 #include "prism/explain/feature/attributor.h"
+#include "prism/model/train.h"
+#include "prism/model/zoo.h"
 
 namespace prism {
 
@@ -48,6 +51,16 @@ std::vector<std::string> randomizable_layers(Network& network);
 SanityResult model_randomization(Network& network, const std::vector<FeatureAttributor*>& methods,
                                  const torch::Tensor& images, const torch::Tensor& targets,
                                  const SanityOptions& options = {}, std::vector<std::string> layers = {});
+
+// The data-randomisation test (Adebayo et al. 2018, §5): a fresh network of `architecture` (initialised and
+// trained with training.seed) learns `train` with its labels permuted by a permutation drawn from
+// training.seed; each method's maps of it are appended as the step "labels permuted". Returns that network.
+std::unique_ptr<Network> data_randomization(SanityResult& result, const Network& trained, const ZooOptions& architecture,
+                                            const Dataset& train, const TrainOptions& training,
+                                            const std::vector<FeatureAttributor*>& methods, const torch::Tensor& images,
+                                            const torch::Tensor& targets);
+// The labels permuted by the seeded permutation data_randomization uses.
+torch::Tensor permuted_labels(const torch::Tensor& labels, uint64_t seed);
 
 // Appends a step comparing each method's maps of `other` (say, a model trained on permuted labels) with the
 // original maps in `result`.

@@ -2,16 +2,48 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "prism/core/error.h"
+
 namespace prism {
+namespace {
+
+// FNV-1a over the bytes of every parameter: a fingerprint of the model's weights.
+uint64_t weights_fingerprint(Network& network) {
+  uint64_t hash = 1469598103934665603ull;
+  for (const auto& parameter : network.parameters()) {
+    const auto values = parameter.detach().to(torch::kCPU).contiguous();
+    const auto* bytes = static_cast<const uint8_t*>(values.data_ptr());
+    for (size_t i = 0; i < values.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+  }
+  return hash;
+}
+
+}  // namespace
+
+void RandomAttributor::fit(Network& network, const Dataset& train) {
+  train_size_ = train.size();
+  stream_ = seed_ ^ weights_fingerprint(network);
+}
 
 torch::Tensor RandomAttributor::attribute(Network&, const torch::Tensor& inputs, const torch::Tensor&) {
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed_);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(stream_);
   return at::normal(0.0, 1.0, {inputs.size(0), train_size_}, generator, torch::kFloat32);
 }
 
 torch::Tensor RandomAttributor::self_influence() const {
-  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed_ + 1);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(stream_ + 1);
   return at::normal(0.0, 1.0, {train_size_}, generator, torch::kFloat32);
+}
+
+std::map<std::string, torch::Tensor> RandomAttributor::state() const {
+  return {{"train_size", torch::tensor({train_size_}, torch::kInt64)},
+          {"stream", torch::tensor({static_cast<int64_t>(stream_)}, torch::kInt64)}};
+}
+
+void RandomAttributor::set_state(const std::map<std::string, torch::Tensor>& state) {
+  require(state.count("train_size") && state.count("stream"), "the random control's fit is incomplete; re-run the fit");
+  train_size_ = state.at("train_size")[0].item<int64_t>();
+  stream_ = static_cast<uint64_t>(state.at("stream")[0].item<int64_t>());
 }
 
 }  // namespace prism

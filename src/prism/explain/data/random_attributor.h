@@ -1,5 +1,7 @@
-// A random data attributor: the control every evaluation compares against. Seeded, so the same call gives
-// the same numbers; standard normal attributions and self-influences.
+// A random data attributor: the control every evaluation compares against. Standard normal attributions and
+// self-influences, drawn from a stream fixed by the seed and by the fitted model's weights: the same call on
+// the same model gives the same numbers, and another model (a retrained or randomised one) gets independent
+// ones, as a control must for the model-randomisation and LDS metrics.
 #pragma once
 #include "prism/explain/data/attributor.h"
 
@@ -10,19 +12,15 @@ class RandomAttributor : public DataAttributor {
   explicit RandomAttributor(uint64_t seed = 0) : seed_(seed) {}
   std::string name() const override { return "random"; }
   nlohmann::json options() const override { return {{"seed", seed_}}; }
-  void fit(Network&, const Dataset& train) override { train_size_ = train.size(); }
+  void fit(Network& network, const Dataset& train) override;
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   torch::Tensor self_influence() const override;
-  std::map<std::string, torch::Tensor> state() const override {
-    return {{"train_size", torch::tensor({train_size_}, torch::kInt64)}};
-  }
-  void set_state(const std::map<std::string, torch::Tensor>& state) override {
-    train_size_ = state.at("train_size")[0].item<int64_t>();
-  }
+  std::map<std::string, torch::Tensor> state() const override;
+  void set_state(const std::map<std::string, torch::Tensor>& state) override;
   int64_t train_size() const override { return train_size_; }
 
  private:
-  uint64_t seed_;
+  uint64_t seed_, stream_ = 0;
   int64_t train_size_ = 0;
 };
 
