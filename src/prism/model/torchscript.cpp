@@ -538,8 +538,13 @@ std::string interpreter_error(const std::exception& e) {
 
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
   require(std::filesystem::exists(path), "model file not found: " + path.string());
-  torch::jit::Module module =
-      load_checked_archive(path, "; give a model saved with torch.jit.save(torch.jit.script(model), path)");
+  return torch_script_network(
+      load_checked_archive(path, "; give a model saved with torch.jit.save(torch.jit.script(model), path)"),
+      input_shape, "the TorchScript model " + path.string());
+}
+
+std::unique_ptr<Network> torch_script_network(torch::jit::Module module, const std::vector<int64_t>& input_shape,
+                                              const std::string& source) {
   module.eval();
   std::unique_ptr<Network> network;
   try {
@@ -547,7 +552,7 @@ std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, con
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error("cannot map the layers of the TorchScript model " + path.string() + " (" + first_line(e) +
+    throw Error("cannot map the layers of " + source + " (" + first_line(e) +
                 "); give a scripted module whose forward(x) takes one image batch");
   }
   set_metadata(*network, input_shape, 2, {}, {});
@@ -561,15 +566,14 @@ std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, con
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error("the TorchScript model " + path.string() + " fails on images of shape " +
+    throw Error(source + " fails on images of shape " +
                 shape_string(input_shape) + " (" + interpreter_error(e) + "); give data of the size it was made for");
   }
   require(!(logits.dim() == 2 && logits.size(1) == 1),
-          "the TorchScript model " + path.string() +
-              " returns one logit per image; prism needs one score per class: for a binary classifier export a "
+          source + " returns one logit per image; prism needs one score per class: for a binary classifier export a "
               "model whose forward returns torch.cat([-z, z], 1)");
   require(logits.dim() == 2 && logits.size(1) >= 2,
-          "the TorchScript model " + path.string() + " returns " + shape_string(logits.sizes()) +
+          source + " returns " + shape_string(logits.sizes()) +
               ", not class scores [B, classes]");
   set_metadata(*network, input_shape, logits.size(1), {}, {});
   return network;

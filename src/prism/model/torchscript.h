@@ -7,6 +7,9 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <string>
+
+#include <torch/script.h>
 
 #include "prism/model/network.h"
 
@@ -15,5 +18,9 @@ namespace prism {
 // Loads `path`; `input_shape` {C, H, W} is the shape of the data it will see (a scripted model does not
 // record it). The number of classes is read off a forward pass; with an empty shape only the layers are known.
 std::unique_ptr<Network> load_torchscript(const std::filesystem::path& path, const std::vector<int64_t>& input_shape);
+// The same from a module already in memory (a Python ScriptModule's `_c`), set to evaluation mode; `source`
+// names it in errors ("the TorchScript model PATH").
+std::unique_ptr<Network> torch_script_network(torch::jit::Module module, const std::vector<int64_t>& input_shape,
+                                              const std::string& source);
 
 }  // namespace prism

@@ -1,0 +1,287 @@
+// prism's Python extension `prism._prism`: the library's API over pybind11, in the same process as the user's
+// PyTorch. Tensors cross without copies (LibTorch and python3-torch are one library); a ScriptModule's `_c`
+// arrives as the torch::jit::Module it wraps. Every call that runs the network releases the GIL. Options travel
+// as JSON text from the Python layer (python/prism/__init__.py), which names them as keywords; the library's
+// factories validate them with the messages the command line uses.
+#include <torch/extension.h>
+
+#include <pybind11/stl.h>
+
+#include <filesystem>
+#include <optional>
+
+#include "prism/prism.h"
+
+namespace py = pybind11;
+
+namespace prism::python {
+namespace {
+
+using GilFree = py::call_guard<py::gil_scoped_release>;
+
+nlohmann::json parse_options(const std::string& json) { return nlohmann::json::parse(json); }
+
+// A Network shared between Python objects (attributors keep the one they were fitted on alive).
+struct PyNetwork {
+  std::shared_ptr<Network> network;
+};
+
+std::vector<int64_t> shape_of(const std::vector<int64_t>& shape) { return shape; }
+
+PyNetwork from_module(torch::jit::Module module, const std::vector<int64_t>& input_shape) {
+  return {torch_script_network(std::move(module), input_shape, "the ScriptModule")};
+}
+
+PyNetwork from_file(const std::string& path, const std::vector<int64_t>& input_shape) {
+  return {load_network(path, input_shape)};
+}
+
+py::list layer_list(const PyNetwork& self) {
+  py::list out;
+  for (const auto& layer : self.network->layers()) {
+    py::dict entry;
+    entry["name"] = layer.name;
+    entry["kind"] = layer.kind;
+    entry["cut"] = layer.cut;
+    entry["inputs"] = layer.inputs;
+    out.append(entry);
+  }
+  return out;
+}
+
+torch::Tensor no_grad_forward(PyNetwork& self, const torch::Tensor& x) {
+  torch::NoGradGuard no_grad;
+  self.network->set_training(false);
+  return self.network->forward(x);
+}
+
+torch::Tensor no_grad_activation(PyNetwork& self, const torch::Tensor& x, const std::string& layer) {
+  torch::NoGradGuard no_grad;
+  self.network->set_training(false);
+  return self.network->activation(x, layer);
+}
+
+// One feature attribution; also its axiom's per-sample error and the pruned share where the method has them.
+py::tuple feature_attribution(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets,
+                              const std::string& method, const std::string& options) {
+  torch::Tensor map, axiom_error, pruned_share;
+  std::string axiom;
+  {
+    py::gil_scoped_release release;
+    auto attributor = make_feature_attributor(method, parse_options(options));
+    map = attributor->attribute(*net.network, x, targets).detach();
+    axiom = attributor->axiom();
+    axiom_error = attributor->axiom_error();
+    if (auto* pruned = dynamic_cast<PrunedGradient*>(attributor.get())) pruned_share = pruned->pruned_share();
+  }
+  return py::make_tuple(map, axiom, axiom_error.defined() ? py::cast(axiom_error) : py::none(),
+                        pruned_share.defined() ? py::cast(pruned_share) : py::none());
+}
+
+Dataset as_dataset(const PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels) {
+  require(images.dim() >= 2, "the training images must be a batch [N, ...]");
+  return make_dataset("python", images.to(torch::kFloat32).contiguous(), labels.to(torch::kInt64).contiguous(),
+                      net.network->class_names(), net.network->normalization());
+}
+
+struct PyDataAttributor {
+  std::unique_ptr<DataAttributor> attributor;
+  std::shared_ptr<Network> fitted;
+};
+
+struct PyEbeDnn {
+  std::shared_ptr<EbeDnn> fit;
+  std::shared_ptr<Network> fitted;
+};
+
+py::dict example_attribution(const ExampleAttribution& a) {
+  py::dict out;
+  out["indices"] = a.indices;
+  out["weights"] = a.weights;
+  out["distances"] = a.distances;
+  out["labels"] = a.labels;
+  out["predictions"] = a.predictions;
+  return out;
+}
+
+py::object json_to_python(const nlohmann::json& value) {
+  return py::module_::import("json").attr("loads")(value.dump());
+}
+
+// Feature attributors by name, each with its options from `options` (method → JSON object).
+std::vector<std::unique_ptr<FeatureAttributor>> make_methods(const std::vector<std::string>& methods,
+                                                             const nlohmann::json& options) {
+  std::vector<std::unique_ptr<FeatureAttributor>> out;
+  for (const auto& method : methods)
+    out.push_back(make_feature_attributor(method, options.contains(method) ? options.at(method) : nlohmann::json::object()));
+  return out;
+}
+
+std::vector<FeatureAttributor*> pointers(const std::vector<std::unique_ptr<FeatureAttributor>>& methods) {
+  std::vector<FeatureAttributor*> out;
+  for (const auto& m : methods) out.push_back(m.get());
+  return out;
+}
+
+py::dict sanity_check(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets,
+                      const std::vector<std::string>& methods, const std::string& options, const std::string& mode,
+                      uint64_t seed, const std::string& reduce) {
+  const auto attributors = make_methods(methods, parse_options(options));
+  SanityOptions sanity;
+  sanity.mode = mode;
+  sanity.seed = seed;
+  sanity.reduce = reduce;
+  SanityResult result;
+  {
+    py::gil_scoped_release release;
+    result = model_randomization(*net.network, pointers(attributors), x, targets, sanity);
+  }
+  py::dict out = json_to_python(result.to_json());
+  out["maps"] = result.maps;
+  return out;
+}
+
+py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets, const std::string& method,
+                      const std::string& options, const std::optional<torch::Tensor>& maps, uint64_t seed) {
+  auto attributor = make_feature_attributor(method, parse_options(options));
+  MapMeasureOptions measure;
+  measure.seed = seed;
+  MapMeasures measured;
+  {
+    py::gil_scoped_release release;
+    const auto attributions = maps ? *maps : attributor->attribute(*net.network, x, targets).detach();
+    measured = measure_maps(*net.network, *attributor, x, targets, attributions, measure);
+  }
+  py::dict out;
+  out["sparseness"] = measured.sparseness;
+  out["complexity"] = measured.complexity;
+  out["max_sensitivity"] = measured.max_sensitivity;
+  out["faithfulness"] = measured.faithfulness;
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_prism, m) {
+  m.doc() = "prism's native engine; use the `prism` package, which wraps it";
+  static py::exception<Error> error_class(m, "Error", PyExc_RuntimeError);
+  // prism's errors keep their one line; LibTorch's lose their backtrace.
+  py::register_exception_translator([](std::exception_ptr pointer) {
+    try {
+      if (pointer) std::rethrow_exception(pointer);
+    } catch (const Error& e) {
+      error_class(e.what());
+    } catch (const c10::Error& e) {
+      error_class(first_line(e).c_str());
+    }
+  });
+  set_quiet(true);
+  route_libtorch_warnings();
+
+  py::class_<PyNetwork>(m, "Network")
+      .def_static("from_module", &from_module, py::arg("module"), py::arg("input_shape"))
+      .def_static("from_file", &from_file, py::arg("path"), py::arg("input_shape"))
+      .def("layers", &layer_list)
+      .def_property_readonly("input_shape", [](const PyNetwork& n) { return shape_of(n.network->input_shape()); })
+      .def_property_readonly("num_classes", [](const PyNetwork& n) { return n.network->num_classes(); })
+      .def("penultimate_layer", [](const PyNetwork& n) { return penultimate_layer(*n.network); })
+      .def("forward", &no_grad_forward, py::arg("x"), GilFree())
+      .def("activation", &no_grad_activation, py::arg("x"), py::arg("layer"), GilFree());
+
+  // Returns its argument: the tests check that tensors cross the binding without copies.
+  m.def("identity", [](const torch::Tensor& x) { return x; });
+  m.def("feature_methods", &feature_methods);
+  m.def("data_methods", &data_methods);
+  m.def("feature_attribution", &feature_attribution, py::arg("network"), py::arg("x"), py::arg("targets"),
+        py::arg("method"), py::arg("options"));
+
+  py::class_<PyDataAttributor>(m, "DataAttributor")
+      .def(py::init([](const std::string& method, const std::string& options) {
+             return PyDataAttributor{make_data_attributor(method, parse_options(options)), nullptr};
+           }),
+           py::arg("method"), py::arg("options"))
+      .def("fit",
+           [](PyDataAttributor& self, PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels) {
+             const auto train = as_dataset(net, images, labels);
+             self.attributor->fit(*net.network, train);
+             self.fitted = net.network;
+           },
+           py::arg("network"), py::arg("images"), py::arg("labels"), GilFree())
+      .def("attribute",
+           [](PyDataAttributor& self, const torch::Tensor& x, const torch::Tensor& targets) {
+             require(self.fitted != nullptr, "fit the data attributor before attributing");
+             return self.attributor->attribute(*self.fitted, x, targets).detach();
+           },
+           py::arg("x"), py::arg("targets"), GilFree())
+      .def("self_influence", [](PyDataAttributor& self) { return self.attributor->self_influence(); }, GilFree())
+      .def("fit_report", [](PyDataAttributor& self) { return json_to_python(self.attributor->fit_report()); })
+      .def("options", [](PyDataAttributor& self) { return json_to_python(self.attributor->options()); })
+      .def_property_readonly("name", [](const PyDataAttributor& self) { return self.attributor->name(); });
+
+  py::class_<PyEbeDnn>(m, "EbeDnn")
+      .def_static(
+          "fit",
+          [](PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels, const std::string& layer,
+             const std::string& pool, const std::string& index, const std::string& metric, const std::string& folder) {
+            EbeDnn::FitOptions options;
+            options.embedding.layer = layer.empty() ? penultimate_layer(*net.network) : layer;
+            options.embedding.pool = pool;
+            options.embedding.unit_length = metric == "cosine";
+            options.index.kind = index;
+            options.index.metric = metric;
+            check_embedding_options(*net.network, options.embedding);
+            const auto train = as_dataset(net, images, labels);
+            auto fitted = std::make_shared<EbeDnn>(
+                EbeDnn::fit(*net.network, train, options, folder, {{"model", "python"}, {"data", "python"}}));
+            return PyEbeDnn{fitted, net.network};
+          },
+          py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layer"), py::arg("pool"),
+          py::arg("index"), py::arg("metric"), py::arg("folder"), GilFree())
+      .def(
+          "explain",
+          [](PyEbeDnn& self, const torch::Tensor& x, int64_t k, const std::string& weights, int64_t top, double share) {
+            EbeOptions options{k, weights, top, share};
+            check_ebe_options(options);
+            ExampleAttribution result;
+            {
+              py::gil_scoped_release release;
+              result = self.fit->explain(*self.fitted, x, options);
+            }
+            return example_attribution(result);
+          },
+          py::arg("x"), py::arg("k"), py::arg("weights"), py::arg("top"), py::arg("share"))
+      .def_property_readonly("layer", [](const PyEbeDnn& self) { return self.fit->embedding_options().layer; });
+
+  m.def("sanity_check", &sanity_check, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("methods"),
+        py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"));
+  m.def("map_measures", &map_measures, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("method"),
+        py::arg("options"), py::arg("maps"), py::arg("seed"));
+  m.def(
+      "perturbation",
+      [](PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets, const torch::Tensor& maps,
+         const std::string& method, const std::vector<double>& percentages, const std::string& fill) {
+        PerturbationOptions options;
+        if (!percentages.empty()) options.percentages = percentages;
+        options.fill = fill;
+        PerturbationCurves curves;
+        {
+          py::gil_scoped_release release;
+          curves = perturbation_curves(*net.network, x, targets, maps, method, options);
+        }
+        py::dict out;
+        out["percentages"] = options.percentages;
+        out["morf_probability"] = curves.morf_probability;
+        out["lerf_probability"] = curves.lerf_probability;
+        out["morf_logit"] = curves.morf_logit;
+        out["lerf_logit"] = curves.lerf_logit;
+        out["original_probability"] = curves.original_probability;
+        out["original_logit"] = curves.original_logit;
+        out["aopc_morf"] = aopc(curves.morf_probability, curves.original_probability, options.percentages);
+        out["aopc_lerf"] = aopc(curves.lerf_probability, curves.original_probability, options.percentages);
+        return out;
+      },
+      py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("maps"), py::arg("method"),
+      py::arg("percentages"), py::arg("fill"));
+}
+
+}  // namespace prism::python
