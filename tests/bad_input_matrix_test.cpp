@@ -16,17 +16,19 @@ class BadInputMatrix : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
-    const auto d = dir_->path().string();
-    ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model cnn --epochs 1 --train-size 300 --test-size 50 "
-                              "--out " + d + "/run").exit_code, 0);
-    ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model mlp --epochs 1 --train-size 300 --test-size 50 "
-                              "--out " + d + "/other").exit_code, 0);
-    ASSERT_EQ(test::run_prism("-q examples fit --model " + d + "/run/model.prism --train fashion-mnist "
-                              "--train-size 200 --layer relu3 --out " + d + "/examples").exit_code, 0);
-    ASSERT_EQ(test::run_prism("-q influence fit --model " + d + "/run/model.prism --train fashion-mnist "
-                              "--train-size 200 --out " + d + "/dualview").exit_code, 0);
-    ASSERT_EQ(test::run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 200 "
-                              "--test-size 50 --attributes 4 --epochs 1 --out " + d + "/flint").exit_code, 0);
+    test::build_once("bad-input-matrix", dir_->path(), [](const fs::path& folder) {
+      const auto d = folder.string();
+      ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model cnn --epochs 1 --train-size 300 --test-size 50 "
+                                "--out " + d + "/run").exit_code, 0);
+      ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model mlp --epochs 1 --train-size 300 --test-size 50 "
+                                "--out " + d + "/other").exit_code, 0);
+      ASSERT_EQ(test::run_prism("-q examples fit --model " + d + "/run/model.prism --train fashion-mnist "
+                                "--train-size 200 --layer relu3 --out " + d + "/examples").exit_code, 0);
+      ASSERT_EQ(test::run_prism("-q influence fit --model " + d + "/run/model.prism --train fashion-mnist "
+                                "--train-size 200 --out " + d + "/dualview").exit_code, 0);
+      ASSERT_EQ(test::run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 200 "
+                                "--test-size 50 --attributes 4 --epochs 1 --out " + d + "/flint").exit_code, 0);
+    });
     const auto subset = random_subset(test::fashion_test(), 20, 0);
     write_npy(dir_->path() / "images.npy", subset.images);
     write_npy(dir_->path() / "labels.npy", subset.labels);

@@ -213,13 +213,15 @@ class FlintCommands : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
-    const auto d = dir_->path().string();
-    const auto result = run_prism("-q flint train --data fashion-mnist --train-size 600 --test-size 200 --model-arch cnn "
-                                  "--attributes 6 --layers relu2,relu3 --epochs 2 --batch-size 32 --lr 1e-3 --beta-from 1 "
-                                  "--eta-from 1 --delta-from 2 --out " + d + "/joint");
-    ASSERT_EQ(result.exit_code, 0) << result.err;
-    ASSERT_EQ(run_prism("-q train --data fashion-mnist --train-size 600 --test-size 200 --model cnn --epochs 1 --out " + d +
-                        "/f").exit_code, 0);
+    test::build_once("flint-commands", dir_->path(), [](const std::filesystem::path& folder) {
+      const auto d = folder.string();
+      const auto result = run_prism("-q flint train --data fashion-mnist --train-size 600 --test-size 200 --model-arch cnn "
+                                    "--attributes 6 --layers relu2,relu3 --epochs 2 --batch-size 32 --lr 1e-3 --beta-from 1 "
+                                    "--eta-from 1 --delta-from 2 --out " + d + "/joint");
+      ASSERT_EQ(result.exit_code, 0) << result.err;
+      ASSERT_EQ(run_prism("-q train --data fashion-mnist --train-size 600 --test-size 200 --model cnn --epochs 1 --out " + d +
+                          "/f").exit_code, 0);
+    });
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string d() { return dir_->path().string(); }

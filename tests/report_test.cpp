@@ -31,19 +31,21 @@ class Report : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new test::TempDir;
-    const auto d = dir_->path().string();
-    const auto data = " --train fashion-mnist --train-size 1000";
-    ASSERT_EQ(run_prism("-q train --data fashion-mnist --model cnn --epochs 1 --train-size 2000 "
-                        "--test-size 200 --out " + d + "/run").exit_code, 0);
-    ASSERT_EQ(run_prism("-q examples fit --model " + d + "/run/model.prism --layer relu3" + std::string(data) +
-                        " --out " + d + "/examples").exit_code, 0);
-    ASSERT_EQ(run_prism("-q influence fit --model " + d + "/run/model.prism" + std::string(data) + " --out " + d +
-                        "/dualview").exit_code, 0);
-    ASSERT_EQ(run_prism("-q evaluate perturbation --model " + d + "/run/model.prism --data fashion-mnist "
-                        "--samples 16 --methods saliency --percentages 0,10,50 --out " + d + "/perturbation").exit_code, 0);
-    ASSERT_EQ(run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 1000 "
-                        "--test-size 100 --attributes 6 --epochs 1 --batch-size 32 --beta-from 1 --out " + d + "/flint")
-                  .exit_code, 0);
+    test::build_once("report", dir_->path(), [](const std::filesystem::path& folder) {
+      const auto d = folder.string();
+      const auto data = " --train fashion-mnist --train-size 1000";
+      ASSERT_EQ(run_prism("-q train --data fashion-mnist --model cnn --epochs 1 --train-size 2000 "
+                          "--test-size 200 --out " + d + "/run").exit_code, 0);
+      ASSERT_EQ(run_prism("-q examples fit --model " + d + "/run/model.prism --layer relu3" + std::string(data) +
+                          " --out " + d + "/examples").exit_code, 0);
+      ASSERT_EQ(run_prism("-q influence fit --model " + d + "/run/model.prism" + std::string(data) + " --out " + d +
+                          "/dualview").exit_code, 0);
+      ASSERT_EQ(run_prism("-q evaluate perturbation --model " + d + "/run/model.prism --data fashion-mnist "
+                          "--samples 16 --methods saliency --percentages 0,10,50 --out " + d + "/perturbation").exit_code, 0);
+      ASSERT_EQ(run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 1000 "
+                          "--test-size 100 --attributes 6 --epochs 1 --batch-size 32 --beta-from 1 --out " + d + "/flint")
+                    .exit_code, 0);
+    });
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string base() {

@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +56,28 @@ CommandResult run_prism(const std::string& arguments) {
 }
 
 fs::path fixtures() { return PRISM_FIXTURES; }
+
+void build_once(const std::string& suite, const fs::path& into, const std::function<void(const fs::path&)>& build) {
+  const auto stamp = fs::last_write_time(PRISM_BINARY).time_since_epoch().count();
+  const fs::path shared = fixtures() / ("suite-" + suite + "-" + std::to_string(stamp));
+  const int lock = ::open((shared.string() + ".lock").c_str(), O_CREAT | O_RDWR, 0644);
+  ASSERT_GE(lock, 0) << "cannot create the lock of " << shared;
+  ::flock(lock, LOCK_EX);
+  if (!fs::exists(shared / ".complete")) {
+    for (const auto& entry : fs::directory_iterator(fixtures()))  // folders of older binaries
+      if (entry.path().filename().string().rfind("suite-" + suite + "-", 0) == 0 && entry.path() != shared &&
+          entry.path().extension() != ".lock")
+        fs::remove_all(entry.path());
+    fs::remove_all(shared);
+    fs::create_directories(shared);
+    build(shared);
+    if (!::testing::Test::HasFailure()) std::ofstream(shared / ".complete").put('\n');
+  }
+  ::flock(lock, LOCK_UN);
+  ::close(lock);
+  ASSERT_TRUE(fs::exists(shared / ".complete")) << "the " << suite << " suite's set-up failed";
+  fs::copy(shared, into, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+}
 
 void expect_clean_failure(const CommandResult& result, const std::string& fragment) {
   EXPECT_NE(result.exit_code, 0);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "prism/prism.h"
@@ -40,5 +41,13 @@ void expect_clean_failure(const CommandResult& result, const std::string& fragme
 
 // The folder the TorchScript fixture script wrote.
 std::filesystem::path fixtures();
+
+// Fills `into` with what `build` writes into an empty folder, building it once for every test process of the
+// suite: CTest runs each test in its own process, and a suite's set-up (training runs, fits) is the same each
+// time. The built folder is kept under the fixtures folder, keyed by the prism binary's modification time (a
+// rebuilt binary builds it again), behind a lock so that processes running at once build it once. `build` must
+// only write inputs that do not depend on where they lie, and the tests change only their copy.
+void build_once(const std::string& suite, const std::filesystem::path& into,
+                const std::function<void(const std::filesystem::path&)>& build);
 
 }  // namespace prism::test
