@@ -22,7 +22,7 @@ from . import _prism
 
 Error = _prism.Error
 
-__all__ = ["Error", "Network", "attribute", "feature_methods", "data_methods", "DataAttributor", "EbeDnn",
+__all__ = ["Error", "Network", "attribute", "feature_methods", "data_methods", "DataAttributor", "EbeDnn", "Flint",
            "sanity_check", "perturbation", "map_measures"]
 
 
@@ -212,6 +212,44 @@ class EbeDnn:
         if self._fit is None:
             raise Error("fit EBE-DNN before explaining")
         return self._fit.explain(_tensor(x, "x", _torch.float32), k=k, weights=weights, top=top, share=share)
+
+
+class Flint:
+    """A post-hoc FLINT interpreter (Parekh et al. 2021) of a trained network, f frozen: a dictionary of
+    `attributes` learned attributes Φ(x) read from hidden `layers` (default: the last spatial activation),
+    feeding a linear classifier g that mimics f. fit() trains it (into `folder`, or a temporary one)."""
+
+    def __init__(self, attributes=25, layers=None, epochs=3, batch_size=32, learning_rate=1e-3, seed=0):
+        self._settings = dict(layers=list(layers or []), attributes=attributes, epochs=epochs,
+                              batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+        self._fit = None
+        self._folder = None
+
+    def fit(self, network, train_x, train_y, folder=None):
+        if folder is None:
+            self._folder = _tempfile.TemporaryDirectory(prefix="prism-flint-")
+            folder = self._folder.name + "/flint"
+        self._fit = _prism.Flint.fit(_check_network(network), _tensor(train_x, "train_x", _torch.float32),
+                                     _tensor(train_y, "train_y", _torch.int64), folder=str(folder), **self._settings)
+        return self
+
+    def _fitted(self):
+        if self._fit is None:
+            raise Error("fit the FLINT interpreter before interpreting")
+        return self._fit
+
+    def history(self):
+        """Per epoch: the loss terms, the total and the train accuracies of f and g."""
+        return self._fitted().history()
+
+    def interpret(self, x, tau=2.0):
+        """Local interpretation of f's predictions: attributes Φ(x), g's and f's logits, each attribute's
+        relevance r_{j,x} = α_j / max |α| for the predicted class, and the attributes above 1/τ."""
+        return self._fitted().interpret(_tensor(x, "x", _torch.float32), tau)
+
+    def global_interpretation(self, x, tau=2.0):
+        """Global relevance r_{j,c} [classes, J] over x, and the (class, attribute) pairs above 1/τ."""
+        return self._fitted().global_interpretation(_tensor(x, "x", _torch.float32), tau)
 
 
 def sanity_check(network, x, target, methods=("pruned-gradient",), mode="cascading", seed=0, reduce="sum",

@@ -108,6 +108,70 @@ py::object json_to_python(const nlohmann::json& value) {
   return py::module_::import("json").attr("loads")(value.dump());
 }
 
+// A post-hoc FLINT interpreter of a network (f frozen), trained into `folder`.
+struct PyFlint {
+  FlintInterpreter interpreter{nullptr};
+  std::shared_ptr<Network> network;
+  std::vector<FlintEpochRecord> history;
+};
+
+PyFlint fit_flint(PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
+                  const std::vector<std::string>& layers, int64_t attributes, int64_t epochs, int64_t batch_size,
+                  double learning_rate, uint64_t seed, const std::string& folder) {
+  const auto train = as_dataset(net, images, labels);
+  const auto chosen = layers.empty() ? default_flint_layers(*net.network) : layers;
+  torch::manual_seed(seed);
+  FlintInterpreter interpreter(describe_flint_layers(*net.network, chosen, attributes));
+  FlintTrainOptions options;
+  options.train_predictor = false;
+  options.epochs = epochs;
+  options.batch_size = batch_size;
+  options.learning_rate = learning_rate;
+  options.seed = seed;
+  options.out = folder;
+  options.provenance = {{"model", "python"}, {"data", "python"}};
+  auto history = train_flint(*net.network, interpreter, train, nullptr, options);
+  interpreter->eval();
+  return {interpreter, net.network, std::move(history)};
+}
+
+// Φ(x), g's logits, f's logits and the local relevance r_{j,x} of each attribute for f's predicted class.
+py::dict interpret_flint(PyFlint& self, const torch::Tensor& x, double tau) {
+  require(tau > 1, "tau must be above 1 (relevance above 1/tau is shown)");
+  FlintOutputs outputs;
+  torch::Tensor relevance;
+  {
+    py::gil_scoped_release release;
+    outputs = run_flint(*self.network, self.interpreter, x);
+    const auto classes = outputs.predictor_logits.argmax(1);
+    relevance = local_relevance(outputs.attributes, self.interpreter->head_weight().detach(), classes);
+  }
+  py::dict out;
+  out["attributes"] = outputs.attributes;
+  out["interpreter_logits"] = outputs.interpreter_logits;
+  out["predictor_logits"] = outputs.predictor_logits;
+  out["relevance"] = relevance;
+  out["local_interpretation"] = local_interpretation(relevance, tau);
+  return out;
+}
+
+// r_{j,c} over `x` (classes as f predicts them) and the class–attribute pairs above 1/τ.
+py::dict global_flint(PyFlint& self, const torch::Tensor& x, double tau) {
+  require(tau > 1, "tau must be above 1 (relevance above 1/tau is shown)");
+  torch::Tensor class_relevance;
+  {
+    py::gil_scoped_release release;
+    const auto outputs = run_flint(*self.network, self.interpreter, x);
+    const auto classes = outputs.predictor_logits.argmax(1);
+    const auto relevance = local_relevance(outputs.attributes, self.interpreter->head_weight().detach(), classes);
+    class_relevance = global_relevance(relevance, classes, self.network->num_classes());
+  }
+  py::dict out;
+  out["relevance"] = class_relevance;
+  out["pairs"] = global_interpretation(class_relevance, tau);
+  return out;
+}
+
 // Feature attributors by name, each with its options from `options` (method → JSON object).
 std::vector<std::unique_ptr<FeatureAttributor>> make_methods(const std::vector<std::string>& methods,
                                                              const nlohmann::json& options) {
@@ -251,6 +315,19 @@ PYBIND11_MODULE(_prism, m) {
           },
           py::arg("x"), py::arg("k"), py::arg("weights"), py::arg("top"), py::arg("share"))
       .def_property_readonly("layer", [](const PyEbeDnn& self) { return self.fit->embedding_options().layer; });
+
+  py::class_<PyFlint>(m, "Flint")
+      .def_static("fit", &fit_flint, py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layers"),
+                  py::arg("attributes"), py::arg("epochs"), py::arg("batch_size"), py::arg("learning_rate"),
+                  py::arg("seed"), py::arg("folder"), GilFree())
+      .def("interpret", &interpret_flint, py::arg("x"), py::arg("tau"))
+      .def("global_interpretation", &global_flint, py::arg("x"), py::arg("tau"))
+      .def("history", [](const PyFlint& self) {
+        nlohmann::json epochs = nlohmann::json::array();
+        for (const auto& record : self.history) epochs.push_back(record.to_json());
+        return json_to_python(epochs);
+      })
+      .def("head_weight", [](const PyFlint& self) { return self.interpreter->head_weight().detach(); });
 
   m.def("sanity_check", &sanity_check, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("methods"),
         py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"));

@@ -164,3 +164,23 @@ def test_evaluations_return_numbers_and_arrays(cnn, images):
     measures = prism.map_measures(cnn, images, targets, method="saliency", maps=maps)
     assert set(measures) == {"sparseness", "complexity", "max_sensitivity", "faithfulness"}
     assert measures["sparseness"].shape == (3,)
+
+
+def test_flint_post_hoc_relevance_is_normalised_and_the_model_is_untouched(cnn, tmp_path):
+    x = torch.from_numpy(np.load(fixture("zoo_cnn.input.npy"))).repeat(40, 1, 1, 1)
+    x = (x + 0.05 * torch.rand_like(x)).clamp(0, 1)
+    y = torch.arange(len(x)) % 10
+    before = cnn.forward(x)
+    flint = prism.Flint(attributes=5, epochs=1, batch_size=16).fit(cnn, x, y, folder=tmp_path / "flint")
+    assert len(flint.history()) == 1 and "total" in flint.history()[0]
+    local = flint.interpret(x[:6])
+    assert local["attributes"].shape == (6, 5)
+    largest = local["relevance"].abs().amax(1)
+    assert ((largest == 0) | ((largest - 1).abs() < 1e-5)).all()
+    for row, chosen in zip(local["relevance"], local["local_interpretation"]):
+        assert all(row[j] > 0.5 for j in chosen)
+    torch.testing.assert_close(local["predictor_logits"], before[:6])
+    assert torch.equal(cnn.forward(x), before)  # post hoc: f's weights are not touched
+    global_ = flint.global_interpretation(x)
+    assert global_["relevance"].shape == (10, 5)
+    assert (tmp_path / "flint" / "flint.json").exists()
