@@ -41,6 +41,8 @@ def _targets(targets, batch):
     """Targets as int64 [B]: one class for all (an int), or one per sample."""
     if isinstance(targets, int):
         return _torch.full((batch,), targets, dtype=_torch.int64)
+    if isinstance(targets, (list, tuple)):
+        targets = _torch.tensor(targets, dtype=_torch.int64)
     targets = _tensor(targets, "target", _torch.int64)
     if targets.dim() != 1 or targets.numel() != batch:
         raise Error(f"target must be an int or one class per sample [{batch}] (got shape {list(targets.shape)})")
@@ -68,6 +70,8 @@ class Network:
            prism model file. The ScriptModule is set to evaluation mode.
     input_shape: (C, H, W) of one input; required for a ScriptModule or scripted file (a scripted model does
            not record it), read from the file for a prism model.
+    A prism model file records its training data's mean, which the "mean" baseline and fills use; a scripted
+    model does not, so give those a "zeros" baseline or fill.
     """
 
     def __init__(self, model, input_shape=None):
