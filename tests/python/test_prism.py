@@ -74,7 +74,7 @@ def test_a_module_scripted_here_is_explained_without_a_file(tmp_path, monkeypatc
     torch.testing.assert_close(diagnostics["completeness_error"], (maps.flatten(1).sum(1) - gap).abs())
     assert diagnostics["completeness_error"].max() < 0.01 * gap.abs().max() + 1e-4  # ReLU kinks on the path
     pruned, diagnostics = prism.attribute(net, x, [1, 2], return_diagnostics=True)
-    assert (diagnostics["pruned_share"] >= 0.85 - 1e-6).all()
+    assert (diagnostics["pruned_share"] >= 0.85 - 1e-3).all()  # ⌊0.85 N⌋ of N neurons
     assert os.listdir(tmp_path) == []
 
 
