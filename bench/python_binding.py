@@ -4,7 +4,7 @@ binding's own cost per call against an IG-50 call.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_binding.py build/tests/fixtures build/prism
 
-Models: the fixtures' scripted zoo cnn (28 x 28) and torchvision ResNet-18 (64 x 64), 16 images, 2 threads.
+Models: the fixtures' scripted zoo cnn (28 x 28) and torchvision ResNet-18 (at 64 x 64), 16 images, 2 threads.
 Prints a markdown table of seconds per image and the ratios prism-Python / plain PyTorch and prism-Python / CLI."""
 import json
 import os
@@ -68,7 +68,7 @@ METHODS = [("saliency", {}, plain_saliency), ("integrated-gradients", {"steps": 
 
 def main(fixtures, binary):
     rows = []
-    for name, shape in (("zoo_cnn", (1, 28, 28)), ("tv_resnet18", (3, 64, 64))):
+    for name, shape in (("zoo_cnn", (1, 28, 28)), ("resnet18", (3, 64, 64))):
         path = os.path.join(fixtures, name + ".pt")
         model = torch.jit.load(path).eval()
         net = prism.Network(path, input_shape=shape)
