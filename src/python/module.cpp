@@ -7,7 +7,6 @@
 
 #include <pybind11/stl.h>
 
-#include <filesystem>
 #include <optional>
 
 #include "prism/prism.h"
@@ -25,8 +24,6 @@ nlohmann::json parse_options(const std::string& json) { return nlohmann::json::p
 struct PyNetwork {
   std::shared_ptr<Network> network;
 };
-
-std::vector<int64_t> shape_of(const std::vector<int64_t>& shape) { return shape; }
 
 PyNetwork from_module(torch::jit::Module module, const std::vector<int64_t>& input_shape) {
   return {torch_script_network(std::move(module), input_shape, "the ScriptModule")};
@@ -246,7 +243,7 @@ PYBIND11_MODULE(_prism, m) {
       .def_static("from_module", &from_module, py::arg("module"), py::arg("input_shape"))
       .def_static("from_file", &from_file, py::arg("path"), py::arg("input_shape"))
       .def("layers", &layer_list)
-      .def_property_readonly("input_shape", [](const PyNetwork& n) { return shape_of(n.network->input_shape()); })
+      .def_property_readonly("input_shape", [](const PyNetwork& n) { return n.network->input_shape(); })
       .def_property_readonly("num_classes", [](const PyNetwork& n) { return n.network->num_classes(); })
       .def("penultimate_layer", [](const PyNetwork& n) { return penultimate_layer(*n.network); })
       .def("forward", &no_grad_forward, py::arg("x"), GilFree())

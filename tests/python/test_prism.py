@@ -170,7 +170,7 @@ def test_evaluations_return_numbers_and_arrays(cnn, images, prism_model):
     maps = prism.attribute(cnn, images, targets, method="saliency")
     curves = prism.perturbation(cnn, images, targets, maps, percentages=[0, 50, 100], fill="zero")
     torch.testing.assert_close(curves["morf_probability"][:, 0], curves["original_probability"])
-    with pytest.raises(prism.Error, match="records no data mean"):
+    with pytest.raises(prism.Error, match="no data mean for the mean fill"):
         prism.perturbation(cnn, images, targets, maps)  # a scripted model records no mean for the mean fill
     measures = prism.map_measures(prism_model, images, targets, method="gradient-x-input")
     assert set(measures) == {"sparseness", "complexity", "max_sensitivity", "faithfulness"}

@@ -13,6 +13,10 @@ torch::Tensor rank_pixels(const torch::Tensor& maps) {
 }
 
 torch::Tensor fill_values(const Network& network, const torch::Tensor& images, const std::string& fill, uint64_t seed) {
+  if (fill == "mean")
+    require(!network.normalization().empty(),
+            "the model records no data mean for the mean fill (a scripted model does not); use the zero, blur or "
+            "noise fill");
   if (fill == "mean" || fill == "zero") return make_baseline(network, images, fill == "mean" ? "mean" : "zeros", 0);
   if (fill == "blur") return make_baseline(network, images, "blur", 2.0);
   if (fill == "noise") {
