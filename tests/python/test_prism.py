@@ -116,8 +116,9 @@ def test_the_gil_is_released_while_prism_attributes(cnn, images):
     done.set()
     thread.join()
     during = [t for t in ticks if start < t < end]
+    # Held, the GIL would stop the thread for the whole call; released, it ticks (fewer on a loaded machine).
     assert end - start > 0.05
-    assert len(during) > 0.3 * (end - start) / 0.0015, (len(during), end - start)
+    assert len(during) >= 10, (len(during), end - start)
 
 
 @pytest.fixture(scope="module")
