@@ -23,7 +23,14 @@ from . import _prism
 Error = _prism.Error
 
 __all__ = ["Error", "Network", "attribute", "feature_methods", "data_methods", "DataAttributor", "EbeDnn", "Flint",
-           "sanity_check", "perturbation", "map_measures"]
+           "sanity_check", "perturbation", "map_measures", "data_metrics"]
+
+data_metrics = _prism.data_metrics
+"""The data-attribution metrics of the DualView paper's evaluation, on attributions [B, N] you computed:
+identical_label(attributions, train_labels, test_labels), mislabel_detection(self_influence, flipped) (a dict with
+the detection curve and its area normalised so that random = 0 and optimal = 1), shortcut_detection(attributions,
+marked), sparsity(attributions), topk_cardinality(attributions, k), model_randomization(trained, randomized) (mean
+Spearman) and linear_datamodeling_score(attributions, subsets, outputs)."""
 
 
 def _tensor(value, name, dtype=None):

@@ -326,6 +326,40 @@ PYBIND11_MODULE(_prism, m) {
       })
       .def("head_weight", [](const PyFlint& self) { return self.interpreter->head_weight().detach(); });
 
+  // The data-attribution metrics (Yolcu et al. 2024, §5) on attributions the caller computed.
+  py::module_ metrics = m.def_submodule("data_metrics", "metrics of data attributions");
+  metrics.def("identical_label", &identical_label, py::arg("attributions"), py::arg("train_labels"),
+              py::arg("test_labels"));
+  metrics.def(
+      "mislabel_detection",
+      [](const torch::Tensor& self_influence, const torch::Tensor& flipped) {
+        const auto curve = mislabel_detection(self_influence, flipped);
+        py::dict out;
+        out["inspected"] = curve.inspected;
+        out["found"] = curve.found;
+        out["area"] = curve.area;
+        out["random_area"] = curve.random_area;
+        out["optimal_area"] = curve.optimal_area;
+        out["normalized"] = curve.normalized;
+        return out;
+      },
+      py::arg("self_influence"), py::arg("flipped"));
+  metrics.def(
+      "shortcut_detection",
+      [](const torch::Tensor& attributions, const torch::Tensor& marked) {
+        const auto score = shortcut_detection(attributions, marked);
+        py::dict out;
+        out["top1_hit_rate"] = score.top1_hit_rate;
+        out["mean_average_precision"] = score.mean_average_precision;
+        return out;
+      },
+      py::arg("attributions"), py::arg("marked"));
+  metrics.def("sparsity", &mean_nonzero, py::arg("attributions"));
+  metrics.def("topk_cardinality", &topk_cardinality, py::arg("attributions"), py::arg("k"));
+  metrics.def("model_randomization", &mean_rank_correlation, py::arg("trained"), py::arg("randomized"));
+  metrics.def("linear_datamodeling_score", &linear_datamodeling_score, py::arg("attributions"), py::arg("subsets"),
+              py::arg("outputs"));
+
   m.def("sanity_check", &sanity_check, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("methods"),
         py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"));
   m.def("map_measures", &map_measures, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("method"),

@@ -197,3 +197,17 @@ def test_flint_post_hoc_relevance_is_normalised_and_the_model_is_untouched(cnn, 
     global_ = flint.global_interpretation(x)
     assert global_["relevance"].shape == (10, 5)
     assert (tmp_path / "flint" / "flint.json").exists()
+
+
+def test_data_metrics_have_their_known_values():
+    metrics = prism.data_metrics
+    train_labels = torch.tensor([0, 1, 0, 1])
+    attributions = torch.tensor([[5.0, 1.0, 0.0, 0.0], [0.0, 3.0, 1.0, 0.0]])  # top-1: train 0 (class 0), 1 (class 1)
+    assert metrics.identical_label(attributions, train_labels, torch.tensor([0, 1])) == 1.0
+    assert metrics.identical_label(attributions, train_labels, torch.tensor([1, 0])) == 0.0
+    assert metrics.sparsity(attributions) == 2.0
+    flipped = torch.tensor([True, False, False, False])
+    assert metrics.mislabel_detection(torch.tensor([9.0, 1.0, 2.0, 3.0]), flipped)["normalized"] == pytest.approx(1.0)
+    assert metrics.model_randomization(attributions, attributions) == pytest.approx(1.0)
+    with pytest.raises(prism.Error):
+        metrics.linear_datamodeling_score(attributions, torch.ones(2, 4), torch.ones(2, 2))  # fewer than 3 subsets
