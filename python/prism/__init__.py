@@ -195,6 +195,14 @@ class DataAttributor:
         return self._attributor.options()
 
 
+def _fit_folder(owner, folder, method):
+    """The folder a fit is written to: `folder`, or a temporary one that lives as long as `owner`."""
+    if folder is not None:
+        return str(folder)
+    owner._folder = _tempfile.TemporaryDirectory(prefix=f"prism-{method}-")
+    return owner._folder.name + "/" + method
+
+
 class EbeDnn:
     """EBE-DNN: a kNN classifier on a layer's embedding, whose predictions are weighted votes of training
     examples. fit() embeds the training set and builds the index (in `folder`, or a temporary one)."""
@@ -205,12 +213,9 @@ class EbeDnn:
         self._folder = None
 
     def fit(self, network, train_x, train_y, folder=None):
-        if folder is None:
-            self._folder = _tempfile.TemporaryDirectory(prefix="prism-ebe-")
-            folder = self._folder.name + "/fit"
         self._fit = _prism.EbeDnn.fit(_check_network(network), _tensor(train_x, "train_x", _torch.float32),
-                                      _tensor(train_y, "train_y", _torch.int64), folder=str(folder),
-                                      **self._settings)
+                                      _tensor(train_y, "train_y", _torch.int64),
+                                      folder=_fit_folder(self, folder, "ebe-dnn"), **self._settings)
         return self
 
     @property
@@ -237,11 +242,9 @@ class Flint:
         self._folder = None
 
     def fit(self, network, train_x, train_y, folder=None):
-        if folder is None:
-            self._folder = _tempfile.TemporaryDirectory(prefix="prism-flint-")
-            folder = self._folder.name + "/flint"
         self._fit = _prism.Flint.fit(_check_network(network), _tensor(train_x, "train_x", _torch.float32),
-                                     _tensor(train_y, "train_y", _torch.int64), folder=str(folder), **self._settings)
+                                     _tensor(train_y, "train_y", _torch.int64),
+                                     folder=_fit_folder(self, folder, "flint"), **self._settings)
         return self
 
     def _fitted(self):
