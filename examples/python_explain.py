@@ -1,7 +1,7 @@
 """prism from Python, end to end: train a small CNN on Fashion-MNIST with PyTorch, script it, explain four test
 predictions with the pruned gradient and integrated gradients, find each one's most similar training images
-(EBE-DNN) and its DualView proponents, check the maps with pixel perturbation, and save a figure and a JSON
-summary.
+(EBE-DNN) and its DualView proponents, check the maps with pixel perturbation, and save a matplotlib figure, a
+JSON summary and an HTML report.
 
     PYTHONPATH=build/python /usr/bin/python3 examples/python_explain.py [OUT_DIR]
 
@@ -87,8 +87,25 @@ def main(out):
     summary["knn_agrees"] = (neighbours["predictions"] == target).float().mean().item()
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
+
+    report = prism.Report("A Fashion-MNIST CNN trained in PyTorch, explained by prism")
+    report.facts({"test accuracy": f"{accuracy:.3f}", "training images": len(train_x),
+                  "kNN agrees with the network": f"{summary['knn_agrees']:.2f}"})
+    report.heading("Pruned gradient (85 % of the neurons pruned per input)")
+    for row in range(4):
+        report.overlay(x[row], pruned[row, 0], caption=f"{CLASSES[target[row]]}")
+    report.heading("Integrated gradients, the nearest training image and the top DualView proponent")
+    for row in range(4):
+        report.heatmap(ig[row, 0], caption="integrated gradients")
+        report.image(train_x[neighbours["indices"][row, 0]], caption="nearest (EBE-DNN)")
+        report.image(train_x[proponents[row, 0]], caption="top proponent (DualView)")
+    report.heading("Pixel perturbation (AOPC of the probability; MoRF high and LeRF low is faithful)")
+    report.table(["method", "MoRF", "LeRF"],
+                 [[name, f"{v['morf']:.3f}", f"{v['lerf']:.3f}"] for name, v in summary["aopc"].items()])
+    report.figure(fig)
+    report.save(os.path.join(out, "report.html"))
     print(json.dumps(summary, indent=2))
-    print(f"explanations.png and summary.json in {out}")
+    print(f"explanations.png, summary.json and report.html in {out}")
 
 
 if __name__ == "__main__":

@@ -356,7 +356,7 @@ TEST(Checkpoints, TrakAveragesAndTracInSumsTheirCheckpointsScores) {
 TEST(RandomAttributor, IsSeededStandardNormalNoise) {
   const auto& t = trained_mlp();
   auto& net = *t.network;
-  RandomAttributor random(4);
+  RandomAttributor random({4});
   random.fit(net, t.train);
   const auto images = t.test.images.narrow(0, 0, 8);
   const auto targets = torch::arange(8) % 10;
@@ -366,14 +366,14 @@ TEST(RandomAttributor, IsSeededStandardNormalNoise) {
   const double n = static_cast<double>(a.numel());
   EXPECT_LT(std::abs(a.mean().item<double>()), 4 / std::sqrt(n));
   EXPECT_NEAR(a.std().item<double>(), 1.0, 0.05);
-  RandomAttributor other_seed(5);
+  RandomAttributor other_seed({5});
   other_seed.fit(net, t.train);
   EXPECT_FALSE(torch::equal(other_seed.attribute(net, images, targets), a));
   ZooOptions zoo;
   zoo.architecture = "mlp";
   zoo.width = 32;
   auto other_model = make_zoo_network(zoo);
-  RandomAttributor same_seed(4);
+  RandomAttributor same_seed({4});
   same_seed.fit(*other_model, t.train);  // another model: independent scores, as the randomisation metric needs
   EXPECT_FALSE(torch::equal(same_seed.attribute(*other_model, images, targets), a));
   same_seed.set_state(random.state());

@@ -23,7 +23,8 @@ from . import _prism
 Error = _prism.Error
 
 __all__ = ["Error", "Network", "attribute", "feature_methods", "data_methods", "DataAttributor", "EbeDnn", "Flint",
-           "sanity_check", "perturbation", "map_measures", "data_metrics"]
+           "sanity_check", "perturbation", "map_measures", "roar", "evaluate_data_attribution", "data_metrics",
+           "Report"]
 
 data_metrics = _prism.data_metrics
 """The data-attribution metrics of the DualView paper's evaluation, on attributions [B, N] you computed:
@@ -130,13 +131,14 @@ def _check_network(network):
 def attribute(network, x, target, method="pruned-gradient", return_diagnostics=False, **options):
     """Feature attributions [B, C, H, W] of the scores of `target` (an int, or one class per sample) at x.
 
-    method: one of prism.feature_methods() — pruned-gradient (the default: Khakzar et al.'s input-specific
-        pruning, sparsity=85), saliency, gradient-x-input, integrated-gradients (steps=50, baseline="zeros"),
-        smoothgrad (samples=50, noise_level=0.15), grad-cam (layer=None: the last spatial layer), lrp (composite),
-        occlusion (patch, stride, fill), random.
-    options: the method's options as keywords, named as in `prism attribute --help` (sparsity, steps, ...).
+    method: one of the methods below (the default is the seed method, the pruned gradient).
+    options: the method's options as keywords, each with its default (the flags of `prism attribute --help`,
+        '-' written '_'); an option the method does not have is an error that lists the ones it has.
     return_diagnostics: also return a dict with the method's axiom error per sample (IG's completeness,
         LRP's conservation) and the pruned share (pruned gradient).
+
+    Methods and their options:
+{methods}
     """
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
@@ -152,12 +154,28 @@ def attribute(network, x, target, method="pruned-gradient", return_diagnostics=F
     return maps, diagnostics
 
 
-class DataAttributor:
-    """Attribution of predictions to training samples.
+def _method_help(docs):
+    """The methods and their options as an indented list, from prism's own declarations of them."""
+    lines = []
+    for method in docs:
+        lines.append(f"    {method['name']}: {method['summary']}")
+        for option in method["options"]:
+            lines.append(f"        {option['key']}={option['default']!r}: {option['help']}")
+    return "\n".join(lines)
 
-    method: one of prism.data_methods() — dualview (C=1e-3: the Crammer–Singer surrogate's dual variables),
-        similarity, representer, influence, tracin, trak, random.
-    options: the method's options as keywords (e.g. C, projection_dim, checkpoints).
+
+attribute.__doc__ = attribute.__doc__.replace("{methods}", _method_help(_prism.feature_method_docs()))
+
+
+class DataAttributor:
+    """Attribution of predictions to training samples: fit() on the training set, then attribute() test
+    points [B, N] or their top proponents, and self_influence() [N].
+
+    method: one of the methods below; options: its options as keywords, each with its default (the flags of
+    `prism influence fit --help`, '-' written '_').
+
+    Methods and their options:
+{methods}
     """
 
     def __init__(self, method="dualview", **options):
@@ -193,6 +211,9 @@ class DataAttributor:
 
     def options(self):
         return self._attributor.options()
+
+
+DataAttributor.__doc__ = DataAttributor.__doc__.replace("{methods}", _method_help(_prism.data_method_docs()))
 
 
 def _fit_folder(owner, folder, method):
@@ -231,26 +252,56 @@ class EbeDnn:
 
 
 class Flint:
-    """A post-hoc FLINT interpreter (Parekh et al. 2021) of a trained network, f frozen: a dictionary of
-    `attributes` learned attributes Φ(x) read from hidden `layers` (default: the last spatial activation),
-    feeding a linear classifier g that mimics f. fit() trains it (into `folder`, or a temporary one)."""
+    """FLINT (Parekh et al. 2021): an interpreter g of a classifier f — a dictionary of `attributes` learned
+    attributes Φ(x) read from f's hidden `layers` (default: the last spatial activation), feeding a linear
+    classifier that mimics f. fit() learns it post hoc for a trained network (f frozen); Flint.train() learns a
+    built-in f and its interpreter together. Training writes a FLINT folder (`folder`, or a temporary one).
+    The defaults are the paper's for MNIST-like data and the command line's (Adam at 1e-4, batches of 16, 12
+    epochs); a larger step lets attributes die (Φ = 0 on every input).
 
-    def __init__(self, attributes=25, layers=None, epochs=3, batch_size=32, learning_rate=1e-3, seed=0):
+    loss_weights: the weights of FLINT's loss terms and the epoch each starts at, as keywords — gamma (input
+        fidelity, 0.8), beta (output fidelity, 0.5), delta (the entropies, 0.2), eta (L1 of the attributes, 0.1),
+        gamma_from, beta_from, delta_from, eta_from, input_fidelity ("l2" or "l1").
+    """
+
+    def __init__(self, attributes=25, layers=None, epochs=12, batch_size=16, learning_rate=1e-4, seed=0,
+                 **loss_weights):
         self._settings = dict(layers=list(layers or []), attributes=attributes, epochs=epochs,
-                              batch_size=batch_size, learning_rate=learning_rate, seed=seed)
+                              batch_size=batch_size, learning_rate=learning_rate, seed=seed,
+                              loss_weights=_options(loss_weights))
         self._fit = None
         self._folder = None
 
     def fit(self, network, train_x, train_y, folder=None):
+        """Learns the interpreter of a trained `network` (f frozen); returns self."""
         self._fit = _prism.Flint.fit(_check_network(network), _tensor(train_x, "train_x", _torch.float32),
                                      _tensor(train_y, "train_y", _torch.int64),
                                      folder=_fit_folder(self, folder, "flint"), **self._settings)
         return self
 
+    @classmethod
+    def train(cls, train_x, train_y, architecture="cnn", width=0, class_names=None, folder=None, attributes=25,
+              layers=None, epochs=12, batch_size=16, learning_rate=1e-4, seed=0, **loss_weights):
+        """FLINT's joint training: a fresh built-in classifier f (`architecture`: mlp, cnn or resnet18) and its
+        interpreter learnt together on images [N, C, H, W] and labels [N]; f is `.network`."""
+        flint = cls(attributes, layers, epochs, batch_size, learning_rate, seed, **loss_weights)
+        flint._fit = _prism.Flint.train(_tensor(train_x, "train_x", _torch.float32),
+                                        _tensor(train_y, "train_y", _torch.int64), list(class_names or []),
+                                        architecture, width, folder=_fit_folder(flint, folder, "flint"),
+                                        **flint._settings)
+        return flint
+
     def _fitted(self):
         if self._fit is None:
             raise Error("fit the FLINT interpreter before interpreting")
         return self._fit
+
+    @property
+    def network(self):
+        """f, the classifier the interpreter explains (the jointly trained one after Flint.train)."""
+        network = Network.__new__(Network)
+        network._net = self._fitted().network()
+        return network
 
     def history(self):
         """Per epoch: the loss terms, the total and the train accuracies of f and g."""
@@ -264,6 +315,13 @@ class Flint:
     def global_interpretation(self, x, tau=2.0):
         """Global relevance r_{j,c} [classes, J] over x, and the (class, attribute) pairs above 1/τ."""
         return self._fitted().global_interpretation(_tensor(x, "x", _torch.float32), tau)
+
+    def visualise(self, samples, top=8, **options):
+        """What each attribute stands for over `samples` (training images): the attributes Φ [N, J], the
+        global relevance [classes, J], each attribute's `top` most activating samples [J, top] and an image
+        per attribute that maximises it [J, C, H, W], started from its top sample. options: start_scale
+        (0.3), steps (300), learning_rate (0.05), tv_weight (20), range_weight (10)."""
+        return self._fitted().visualise(_tensor(samples, "samples", _torch.float32), int(top), _options(options))
 
 
 def sanity_check(network, x, target, methods=("pruned-gradient",), mode="cascading", seed=0, reduce="sum",
@@ -295,3 +353,156 @@ def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0
     x = _tensor(x, "x", _torch.float32)
     given = None if maps is None else _tensor(maps, "maps", _torch.float32)
     return _prism.map_measures(net, x, _targets(target, x.shape[0]), method, _options(options), given, seed)
+
+
+def roar(network, train_x, train_y, test_x, test_y, methods=("pruned-gradient", "random"), fractions=None,
+         modes=("roar", "kar"), seeds=1, architecture=None, width=0, epochs=3, learning_rate=1e-3, batch_size=64,
+         seed=0, reduce="sum", cache=None, method_options=None):
+    """ROAR and KAR (Hooker et al. 2019): each method's maps of `network` rank the pixels of every training and
+    test image; the top `fractions` % (ROAR) or all but them (KAR) are replaced by the data mean, a fresh model
+    is trained on the modified images and tested on the modified test set. A faithful ranking makes ROAR
+    accuracy fall fastest and KAR accuracy stay highest; "random" is the control. Fresh models are the
+    network's own built-in architecture, or `architecture` (mlp, cnn, resnet18) for a scripted model.
+    Maps and retrainings are cached in `cache` (a temporary folder when None), so a rerun only reads.
+    Returns the runs (method, mode, fraction, seed, accuracy) and a markdown table per mode."""
+    net = _check_network(network)
+    with _cache_folder(cache, "roar") as folder:
+        return _prism.roar(net, _tensor(train_x, "train_x", _torch.float32),
+                           _tensor(train_y, "train_y", _torch.int64), _tensor(test_x, "test_x", _torch.float32),
+                           _tensor(test_y, "test_y", _torch.int64), list(methods), _options(method_options or {}),
+                           [float(f) for f in (fractions or [])], list(modes), int(seeds), architecture or "",
+                           int(width), int(epochs), float(learning_rate), int(batch_size), int(seed), reduce, folder)
+
+
+def evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=None, metrics=None, class_names=None,
+                              groups=None, architecture="cnn", width=0, epochs=2, learning_rate=1e-3, seed=0,
+                              flip_fraction=0.3, lds_subsets=8, topk=10, cache=None, method_options=None):
+    """The DualView paper's evaluation of data attribution (Yolcu et al. 2024, §5), end to end: for each metric
+    the model it needs is trained (the plain model, merged classes, flipped labels, a marked class, random
+    halves), every method (prism.data_methods() when None) is fitted on it and scored. metrics: identical-class,
+    identical-subclass (needs `groups`, a dict group name → classes; Fashion-MNIST's is known from its
+    `class_names`), mislabel, shortcut, sparsity, topk-cardinality, model-randomization, lds (all when None).
+    method_options: a dict method → its options. Models and fits are cached in `cache` (temporary when None).
+    Returns per metric its direction and values (["metrics"][metric] = {"better", "values": method → value}),
+    the mislabel curves, each method's fit and explain seconds and cache size, and a markdown table."""
+    group_of_class, group_names = [], []
+    if groups:
+        classes = max(c for members in groups.values() for c in members) + 1
+        group_of_class = [-1] * classes
+        for index, (name, members) in enumerate(groups.items()):
+            group_names.append(name)
+            for c in members:
+                group_of_class[c] = index
+    with _cache_folder(cache, "data-evaluation") as folder:
+        return _prism.evaluate_data_attribution(
+            _tensor(train_x, "train_x", _torch.float32), _tensor(train_y, "train_y", _torch.int64),
+            _tensor(test_x, "test_x", _torch.float32), _tensor(test_y, "test_y", _torch.int64),
+            list(class_names or []), group_of_class, group_names, list(methods or []), list(metrics or []),
+            _options(method_options or {}), architecture, int(width), int(epochs), float(learning_rate), int(seed),
+            float(flip_fraction), int(lds_subsets), int(topk), folder)
+
+
+class _cache_folder:
+    """`cache` as given, or a temporary folder removed afterwards."""
+
+    def __init__(self, cache, name):
+        self._given, self._name, self._temporary = cache, name, None
+
+    def __enter__(self):
+        if self._given is not None:
+            return str(self._given)
+        self._temporary = _tempfile.TemporaryDirectory(prefix=f"prism-{self._name}-")
+        return self._temporary.name
+
+    def __exit__(self, *exc):
+        if self._temporary is not None:
+            self._temporary.cleanup()
+
+
+def _picture(image):
+    image = _tensor(image, "image", _torch.float32)
+    if image.dim() == 2:
+        image = image.unsqueeze(0)
+    if image.dim() != 3:
+        raise Error(f"a picture must be [C, H, W] or [H, W] (got shape {list(image.shape)})")
+    return image
+
+
+class Report:
+    """A self-contained HTML report, prism's own page layout (pictures inlined, pixelated; tables; SVG plots):
+
+        report = prism.Report("My model")
+        report.heading("Pruned gradient")
+        report.overlay(image, attribution.sum(0), caption="sample 0")
+        report.figure(matplotlib_figure)
+        report.save("report.html")
+    """
+
+    def __init__(self, title):
+        self._page = _prism.HtmlPage(title)
+        self._page.heading(1, title)
+        self._gallery = False
+
+    def heading(self, text, level=2):
+        self._close_gallery()
+        self._page.heading(level, text)
+
+    def text(self, text):
+        self._close_gallery()
+        self._page.paragraph(text)
+
+    def facts(self, facts):
+        """A table of label → value pairs (a dict)."""
+        self._close_gallery()
+        self._page.facts([(str(k), str(v)) for k, v in facts.items()])
+
+    def table(self, header, rows):
+        self._close_gallery()
+        self._page.table([str(h) for h in header], [[str(c) for c in row] for row in rows])
+
+    def markdown(self, text):
+        """`###` headings, pipe tables (such as the tables prism.roar and evaluate_data_attribution return) and
+        paragraphs."""
+        self._close_gallery()
+        self._page.markdown(text)
+
+    def image(self, image, caption="", scale=4):
+        """An image [C, H, W] (or [H, W]) in [0, 1]; consecutive pictures wrap in rows."""
+        self._show(_prism.image_picture(_picture(image), scale, ""), caption)
+
+    def heatmap(self, attribution, caption="", scale=4):
+        """A map [H, W] in blue (negative), white and red (positive), with its colour bar."""
+        self._show(_prism.heatmap_picture(_tensor(attribution, "attribution", _torch.float32), scale, ""), caption)
+
+    def overlay(self, image, attribution, caption="", scale=4):
+        """The image in grey with the map [H, W] laid over it."""
+        self._show(_prism.overlay_picture(_picture(image), _tensor(attribution, "attribution", _torch.float32),
+                                          scale, ""), caption)
+
+    def figure(self, figure):
+        """A matplotlib figure, inlined as SVG."""
+        import io
+        self._close_gallery()
+        buffer = io.StringIO()
+        figure.savefig(buffer, format="svg")
+        svg = buffer.getvalue()
+        self._page.svg(svg[svg.index("<svg"):])
+
+    def html(self):
+        self._close_gallery()
+        return self._page.html()
+
+    def save(self, path):
+        """Writes the page (atomically: a reader never sees half a file)."""
+        _prism.write_text_atomic(str(path), self.html())
+
+    def _show(self, picture, caption):
+        if not self._gallery:
+            self._page.begin_gallery()
+            self._gallery = True
+        self._page.picture(picture, caption, 0)
+
+    def _close_gallery(self):
+        if self._gallery:
+            self._page.end_gallery()
+            self._gallery = False

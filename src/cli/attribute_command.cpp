@@ -33,12 +33,6 @@ torch::Tensor parse_targets(const std::string& spec, Network& network, const tor
 
 using Options = AttributeOptions;
 
-template <typename T>
-void add_method_option(CLI::App& command, Options& options, const std::string& flag, const std::string& key,
-                       const std::string& help) {
-  command.add_option_function<T>(flag, [&options, key](const T& value) { options.method_options[key] = value; }, help);
-}
-
 }  // namespace
 
 void run_attribute(AttributeOptions& o) {
@@ -166,37 +160,14 @@ void add_attribute(CLI::App& app) {
   command->add_option("--inputs", o->inputs, "images [B, C, H, W] in [0, 1] from a .npy file (instead of --data)");
   command->add_option("--targets", o->targets, "predicted, true, a class number, or a .npy of classes")
       ->capture_default_str();
-  command->add_option("--method", o->method, "pruned-gradient, saliency, gradient-x-input, integrated-gradients, "
-                                             "smoothgrad, grad-cam, lrp, occlusion");
+  command->add_option("--method", o->method, method_names(feature_method_docs()));
   command->add_option("--methods", o->methods, "several methods, comma-separated: adds a comparison grid per sample");
   command->add_option("--out", o->out, "output folder")->required();
   command->add_option("--batch-size", o->batch_size, "samples per call of a method")->capture_default_str();
   command->add_option("--reduce", o->reduce, "channel reduction for pictures: sum, abs-sum, max-abs, signed-max")
       ->capture_default_str();
   command->add_option("--scale", o->scale, "pixels per image pixel in pictures")->capture_default_str();
-  add_method_option<double>(*command, *o, "--sparsity", "sparsity", "pruned-gradient: percentage pruned (85)");
-  add_method_option<bool>(*command, *o, "--integrated", "integrated", "pruned-gradient: path-averaged scores");
-  add_method_option<int64_t>(*command, *o, "--steps", "steps", "integrated-gradients (50), pruned-gradient (20)");
-  add_method_option<bool>(*command, *o, "--abs", "abs", "saliency: |gradient| (Captum's default)");
-  add_method_option<std::string>(*command, *o, "--integration", "integration",
-                                 "integrated-gradients: gausslegendre, riemann-left|right|middle|trapezoid");
-  add_method_option<std::string>(*command, *o, "--baseline", "baseline", "integrated-gradients: zeros, mean, blur, FILE.npy");
-  add_method_option<double>(*command, *o, "--blur-sigma", "blur_sigma", "integrated-gradients: blur baseline sigma (5)");
-  add_method_option<int64_t>(*command, *o, "--internal-batch-size", "internal_batch_size",
-                             "points per forward+backward pass (256)");
-  add_method_option<int64_t>(*command, *o, "--samples", "samples", "smoothgrad: noisy copies (50)");
-  add_method_option<double>(*command, *o, "--noise-level", "noise_level", "smoothgrad: sigma / input range (0.15)");
-  add_method_option<std::string>(*command, *o, "--variant", "variant", "smoothgrad: mean, squared, vargrad");
-  add_method_option<uint64_t>(*command, *o, "--seed", "seed", "smoothgrad: noise seed");
-  add_method_option<std::string>(*command, *o, "--layer", "layer", "grad-cam: layer (default: last feature map)");
-  add_method_option<std::string>(*command, *o, "--composite", "composite",
-                                 "lrp: epsilon, epsilon-plus, epsilon-plus-box, epsilon-gamma-box, epsilon-alpha-beta");
-  add_method_option<double>(*command, *o, "--epsilon", "epsilon", "lrp: stabiliser (1e-6)");
-  add_method_option<double>(*command, *o, "--gamma", "gamma", "lrp: gamma of the gamma rule (0.25)");
-  add_method_option<double>(*command, *o, "--alpha", "alpha", "lrp: alpha of the alpha-beta rule (2; beta = alpha - 1)");
-  add_method_option<int64_t>(*command, *o, "--patch", "patch", "occlusion: patch side (4)");
-  add_method_option<int64_t>(*command, *o, "--stride", "stride", "occlusion: stride (2)");
-  add_method_option<double>(*command, *o, "--fill", "fill", "occlusion: fill value (0)");
+  add_method_flags(*command, o->method_options, feature_method_docs());
   command->callback([o] { run_attribute(*o); });
 }
 

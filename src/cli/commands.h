@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <type_traits>
@@ -46,6 +47,14 @@ std::string fitted_model_path(const nlohmann::json& provenance, const std::strin
 Dataset fitted_train_data(const nlohmann::json& provenance, int64_t expected_size, const std::string& fit_dir);
 // A row of a tensor as a vector (for JSON).
 std::vector<float> to_vector(const torch::Tensor& row);
+
+// One flag per option key of the documented methods (--key-with-dashes, typed by its default; a list
+// comma-separated), writing into `options`; its help lists each method it applies to with what it does and its
+// default. Keys in `own_flags` are left to the command.
+void add_method_flags(CLI::App& command, nlohmann::json& options, const std::vector<MethodDoc>& methods,
+                      const std::set<std::string>& own_flags = {});
+// The method names, comma-separated.
+std::string method_names(const std::vector<MethodDoc>& methods);
 
 // A comma-separated list of strings or integers given to `flag`.
 template <typename T>

@@ -1,4 +1,7 @@
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <sstream>
 
 #include "commands.h"
@@ -14,6 +17,59 @@ void DataOptions::add_to(CLI::App& command, bool required, const std::string& fl
   command.add_option("--test-size", test_size, "use a seeded random subset of this many test images (0: all)")
       ->check(CLI::NonNegativeNumber);
   command.add_option("--subset-seed", subset_seed, "seed of the subsets");
+}
+
+namespace {
+
+std::string flag_of(const std::string& key) {
+  std::string flag = "--" + key;
+  std::replace(flag.begin(), flag.end(), '_', '-');
+  return flag;
+}
+
+template <typename T>
+void add_typed_flag(CLI::App& command, nlohmann::json& options, const std::string& key, const std::string& help) {
+  command.add_option_function<T>(flag_of(key), [&options, key](const T& value) { options[key] = value; }, help);
+}
+
+}  // namespace
+
+void add_method_flags(CLI::App& command, nlohmann::json& options, const std::vector<MethodDoc>& methods,
+                      const std::set<std::string>& own_flags) {
+  std::vector<std::string> keys;
+  std::map<std::string, std::string> helps;
+  std::map<std::string, nlohmann::json> defaults;
+  for (const auto& method : methods)
+    for (const auto& option : method.options) {
+      if (own_flags.count(option.key)) continue;
+      if (!helps.count(option.key)) keys.push_back(option.key);
+      auto& help = helps[option.key];
+      help += (help.empty() ? "" : "; ") + method.name + ": " + option.help + " (default " + option.default_value.dump() + ")";
+      defaults.emplace(option.key, option.default_value);
+    }
+  for (const auto& key : keys) {
+    const auto& value = defaults.at(key);
+    if (value.is_boolean())
+      add_typed_flag<bool>(command, options, key, helps[key]);
+    else if (value.is_number_unsigned())
+      add_typed_flag<uint64_t>(command, options, key, helps[key]);
+    else if (value.is_number_integer())
+      add_typed_flag<int64_t>(command, options, key, helps[key]);
+    else if (value.is_number_float())
+      add_typed_flag<double>(command, options, key, helps[key]);
+    else if (value.is_array())  // of names: given comma-separated
+      command.add_option_function<std::string>(
+          flag_of(key), [&options, key](const std::string& text) { options[key] = parse_list<std::string>(text, flag_of(key)); },
+          helps[key] + ", comma-separated");
+    else
+      add_typed_flag<std::string>(command, options, key, helps[key]);
+  }
+}
+
+std::string method_names(const std::vector<MethodDoc>& methods) {
+  std::string names;
+  for (const auto& method : methods) names += (names.empty() ? "" : ", ") + method.name;
+  return names;
 }
 
 Dataset DataOptions::load(Split split) const {

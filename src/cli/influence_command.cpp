@@ -199,12 +199,6 @@ struct SelfCommand {
   }
 };
 
-template <typename T>
-void add_method_option(CLI::App& command, nlohmann::json& options, const std::string& flag, const std::string& key,
-                       const std::string& help) {
-  command.add_option_function<T>(flag, [&options, key](const T& value) { options[key] = value; }, help);
-}
-
 }  // namespace
 
 void run_influence_fit(const std::string& model, const DataOptions& train, const std::string& method,
@@ -230,25 +224,11 @@ void add_influence(CLI::App& app) {
   auto f = std::make_shared<FitCommand>();
   fit->add_option("--model", f->model, "model file (.prism or TorchScript .pt)")->required();
   f->train.add_to(*fit, true, "--train");
-  fit->add_option("--method", f->method, "dualview, representer, tracin, influence, trak, similarity, random")
+  fit->add_option("--method", f->method, method_names(data_method_docs()))
       ->capture_default_str();
-  add_method_option<double>(*fit, f->method_options, "--C", "C", "dualview: SVM regularisation C (1e-3)");
-  add_method_option<double>(*fit, f->method_options, "--tolerance", "tolerance", "dualview: KKT tolerance (1e-3)");
-  add_method_option<int64_t>(*fit, f->method_options, "--max-iterations", "max_iterations",
-                             "dualview: passes (10000); representer: L-BFGS iterations (500)");
-  add_method_option<bool>(*fit, f->method_options, "--bias", "bias", "dualview: constant bias feature");
-  add_method_option<uint64_t>(*fit, f->method_options, "--seed", "seed", "dualview, trak, random: seed (0)");
-  add_method_option<double>(*fit, f->method_options, "--lambda", "lambda",
-                            "representer: L2 penalty (1e-3); trak: relative ridge (1e-3)");
-  add_method_option<double>(*fit, f->method_options, "--damping", "damping", "influence: Hessian damping (1e-3)");
-  add_method_option<int64_t>(*fit, f->method_options, "--projection-dim", "projection_dim", "trak: projection (512)");
-  add_method_option<std::string>(*fit, f->method_options, "--metric", "metric", "similarity: cosine or dot");
-  fit->add_option_function<std::string>(
-      "--layers", [f](const std::string& value) { f->method_options["layers"] = parse_list<std::string>(value, "--layers"); },
-      "tracin, influence: use these layers' parameters (autograd per example; influence by conjugate gradients) "
-      "instead of the last layer's exact shortcut");
-  add_method_option<int64_t>(*fit, f->method_options, "--cg-iterations", "cg_iterations",
-                             "influence with --layers: conjugate-gradient iterations (100)");
+  // --checkpoints is the command's own: it also takes "all", the training run's per-epoch checkpoints, whose
+  // learning rates it reads from the run's history.
+  add_method_flags(*fit, f->method_options, data_method_docs(), {"checkpoints", "learning_rates"});
   fit->add_option("--checkpoints", f->checkpoints,
                   "tracin, trak: all (the training run's per-epoch checkpoints; tracin's default) or P1,P2,...");
   fit->add_option("--out", f->out, "fit folder")->required();

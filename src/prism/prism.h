@@ -4,6 +4,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/files.h"
+#include "prism/core/fingerprint.h"
 #include "prism/core/progress.h"
 #include "prism/core/threads.h"
 #include "prism/core/warnings.h"

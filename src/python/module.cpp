@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "prism/prism.h"
+#include "prism/report/html_page.h"
 
 namespace py = pybind11;
 
@@ -75,6 +76,40 @@ py::tuple feature_attribution(PyNetwork& net, const torch::Tensor& x, const torc
                         pruned_share.defined() ? py::cast(pruned_share) : py::none());
 }
 
+py::object json_to_python(const nlohmann::json& value) {
+  return py::module_::import("json").attr("loads")(value.dump());
+}
+
+// Each method's name, summary and options (key, help, default): the text of the Python docstrings.
+py::list method_docs(const std::vector<MethodDoc>& docs) {
+  py::list out;
+  for (const auto& doc : docs) {
+    py::list options;
+    for (const auto& option : doc.options) {
+      py::dict entry;
+      entry["key"] = option.key;
+      entry["help"] = option.help;
+      entry["default"] = json_to_python(option.default_value);
+      options.append(entry);
+    }
+    py::dict entry;
+    entry["name"] = doc.name;
+    entry["summary"] = doc.summary;
+    entry["options"] = options;
+    out.append(entry);
+  }
+  return out;
+}
+
+// A data set of images [N, C, H, W] and labels [N] handed over from Python, normalised with `normalization`
+// (the training images' statistics where no model records them).
+Dataset tensor_dataset(const std::string& name, const torch::Tensor& images, const torch::Tensor& labels,
+                       std::vector<std::string> class_names, Normalization normalization) {
+  require(images.dim() == 4, name + " images must be [N, C, H, W] (got " + shape_string(images.sizes()) + ")");
+  return make_dataset(name, images.to(torch::kFloat32).contiguous(), labels.to(torch::kInt64).contiguous(),
+                      std::move(class_names), std::move(normalization));
+}
+
 Dataset as_dataset(const PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels) {
   require(images.dim() >= 2, "the training images must be a batch [N, ...]");
   return make_dataset("python", images.to(torch::kFloat32).contiguous(), labels.to(torch::kInt64).contiguous(),
@@ -101,35 +136,81 @@ py::dict example_attribution(const ExampleAttribution& a) {
   return out;
 }
 
-py::object json_to_python(const nlohmann::json& value) {
-  return py::module_::import("json").attr("loads")(value.dump());
-}
-
-// A post-hoc FLINT interpreter of a network (f frozen), trained into `folder`.
+// A FLINT interpreter and the network f it explains (post hoc: the caller's, frozen; joint: trained with it).
 struct PyFlint {
   FlintInterpreter interpreter{nullptr};
   std::shared_ptr<Network> network;
   std::vector<FlintEpochRecord> history;
 };
 
-PyFlint fit_flint(PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
-                  const std::vector<std::string>& layers, int64_t attributes, int64_t epochs, int64_t batch_size,
-                  double learning_rate, uint64_t seed, const std::string& folder) {
-  const auto train = as_dataset(net, images, labels);
-  const auto chosen = layers.empty() ? default_flint_layers(*net.network) : layers;
-  torch::manual_seed(seed);
-  FlintInterpreter interpreter(describe_flint_layers(*net.network, chosen, attributes));
-  FlintTrainOptions options;
-  options.train_predictor = false;
-  options.epochs = epochs;
-  options.batch_size = batch_size;
-  options.learning_rate = learning_rate;
-  options.seed = seed;
-  options.out = folder;
-  options.provenance = {{"model", "python"}, {"data", "python"}};
-  auto history = train_flint(*net.network, interpreter, train, nullptr, options);
+struct FlintSettings {
+  std::vector<std::string> layers;
+  int64_t attributes = 25;
+  FlintTrainOptions train;
+};
+
+FlintSettings flint_settings(const std::vector<std::string>& layers, int64_t attributes, int64_t epochs,
+                             int64_t batch_size, double learning_rate, uint64_t seed, const std::string& loss_weights,
+                             const std::string& folder) {
+  FlintSettings settings{layers, attributes, {}};
+  auto& train = settings.train;
+  train.epochs = epochs;
+  train.batch_size = batch_size;
+  train.learning_rate = learning_rate;
+  train.seed = seed;
+  train.weights = read_options<FlintLossWeights>(parse_options(loss_weights), "FLINT");
+  train.out = folder;
+  return settings;
+}
+
+// Trains an interpreter of `network` into the settings' folder: post hoc (f frozen) or jointly with f.
+PyFlint train_interpreter(std::shared_ptr<Network> network, const Dataset& train, FlintSettings settings,
+                          bool joint, const nlohmann::json& provenance) {
+  const auto chosen = settings.layers.empty() ? default_flint_layers(*network) : settings.layers;
+  torch::manual_seed(settings.train.seed);  // the interpreter's initial weights
+  FlintInterpreter interpreter(describe_flint_layers(*network, chosen, settings.attributes));
+  settings.train.train_predictor = joint;
+  settings.train.provenance = provenance;
+  auto history = train_flint(*network, interpreter, train, nullptr, settings.train);
   interpreter->eval();
-  return {interpreter, net.network, std::move(history)};
+  network->set_training(false);
+  return {interpreter, std::move(network), std::move(history)};
+}
+
+PyFlint fit_flint(PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
+                  const FlintSettings& settings) {
+  return train_interpreter(net.network, as_dataset(net, images, labels), settings, false,
+                           {{"model", "python"}, {"data", "python"}});
+}
+
+// FLINT's joint training: a fresh built-in `architecture` learnt together with its interpreter.
+PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& labels,
+                            const std::vector<std::string>& class_names, const std::string& architecture,
+                            int64_t width, const FlintSettings& settings) {
+  const auto train = tensor_dataset("the training", images, labels, class_names, {});
+  ZooOptions zoo{architecture, train.image_shape(), train.num_classes(), width, settings.train.seed};
+  std::shared_ptr<Network> network = make_zoo_network(zoo);
+  set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+  return train_interpreter(network, train, settings, true, {{"data", "python"}});
+}
+
+// What each attribute stands for over `samples`: the global relevance, its top samples and an
+// activation-maximisation image per attribute (Parekh et al. 2021, Sec. 3.3).
+py::dict visualise_flint(PyFlint& self, const torch::Tensor& samples, int64_t top, const std::string& options) {
+  require(top >= 1, "top must be at least 1");
+  AttributeSummary summary;
+  {
+    py::gil_scoped_release release;
+    const auto maximisation = read_options<ActivationMaximisationOptions>(parse_options(options),
+                                                                          "activation maximisation");
+    summary = summarise_attributes(*self.network, self.interpreter, samples, top, maximisation);
+  }
+  py::dict out;
+  out["attributes"] = summary.outputs.attributes;
+  out["class_relevance"] = summary.class_relevance;
+  out["top_samples"] = summary.top_samples;
+  out["maximised"] = summary.maximised;
+  return out;
 }
 
 // Φ(x), g's logits, f's logits and the local relevance r_{j,x} of each attribute for f's predicted class.
@@ -221,6 +302,111 @@ py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tenso
   return out;
 }
 
+// ROAR / KAR (Hooker et al. 2019) of `methods`' maps of `net`, retraining the built-in `architecture`
+// (the network's own when it is built-in) on the modified images; cached in `cache`.
+py::dict roar(PyNetwork& net, const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& test_x,
+              const torch::Tensor& test_y, const std::vector<std::string>& methods, const std::string& options,
+              const std::vector<double>& fractions, const std::vector<std::string>& modes, int64_t seeds,
+              const std::string& architecture, int64_t width, int64_t epochs, double learning_rate,
+              int64_t batch_size, uint64_t seed, const std::string& reduce, const std::string& cache) {
+  RoarOptions roar_options;
+  if (!fractions.empty()) roar_options.fractions = fractions;
+  if (!modes.empty()) roar_options.modes = modes;
+  roar_options.seeds = seeds;
+  roar_options.training.epochs = epochs;
+  roar_options.training.learning_rate = learning_rate;
+  roar_options.training.batch_size = batch_size;
+  roar_options.training.seed = seed;
+  roar_options.reduce = reduce;
+  roar_options.cache = cache;
+  check_roar_options(roar_options);
+  ZooOptions zoo;
+  if (architecture.empty()) {
+    try {
+      zoo = zoo_options(*net.network);
+    } catch (const Error&) {
+      throw Error("ROAR retrains the model's architecture, which prism can only do for its built-in models; give "
+                  "architecture=\"cnn\" (or mlp, resnet18) to retrain that instead");
+    }
+  } else {
+    zoo = {architecture, net.network->input_shape(), net.network->num_classes(), width, seed};
+  }
+  const auto attributors = make_methods(methods, parse_options(options));
+  const auto train = as_dataset(net, train_x, train_y), test = as_dataset(net, test_x, test_y);
+  // What the cached maps and retrainings were computed from: the weights that rank and the data.
+  roar_options.key = {{"model_fingerprint", std::to_string(tensors_fingerprint(net.network->parameters()))},
+                      {"data_fingerprint", std::to_string(tensors_fingerprint({train.images, train.labels, test.images,
+                                                                               test.labels}))}};
+  RoarResult result;
+  {
+    py::gil_scoped_release release;
+    result = run_roar(*net.network, zoo, pointers(attributors), train, test, roar_options);
+  }
+  py::dict out = json_to_python(result.to_json());
+  out["table"] = py::dict();
+  for (const auto& mode : result.options.modes) out["table"][py::str(mode)] = result.table(mode);
+  return out;
+}
+
+// The DualView paper's evaluation of data attribution (Yolcu et al. 2024, §5) on tensors: trains the models
+// each metric needs (cached in `cache`), fits every method and scores them.
+py::dict evaluate_data(const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& test_x,
+                       const torch::Tensor& test_y, const std::vector<std::string>& class_names,
+                       const std::vector<int64_t>& group_of_class, const std::vector<std::string>& group_names,
+                       const std::vector<std::string>& methods, const std::vector<std::string>& metrics,
+                       const std::string& method_options, const std::string& architecture, int64_t width,
+                       int64_t epochs, double learning_rate, uint64_t seed, double flip_fraction, int64_t lds_subsets,
+                       int64_t topk, const std::string& cache) {
+  const auto train = tensor_dataset("the training", train_x, train_y, class_names, {});
+  const auto test = tensor_dataset("the test", test_x, test_y, train.class_names, train.normalization);
+  DataEvaluationOptions options;
+  options.methods = methods;
+  options.metrics = metrics;
+  options.method_options = parse_options(method_options);
+  options.architecture.architecture = architecture;
+  options.architecture.width = width;
+  options.training.epochs = epochs;
+  options.training.learning_rate = learning_rate;
+  options.training.seed = seed;
+  options.mark.seed = seed;
+  options.flip_fraction = flip_fraction;
+  options.grouping = {group_of_class, group_names};
+  options.lds_subsets = lds_subsets;
+  options.topk = topk;
+  options.cache = cache;
+  DataEvaluationResult result;
+  {
+    py::gil_scoped_release release;
+    result = evaluate_data_attribution(train, test, options);
+  }
+  py::dict out = json_to_python(result.to_json());
+  out["table"] = result.table();
+  return out;
+}
+
+// A self-contained HTML report assembled from Python: headings, text, pictures, tables, SVG plots.
+void add_report_page(py::module_& m) {
+  py::class_<HtmlPage>(m, "HtmlPage")
+      .def(py::init<std::string>(), py::arg("title"))
+      .def("heading", &HtmlPage::heading, py::arg("level"), py::arg("text"))
+      .def("paragraph", &HtmlPage::paragraph, py::arg("text"))
+      .def("facts", &HtmlPage::facts, py::arg("rows"))
+      .def("picture", &HtmlPage::picture, py::arg("image"), py::arg("caption"), py::arg("width"))
+      .def("begin_gallery", &HtmlPage::begin_gallery)
+      .def("end_gallery", &HtmlPage::end_gallery)
+      .def("table", &HtmlPage::table, py::arg("header"), py::arg("rows"))
+      .def("markdown", &HtmlPage::markdown, py::arg("text"))
+      .def("svg", &HtmlPage::svg, py::arg("svg"))
+      .def("begin_section", &HtmlPage::begin_section, py::arg("id"))
+      .def("end_section", &HtmlPage::end_section)
+      .def("html", &HtmlPage::html);
+  m.def("heatmap_picture", &heatmap_picture, py::arg("map"), py::arg("scale"), py::arg("title"));
+  m.def("overlay_picture", &overlay_picture, py::arg("image"), py::arg("map"), py::arg("scale"), py::arg("title"));
+  m.def("image_picture", &image_picture, py::arg("image"), py::arg("scale"), py::arg("title"));
+  m.def("write_text_atomic", [](const std::string& path, const std::string& text) { write_file_atomic(path, text); },
+        py::arg("path"), py::arg("text"));
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_prism, m) {
@@ -252,6 +438,8 @@ PYBIND11_MODULE(_prism, m) {
   // Returns its argument: the tests check that tensors cross the binding without copies.
   m.def("identity", [](const torch::Tensor& x) { return x; });
   m.def("feature_methods", &feature_methods);
+  m.def("feature_method_docs", [] { return method_docs(feature_method_docs()); });
+  m.def("data_method_docs", [] { return method_docs(data_method_docs()); });
   m.def("data_methods", &data_methods);
   m.def("feature_attribution", &feature_attribution, py::arg("network"), py::arg("x"), py::arg("targets"),
         py::arg("method"), py::arg("options"));
@@ -314,16 +502,40 @@ PYBIND11_MODULE(_prism, m) {
       .def_property_readonly("layer", [](const PyEbeDnn& self) { return self.fit->embedding_options().layer; });
 
   py::class_<PyFlint>(m, "Flint")
-      .def_static("fit", &fit_flint, py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layers"),
-                  py::arg("attributes"), py::arg("epochs"), py::arg("batch_size"), py::arg("learning_rate"),
-                  py::arg("seed"), py::arg("folder"), GilFree())
+      .def_static(
+          "fit",
+          [](PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
+             const std::vector<std::string>& layers, int64_t attributes, int64_t epochs, int64_t batch_size,
+             double learning_rate, uint64_t seed, const std::string& loss_weights, const std::string& folder) {
+            return fit_flint(net, images, labels,
+                             flint_settings(layers, attributes, epochs, batch_size, learning_rate, seed, loss_weights,
+                                            folder));
+          },
+          py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layers"), py::arg("attributes"),
+          py::arg("epochs"), py::arg("batch_size"), py::arg("learning_rate"), py::arg("seed"),
+          py::arg("loss_weights"), py::arg("folder"), GilFree())
+      .def_static(
+          "train",
+          [](const torch::Tensor& images, const torch::Tensor& labels, const std::vector<std::string>& class_names,
+             const std::string& architecture, int64_t width, const std::vector<std::string>& layers,
+             int64_t attributes, int64_t epochs, int64_t batch_size, double learning_rate, uint64_t seed,
+             const std::string& loss_weights, const std::string& folder) {
+            return train_flint_jointly(images, labels, class_names, architecture, width,
+                                       flint_settings(layers, attributes, epochs, batch_size, learning_rate, seed,
+                                                      loss_weights, folder));
+          },
+          py::arg("images"), py::arg("labels"), py::arg("class_names"), py::arg("architecture"), py::arg("width"),
+          py::arg("layers"), py::arg("attributes"), py::arg("epochs"), py::arg("batch_size"),
+          py::arg("learning_rate"), py::arg("seed"), py::arg("loss_weights"), py::arg("folder"), GilFree())
       .def("interpret", &interpret_flint, py::arg("x"), py::arg("tau"))
       .def("global_interpretation", &global_flint, py::arg("x"), py::arg("tau"))
+      .def("visualise", &visualise_flint, py::arg("samples"), py::arg("top"), py::arg("options"))
       .def("history", [](const PyFlint& self) {
         nlohmann::json epochs = nlohmann::json::array();
         for (const auto& record : self.history) epochs.push_back(record.to_json());
         return json_to_python(epochs);
       })
+      .def("network", [](const PyFlint& self) { return PyNetwork{self.network}; })
       .def("head_weight", [](const PyFlint& self) { return self.interpreter->head_weight().detach(); });
 
   // The data-attribution metrics (Yolcu et al. 2024, §5) on attributions the caller computed.
@@ -360,6 +572,16 @@ PYBIND11_MODULE(_prism, m) {
   metrics.def("linear_datamodeling_score", &linear_datamodeling_score, py::arg("attributions"), py::arg("subsets"),
               py::arg("outputs"));
 
+  m.def("roar", &roar, py::arg("network"), py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
+        py::arg("test_y"), py::arg("methods"), py::arg("options"), py::arg("fractions"), py::arg("modes"),
+        py::arg("seeds"), py::arg("architecture"), py::arg("width"), py::arg("epochs"), py::arg("learning_rate"),
+        py::arg("batch_size"), py::arg("seed"), py::arg("reduce"), py::arg("cache"));
+  m.def("evaluate_data_attribution", &evaluate_data, py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
+        py::arg("test_y"), py::arg("class_names"), py::arg("group_of_class"), py::arg("group_names"),
+        py::arg("methods"), py::arg("metrics"), py::arg("method_options"), py::arg("architecture"),
+        py::arg("width"), py::arg("epochs"), py::arg("learning_rate"), py::arg("seed"), py::arg("flip_fraction"),
+        py::arg("lds_subsets"), py::arg("topk"), py::arg("cache"));
+  add_report_page(m);
   m.def("sanity_check", &sanity_check, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("methods"),
         py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"));
   m.def("map_measures", &map_measures, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("method"),

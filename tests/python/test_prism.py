@@ -1,6 +1,7 @@
 """prism from Python: tensors cross without copies, every feature method equals the command line's result bit
 for bit, a module scripted here is explained without a file, errors arrive as prism.Error, the GIL is released
-while prism works, and the data and example attributors keep their identities."""
+while prism works, the data and example attributors keep their identities, help() says what the command line's
+help says, and ROAR, the data-attribution evaluation, FLINT's joint training and the report run end to end."""
 import json
 import os
 import subprocess
@@ -211,3 +212,114 @@ def test_data_metrics_have_their_known_values():
     assert metrics.model_randomization(attributions, attributions) == pytest.approx(1.0)
     with pytest.raises(prism.Error):
         metrics.linear_datamodeling_score(attributions, torch.ones(2, 4), torch.ones(2, 2))  # fewer than 3 subsets
+
+
+def test_help_says_what_the_command_line_help_says():
+    cli_help = subprocess.run([BINARY, "attribute", "--help"], check=True, capture_output=True, text=True).stdout
+    cli_help = " ".join(cli_help.split())  # CLI11 may wrap long descriptions
+    doc = prism.attribute.__doc__
+    docs = prism._prism.feature_method_docs()
+    assert [m["name"] for m in docs if m["name"] != "random"] == prism.feature_methods()
+    for method in docs:
+        assert f"{method['name']}: {method['summary']}" in doc
+        for option in method["options"]:
+            assert f"{option['key']}={option['default']!r}: {option['help']}" in doc
+            assert f"{method['name']}: {option['help']} (default {json.dumps(option['default'])})" in cli_help
+            assert f"--{option['key'].replace('_', '-')}" in cli_help
+    assert "sparsity=85.0: percentage of neurons pruned" in doc
+    fit_help = " ".join(subprocess.run([BINARY, "influence", "fit", "--help"], check=True, capture_output=True,
+                                       text=True).stdout.split())
+    for method in prism._prism.data_method_docs():
+        assert f"{method['name']}: {method['summary']}" in prism.DataAttributor.__doc__
+        for option in method["options"]:
+            assert f"{option['key']}={option['default']!r}: {option['help']}" in prism.DataAttributor.__doc__
+            if option["key"] not in ("checkpoints", "learning_rates"):  # the command's own flags
+                assert f"{method['name']}: {option['help']} (default {json.dumps(option['default'])})" in fit_help
+
+
+def fashion(split, count):
+    import gzip
+    root = "/usr/share/datasets/fashion-mnist"
+    with gzip.open(f"{root}/{split}-images-idx3-ubyte.gz") as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 1, 28, 28)[:count]
+    with gzip.open(f"{root}/{split}-labels-idx1-ubyte.gz") as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)[:count]
+    return torch.from_numpy(images.astype(np.float32) / 255), torch.from_numpy(labels.astype(np.int64))
+
+
+def test_roar_retrains_on_the_modified_images_and_rereads_its_cache(prism_model, cnn, tmp_path):
+    train_x, train_y = fashion("train", 300)
+    test_x, test_y = fashion("t10k", 100)
+    run = dict(methods=["random"], fractions=[50], modes=["roar"], epochs=1, cache=tmp_path / "cache")
+    first = prism.roar(prism_model, train_x, train_y, test_x, test_y, **run)
+    points = {(r["method"], r["mode"], r["fraction"]): r for r in first["runs"]}
+    assert set(points) == {("none", "none", 0), ("random", "roar", 50)}, points
+    assert all(0 <= r["accuracy"] <= 1 and not r["cached"] for r in first["runs"])
+    assert "random" in first["table"]["roar"]
+    again = prism.roar(prism_model, train_x, train_y, test_x, test_y, **run)
+    assert all(r["cached"] for r in again["runs"])
+    assert [r["accuracy"] for r in again["runs"]] == [r["accuracy"] for r in first["runs"]]
+    with pytest.raises(prism.Error, match='architecture="cnn"'):
+        prism.roar(cnn, train_x, train_y, test_x, test_y, **run)  # a scripted model: prism cannot retrain it
+
+
+def test_data_attribution_evaluation_scores_the_methods_against_their_control(tmp_path):
+    train_x, train_y = fashion("train", 300)
+    test_x, test_y = fashion("t10k", 40)
+    result = prism.evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=["similarity", "random"],
+                                             metrics=["identical-class", "sparsity"], architecture="mlp", epochs=2,
+                                             cache=tmp_path / "cache")
+    values = {metric: entry["values"] for metric, entry in result["metrics"].items()}
+    assert values["sparsity"]["random"] == 300  # dense noise: every training sample is non-zero
+    assert values["identical-class"]["similarity"] > values["identical-class"]["random"] + 0.2, values
+    assert "similarity" in result["table"]
+    with pytest.raises(prism.Error, match="grouping"):
+        prism.evaluate_data_attribution(train_x, train_y, test_x, test_y, metrics=["identical-subclass"],
+                                        cache=tmp_path / "other")  # no class names: prism knows no grouping
+
+
+def test_flint_joint_training_and_activation_maximisation(tmp_path):
+    train_x, train_y = fashion("train", 512)
+    flint = prism.Flint.train(train_x, train_y, architecture="cnn", attributes=4, epochs=2, folder=tmp_path / "flint")
+    assert (tmp_path / "flint" / "model.prism").exists()  # f, trained with its interpreter
+    local = flint.interpret(train_x[:5])
+    torch.testing.assert_close(local["predictor_logits"], flint.network.forward(train_x[:5]))
+    seen = flint.visualise(train_x[:64], top=3, steps=40)
+    assert seen["top_samples"].shape == (4, 3) and seen["class_relevance"].shape == (10, 4)
+    maximised = seen["maximised"]
+    assert maximised.shape == (4, 1, 28, 28) and maximised.min() >= 0 and maximised.max() <= 1
+    # Each image raises its attribute above the scaled-down top sample it started from (an attribute that is
+    # 0 on every sample, dead, stays 0).
+    alive = seen["attributes"].amax(0) > 0
+    assert alive.sum() >= 2, seen["attributes"].amax(0)
+    starts = 0.3 * train_x[:64][seen["top_samples"][:, 0]]
+    before = flint.interpret(starts)["attributes"].diagonal()
+    after = flint.interpret(maximised)["attributes"].diagonal()
+    assert (after[alive] > before[alive]).all(), (before, after)
+    torch.testing.assert_close(seen["attributes"][seen["top_samples"][:, 0], torch.arange(4)],
+                               seen["attributes"].amax(0))
+    with pytest.raises(prism.Error, match="'gama' does not apply to FLINT; its options are: gamma"):
+        prism.Flint(attributes=4, gama=1.0).fit(flint.network, train_x, train_y)
+
+
+def test_a_report_holds_its_pictures_tables_and_figures(tmp_path):
+    import base64
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    report = prism.Report("A <model>")
+    image = torch.rand(1, 8, 8)
+    report.image(image, caption="input")
+    report.heatmap(torch.randn(8, 8), caption="map")
+    report.overlay(image, torch.randn(8, 8), caption="overlay")
+    report.table(["method", "AOPC"], [["saliency", 0.5]])
+    report.markdown("### ROAR\n\n| method | 50 |\n|---|---|\n| random | 0.8 |\n")
+    figure, axes = plt.subplots()
+    axes.plot([0, 1], [1, 0])
+    report.figure(figure)
+    report.save(tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    assert "A &lt;model&gt;" in html and "<svg" in html and "saliency" in html and "random" in html
+    pictures = html.split("data:image/png;base64,")[1:]
+    assert len(pictures) == 3
+    assert base64.b64decode(pictures[0].split('"')[0])[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,9 +1,10 @@
-// Method options given as JSON (from the command line or a fit folder): typed reads and key checks with
-// clear errors, shared by every family's factory.
+// Method options given as JSON (from the command line, Python keywords or a fit folder): typed reads and key
+// checks with clear errors, and the declare-once scheme every family's options structs use.
 #pragma once
 #include <nlohmann/json.hpp>
 
 #include <string>
+#include <vector>
 
 #include "prism/core/error.h"
 
@@ -30,6 +31,54 @@ inline void check_option_keys(const nlohmann::json& options, const nlohmann::jso
     throw Error("option '" + item.key() + "' does not apply to " + method + "; its options are: " +
                 (names.empty() ? "none" : names));
   }
+}
+
+// An option as the command line, the Python docstrings and the JSON options know it.
+struct OptionDoc {
+  std::string key, help;
+  nlohmann::json default_value;
+};
+
+// What a method computes and its options, for the command line's help and the Python docstrings.
+struct MethodDoc {
+  std::string name, summary;
+  std::vector<OptionDoc> options;
+};
+
+// Each options struct declares every option once, in a member
+//   template <typename Visit> void visit(Visit&& option) { option("key", field, "what it does"); ... }
+// from which reading, writing and describing are generated here.
+
+// The options struct of a method without options.
+struct NoOptions {
+  template <typename Visit>
+  void visit(Visit&&) {}
+};
+
+// The options as JSON (what a method's options() reports and a fit folder records).
+template <typename Options>
+nlohmann::json options_json(Options options) {
+  nlohmann::json out = nlohmann::json::object();
+  options.visit([&](const char* key, auto& field, const char*) { out[key] = field; });
+  return out;
+}
+
+// The options given in `json` over the defaults; unknown keys and wrong types are errors naming `method`.
+template <typename Options>
+Options read_options(const nlohmann::json& json, const std::string& method) {
+  Options options;
+  check_option_keys(json, options_json(options), method);
+  options.visit([&](const char* key, auto& field, const char*) { read_option(json, key, field, method); });
+  return options;
+}
+
+// Every option with its help and default, in declaration order.
+template <typename Options>
+std::vector<OptionDoc> describe_options() {
+  std::vector<OptionDoc> out;
+  Options options;
+  options.visit([&](const char* key, auto& field, const char* help) { out.push_back({key, help, field}); });
+  return out;
 }
 
 }  // namespace prism

@@ -16,6 +16,15 @@ struct ActivationMaximisationOptions {
   double learning_rate = 0.05;  // Adam, on the image
   double tv_weight = 20.0;      // on the mean absolute difference of neighbouring pixels (20: shapes, not noise)
   double range_weight = 10.0;   // on the mean squared excursion outside [0, 1]
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("start_scale", start_scale, "scale of the top sample the optimisation starts from");
+    option("steps", steps, "Adam steps on the image");
+    option("learning_rate", learning_rate, "Adam step size");
+    option("tv_weight", tv_weight, "weight of the total variation (smooth shapes, not noise)");
+    option("range_weight", range_weight, "weight of the excursion outside [0, 1]");
+  }
 };
 
 // The `k` samples with the largest φ_j, per attribute: [J, k] indices into `attributes` [N, J].

@@ -16,6 +16,19 @@ struct FlintLossWeights {
   double eta = 0.1;    // L1 of the attributes
   int64_t gamma_from = 1, beta_from = 3, delta_from = 5, eta_from = 3;  // first epoch (1-based) each applies
   std::string input_fidelity = "l2";  // "l2" (mean squared error) or "l1" (the paper's choice for CIFAR-10)
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("gamma", gamma, "weight of input fidelity");
+    option("beta", beta, "weight of output fidelity");
+    option("delta", delta, "weight of conciseness and diversity (the entropies)");
+    option("eta", eta, "weight of the attributes' L1 norm");
+    option("gamma_from", gamma_from, "first epoch of input fidelity");
+    option("beta_from", beta_from, "first epoch of output fidelity");
+    option("delta_from", delta_from, "first epoch of the entropies");
+    option("eta_from", eta_from, "first epoch of the L1 norm");
+    option("input_fidelity", input_fidelity, "reconstruction error: l2 or l1");
+  }
 };
 void check_flint_loss_weights(const FlintLossWeights& weights);
 

@@ -1,5 +1,7 @@
 #include "prism/explain/data/attributor.h"
 
+#include <functional>
+
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/json_options.h"
@@ -15,61 +17,63 @@
 namespace prism {
 namespace fs = std::filesystem;
 
-std::vector<std::string> data_methods() {
-  return {"dualview", "representer", "tracin", "influence", "trak", "similarity", "random"};
+namespace {
+
+// A method's documentation and its constructor from JSON options, both from its options struct's visit().
+struct DataMethod {
+  MethodDoc doc;
+  std::function<std::unique_ptr<DataAttributor>(const nlohmann::json&)> make;
+};
+
+template <typename Method, typename Options>
+DataMethod method(const std::string& name, const std::string& summary) {
+  auto make = [name](const nlohmann::json& json) -> std::unique_ptr<DataAttributor> {
+    return std::make_unique<Method>(read_options<Options>(json, name));
+  };
+  return {{name, summary, describe_options<Options>()}, make};
 }
 
-std::unique_ptr<DataAttributor> make_data_attributor(const std::string& name, const nlohmann::json& o) {
-  std::unique_ptr<DataAttributor> made;
-  if (name == "dualview") {
-    CrammerSingerOptions options;
-    read_option(o, "C", options.C, name);
-    read_option(o, "tolerance", options.tolerance, name);
-    read_option(o, "max_iterations", options.max_iterations, name);
-    read_option(o, "bias", options.bias, name);
-    read_option(o, "seed", options.seed, name);
-    require(options.C > 0, "dualview: C must be positive (got " + std::to_string(options.C) + ")");
-    made = std::make_unique<DualView>(options);
-  } else if (name == "representer") {
-    RepresenterOptions options;
-    read_option(o, "lambda", options.lambda, name);
-    read_option(o, "max_iterations", options.max_iterations, name);
-    made = std::make_unique<RepresenterPoints>(options);
-  } else if (name == "tracin") {
-    TracInOptions options;
-    read_option(o, "checkpoints", options.checkpoints, name);
-    read_option(o, "learning_rates", options.learning_rates, name);
-    read_option(o, "layers", options.layers, name);
-    made = std::make_unique<TracIn>(options);
-  } else if (name == "influence") {
-    InfluenceOptions options;
-    read_option(o, "damping", options.damping, name);
-    read_option(o, "layers", options.layers, name);
-    read_option(o, "cg_iterations", options.cg_iterations, name);
-    read_option(o, "cg_tolerance", options.cg_tolerance, name);
-    made = std::make_unique<InfluenceFunctions>(options);
-  } else if (name == "trak") {
-    TrakOptions options;
-    read_option(o, "projection_dim", options.projection_dim, name);
-    read_option(o, "lambda", options.lambda, name);
-    read_option(o, "checkpoints", options.checkpoints, name);
-    read_option(o, "seed", options.seed, name);
-    made = std::make_unique<Trak>(options);
-  } else if (name == "similarity") {
-    SimilarityOptions options;
-    read_option(o, "metric", options.metric, name);
-    made = std::make_unique<FeatureSimilarity>(options);
-  } else if (name == "random") {
-    uint64_t seed = 0;
-    read_option(o, "seed", seed, name);
-    made = std::make_unique<RandomAttributor>(seed);
-  } else {
-    std::string names;
-    for (const auto& m : data_methods()) names += (names.empty() ? "" : ", ") + m;
-    throw Error("unknown data-attribution method '" + name + "'; methods are: " + names);
-  }
-  check_option_keys(o, made->options(), name);
-  return made;
+const std::vector<DataMethod>& registry() {
+  static const std::vector<DataMethod> methods = {
+      method<DualView, CrammerSingerOptions>(
+          "dualview",
+          "the dual variables of a Crammer-Singer SVM surrogate on the penultimate features (Yolcu et al. 2024): "
+          "sparse attributions that sum to the surrogate's logit"),
+      method<RepresenterPoints, RepresenterOptions>(
+          "representer", "representer points (Yeh et al. 2018): the last layer refit, W = sum of alpha_i phi_i"),
+      method<TracIn, TracInOptions>(
+          "tracin", "TracIn (Pruthi et al. 2020): gradient dot products summed over checkpoints"),
+      method<InfluenceFunctions, InfluenceOptions>(
+          "influence", "influence functions (Koh and Liang 2017): gradients through the inverse damped Hessian"),
+      method<Trak, TrakOptions>("trak",
+                                "TRAK (Park et al. 2023): randomly projected gradients in a kernel regression"),
+      method<FeatureSimilarity, SimilarityOptions>("similarity",
+                                                   "the similarity of the penultimate features (the baseline)"),
+      method<RandomAttributor, RandomAttributorOptions>("random", "the control: seeded standard normal scores"),
+  };
+  return methods;
+}
+
+}  // namespace
+
+std::vector<std::string> data_methods() {
+  std::vector<std::string> names;
+  for (const auto& m : registry()) names.push_back(m.doc.name);
+  return names;
+}
+
+std::vector<MethodDoc> data_method_docs() {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : registry()) docs.push_back(m.doc);
+  return docs;
+}
+
+std::unique_ptr<DataAttributor> make_data_attributor(const std::string& name, const nlohmann::json& options) {
+  for (const auto& m : registry())
+    if (m.doc.name == name) return m.make(options);
+  std::string names;
+  for (const auto& m : data_methods()) names += (names.empty() ? "" : ", ") + m;
+  throw Error("unknown data-attribution method '" + name + "'; methods are: " + names);
 }
 
 TopAttributions top_attributions(const torch::Tensor& attributions, int64_t k, bool largest) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "prism/core/json_options.h"
 #include "prism/data/dataset.h"
 #include "prism/model/network.h"
 
@@ -39,6 +40,8 @@ class DataAttributor {
 
 // The names the command line takes.
 std::vector<std::string> data_methods();
+// Every method's summary and options (key, help, default).
+std::vector<MethodDoc> data_method_docs();
 
 // A method by name with options from JSON (missing keys keep their defaults); unknown names or keys are
 // errors that list the valid ones.

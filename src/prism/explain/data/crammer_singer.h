@@ -16,6 +16,16 @@ struct CrammerSingerOptions {
   bool bias = false;              // append a constant feature 1 (regularised, as LIBLINEAR's -B 1)
   bool shrinking = true;
   uint64_t seed = 0;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    // The options DualView takes (shrinking is the solver's own, on by default).
+    option("C", C, "SVM regularisation: the bound on each dual variable");
+    option("tolerance", tolerance, "stop when the largest KKT violation falls below it");
+    option("max_iterations", max_iterations, "passes over the data");
+    option("bias", bias, "append a constant feature 1 (LIBLINEAR's -B 1)");
+    option("seed", seed, "seed of the solver's visiting order");
+  }
 };
 
 struct CrammerSingerResult {

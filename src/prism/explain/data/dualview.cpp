@@ -3,16 +3,15 @@
 #include <chrono>
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 
 namespace prism {
 
-nlohmann::json DualView::options() const {
-  return {{"C", options_.C},
-          {"tolerance", options_.tolerance},
-          {"max_iterations", options_.max_iterations},
-          {"bias", options_.bias},
-          {"seed", options_.seed}};
+DualView::DualView(CrammerSingerOptions options) : options_(options) {
+  require(options_.C > 0, "dualview: C must be positive (got " + std::to_string(options_.C) + ")");
 }
+
+nlohmann::json DualView::options() const { return options_json(options_); }
 
 torch::Tensor DualView::features(Network& network, const torch::Tensor& inputs) const {
   auto phi = penultimate_features(network, last_linear_layer(network), inputs);

@@ -11,7 +11,7 @@ namespace prism {
 
 class DualView : public DataAttributor {
  public:
-  explicit DualView(CrammerSingerOptions options = {}) : options_(options) {}
+  explicit DualView(CrammerSingerOptions options = {});
   std::string name() const override { return "dualview"; }
   nlohmann::json options() const override;
   void fit(Network& network, const Dataset& train) override;

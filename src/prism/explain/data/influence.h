@@ -14,16 +14,21 @@ struct InfluenceOptions {
   std::vector<std::string> layers;  // parameters of these layers (conjugate gradients); empty: exact last layer
   int64_t cg_iterations = 100;
   double cg_tolerance = 1e-5;  // relative residual
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("damping", damping, "added to the Hessian's diagonal");
+    option("layers", layers, "use these layers' parameters, conjugate gradients (empty: the exact last layer)");
+    option("cg_iterations", cg_iterations, "conjugate-gradient iterations");
+    option("cg_tolerance", cg_tolerance, "conjugate gradients' relative residual");
+  }
 };
 
 class InfluenceFunctions : public DataAttributor {
  public:
   explicit InfluenceFunctions(InfluenceOptions options = {});
   std::string name() const override { return "influence"; }
-  nlohmann::json options() const override {
-    return {{"damping", options_.damping}, {"layers", options_.layers}, {"cg_iterations", options_.cg_iterations},
-            {"cg_tolerance", options_.cg_tolerance}};
-  }
+  nlohmann::json options() const override { return options_json(options_); }
   void fit(Network& network, const Dataset& train) override;
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   torch::Tensor self_influence() const override;

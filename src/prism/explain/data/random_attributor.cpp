@@ -3,26 +3,13 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "prism/core/error.h"
+#include "prism/core/fingerprint.h"
 
 namespace prism {
-namespace {
-
-// FNV-1a over the bytes of every parameter: a fingerprint of the model's weights.
-uint64_t weights_fingerprint(Network& network) {
-  uint64_t hash = 1469598103934665603ull;
-  for (const auto& parameter : network.parameters()) {
-    const auto values = parameter.detach().to(torch::kCPU).contiguous();
-    const auto* bytes = static_cast<const uint8_t*>(values.data_ptr());
-    for (size_t i = 0; i < values.nbytes(); ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
-  }
-  return hash;
-}
-
-}  // namespace
 
 void RandomAttributor::fit(Network& network, const Dataset& train) {
   train_size_ = train.size();
-  stream_ = seed_ ^ weights_fingerprint(network);
+  stream_ = seed_ ^ tensors_fingerprint(network.parameters());  // another model, another stream
 }
 
 torch::Tensor RandomAttributor::attribute(Network&, const torch::Tensor& inputs, const torch::Tensor&) {

@@ -7,11 +7,20 @@
 
 namespace prism {
 
+struct RandomAttributorOptions {
+  uint64_t seed = 0;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("seed", seed, "seed of the random scores");
+  }
+};
+
 class RandomAttributor : public DataAttributor {
  public:
-  explicit RandomAttributor(uint64_t seed = 0) : seed_(seed) {}
+  explicit RandomAttributor(RandomAttributorOptions options = {}) : seed_(options.seed) {}
   std::string name() const override { return "random"; }
-  nlohmann::json options() const override { return {{"seed", seed_}}; }
+  nlohmann::json options() const override { return options_json(RandomAttributorOptions{seed_}); }
   void fit(Network& network, const Dataset& train) override;
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   torch::Tensor self_influence() const override;

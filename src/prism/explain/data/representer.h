@@ -10,13 +10,19 @@ namespace prism {
 struct RepresenterOptions {
   double lambda = 1e-3;      // L2 penalty of the refit
   int64_t max_iterations = 500;  // L-BFGS iterations
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("lambda", lambda, "L2 penalty of the last layer's refit");
+    option("max_iterations", max_iterations, "L-BFGS iterations of the refit");
+  }
 };
 
 class RepresenterPoints : public DataAttributor {
  public:
   explicit RepresenterPoints(RepresenterOptions options = {});
   std::string name() const override { return "representer"; }
-  nlohmann::json options() const override { return {{"lambda", options_.lambda}, {"max_iterations", options_.max_iterations}}; }
+  nlohmann::json options() const override { return options_json(options_); }
   void fit(Network& network, const Dataset& train) override;
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   torch::Tensor self_influence() const override;

@@ -7,13 +7,18 @@ namespace prism {
 
 struct SimilarityOptions {
   std::string metric = "cosine";  // "cosine" | "dot"
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("metric", metric, "cosine or dot");
+  }
 };
 
 class FeatureSimilarity : public DataAttributor {
  public:
   explicit FeatureSimilarity(SimilarityOptions options = {});
   std::string name() const override { return "similarity"; }
-  nlohmann::json options() const override { return {{"metric", options_.metric}}; }
+  nlohmann::json options() const override { return options_json(options_); }
   void fit(Network& network, const Dataset& train) override;
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   torch::Tensor self_influence() const override;

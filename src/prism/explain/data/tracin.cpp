@@ -1,6 +1,7 @@
 #include "prism/explain/data/tracin.h"
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/core/progress.h"
 #include "prism/explain/data/last_layer.h"
 #include "prism/explain/data/parameter_gradients.h"
@@ -14,9 +15,7 @@ TracIn::TracIn(TracInOptions options)
               " checkpoints, " + std::to_string(options_.learning_rates.size()) + " learning rates)");
 }
 
-nlohmann::json TracIn::options() const {
-  return {{"checkpoints", options_.checkpoints}, {"learning_rates", options_.learning_rates}, {"layers", options_.layers}};
-}
+nlohmann::json TracIn::options() const { return options_json(options_); }
 
 void TracIn::fit(Network& network, const Dataset& train) {
   features_.clear(), gradients_.clear();

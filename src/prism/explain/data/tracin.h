@@ -14,6 +14,13 @@ struct TracInOptions {
   std::vector<std::string> checkpoints;  // model files of the checkpoints; empty: the fitted network alone
   std::vector<double> learning_rates;    // η_t per checkpoint; empty: 1 each
   std::vector<std::string> layers;       // parameters of these layers; empty: the last layer's shortcut
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("checkpoints", checkpoints, "model files of the checkpoints (empty: the fitted network alone)");
+    option("learning_rates", learning_rates, "the learning rate at each checkpoint (empty: 1 each)");
+    option("layers", layers, "use these layers' parameters, per-example autograd (empty: the last layer's exact shortcut)");
+  }
 };
 
 class TracIn : public DataAttributor {

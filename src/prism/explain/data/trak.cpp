@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/explain/data/last_layer.h"
 
 namespace prism {
@@ -14,12 +15,7 @@ Trak::Trak(TrakOptions options) : options_(std::move(options)), checkpoints_(opt
   require(options_.lambda >= 0, "trak: lambda must not be negative");
 }
 
-nlohmann::json Trak::options() const {
-  return {{"projection_dim", options_.projection_dim},
-          {"lambda", options_.lambda},
-          {"checkpoints", options_.checkpoints},
-          {"seed", options_.seed}};
-}
+nlohmann::json Trak::options() const { return options_json(options_); }
 
 std::pair<torch::Tensor, torch::Tensor> Trak::projected_gradients(Network& net, const torch::Tensor& images,
                                                                   const torch::Tensor& labels, const std::string& label) {

@@ -13,6 +13,14 @@ struct TrakOptions {
   double lambda = 1e-3;  // ridge, relative to the mean diagonal of ΦᵀΦ
   std::vector<std::string> checkpoints;  // model files; empty: the fitted network alone
   uint64_t seed = 0;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("projection_dim", projection_dim, "dimension of the random projection of the gradients");
+    option("lambda", lambda, "ridge, relative to the mean diagonal of the projected Gram matrix");
+    option("checkpoints", checkpoints, "model files of the checkpoints (empty: the fitted network alone)");
+    option("seed", seed, "seed of the projection");
+  }
 };
 
 class Trak : public DataAttributor {

@@ -1,6 +1,8 @@
 #include "prism/explain/feature/attributor.h"
 
+#include <functional>
 #include <optional>
+#include <type_traits>
 
 #include "prism/core/error.h"
 #include "prism/core/json_options.h"
@@ -16,71 +18,74 @@
 #include "prism/explain/feature/smoothgrad.h"
 
 namespace prism {
-std::vector<std::string> feature_methods() {
-  return {"pruned-gradient", "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad", "grad-cam", "lrp",
-          "occlusion"};
+namespace {
+
+// A method's documentation and its constructor from JSON options, both from its options struct's visit().
+struct FeatureMethod {
+  MethodDoc doc;
+  std::function<std::unique_ptr<FeatureAttributor>(const nlohmann::json&)> make;
+};
+
+template <typename Method, typename Options = NoOptions>
+FeatureMethod method(const std::string& name, const std::string& summary) {
+  auto make = [name](const nlohmann::json& json) -> std::unique_ptr<FeatureAttributor> {
+    const auto options = read_options<Options>(json, name);
+    if constexpr (std::is_constructible_v<Method, Options>)
+      return std::make_unique<Method>(options);
+    else
+      return std::make_unique<Method>();
+  };
+  return {{name, summary, describe_options<Options>()}, make};
 }
 
-std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& o) {
-  std::unique_ptr<FeatureAttributor> made;
-  if (name == "saliency") {
-    SaliencyOptions options;
-    read_option(o, "abs", options.absolute, name);
-    made = std::make_unique<Saliency>(options);
-  } else if (name == "gradient-x-input") {
-    made = std::make_unique<GradientXInput>();
-  } else if (name == "integrated-gradients") {
-    IntegratedGradientsOptions options;
-    read_option(o, "steps", options.steps, name);
-    read_option(o, "integration", options.integration, name);
-    read_option(o, "baseline", options.baseline, name);
-    read_option(o, "blur_sigma", options.blur_sigma, name);
-    read_option(o, "internal_batch_size", options.internal_batch_size, name);
-    made = std::make_unique<IntegratedGradients>(options);
-  } else if (name == "smoothgrad") {
-    SmoothGradOptions options;
-    read_option(o, "samples", options.samples, name);
-    read_option(o, "noise_level", options.noise_level, name);
-    read_option(o, "variant", options.variant, name);
-    read_option(o, "seed", options.seed, name);
-    read_option(o, "internal_batch_size", options.internal_batch_size, name);
-    made = std::make_unique<SmoothGrad>(options);
-  } else if (name == "grad-cam") {
-    GradCamOptions options;
-    read_option(o, "layer", options.layer, name);
-    read_option(o, "relu", options.relu, name);
-    made = std::make_unique<GradCam>(options);
-  } else if (name == "occlusion") {
-    OcclusionOptions options;
-    read_option(o, "patch", options.patch, name);
-    read_option(o, "stride", options.stride, name);
-    read_option(o, "fill", options.fill, name);
-    read_option(o, "internal_batch_size", options.internal_batch_size, name);
-    made = std::make_unique<Occlusion>(options);
-  } else if (name == "lrp") {
-    LrpOptions options;
-    read_option(o, "composite", options.composite, name);
-    read_option(o, "epsilon", options.epsilon, name);
-    read_option(o, "gamma", options.gamma, name);
-    read_option(o, "alpha", options.alpha, name);
-    made = std::make_unique<Lrp>(options);
-  } else if (name == "pruned-gradient") {
-    PrunedGradientOptions options;
-    read_option(o, "sparsity", options.sparsity, name);
-    read_option(o, "integrated", options.integrated, name);
-    read_option(o, "steps", options.steps, name);
-    made = std::make_unique<PrunedGradient>(options);
-  } else if (name == "random") {
-    RandomMapOptions options;
-    read_option(o, "seed", options.seed, name);
-    made = std::make_unique<RandomMap>(options);
-  } else {
-    std::string names;
-    for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
-    throw Error("unknown attribution method '" + name + "'; methods are: " + names + " (and random, the control)");
-  }
-  check_option_keys(o, made->options(), name);
-  return made;
+// Every method, the random control last.
+const std::vector<FeatureMethod>& registry() {
+  static const std::vector<FeatureMethod> methods = {
+      method<PrunedGradient, PrunedGradientOptions>(
+          "pruned-gradient",
+          "input-specific pruning (Khakzar et al. 2021): the gradient of the network with the neurons that contribute "
+          "least to this prediction pruned"),
+      method<Saliency, SaliencyOptions>("saliency", "the gradient of the target logit (Simonyan et al. 2014)"),
+      method<GradientXInput>("gradient-x-input", "the gradient times the input (Shrikumar et al. 2016)"),
+      method<IntegratedGradients, IntegratedGradientsOptions>(
+          "integrated-gradients",
+          "the gradient integrated along the straight path from a baseline (Sundararajan et al. 2017); the map sums "
+          "to f(x) - f(baseline)"),
+      method<SmoothGrad, SmoothGradOptions>("smoothgrad",
+                                            "the gradient averaged over noisy copies of the input (Smilkov et al. 2017)"),
+      method<GradCam, GradCamOptions>(
+          "grad-cam", "a layer's feature maps weighted by their pooled gradients, upsampled (Selvaraju et al. 2017)"),
+      method<Lrp, LrpOptions>("lrp",
+                              "layer-wise relevance propagation (Bach et al. 2015) with zennit's composites; the map "
+                              "sums to the target logit"),
+      method<Occlusion, OcclusionOptions>(
+          "occlusion", "the drop of the target logit when a patch of the input is covered (Zeiler and Fergus 2014)"),
+      method<RandomMap, RandomMapOptions>("random", "the control: independent uniform values, a random ranking"),
+  };
+  return methods;
+}
+
+}  // namespace
+
+std::vector<std::string> feature_methods() {
+  std::vector<std::string> names;
+  for (const auto& m : registry())
+    if (m.doc.name != "random") names.push_back(m.doc.name);
+  return names;
+}
+
+std::vector<MethodDoc> feature_method_docs() {
+  std::vector<MethodDoc> docs;
+  for (const auto& m : registry()) docs.push_back(m.doc);
+  return docs;
+}
+
+std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& options) {
+  for (const auto& m : registry())
+    if (m.doc.name == name) return m.make(options);
+  std::string names;
+  for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
+  throw Error("unknown attribution method '" + name + "'; methods are: " + names + " (and random, the control)");
 }
 
 void check_attribution_inputs(const Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "prism/core/json_options.h"
 #include "prism/model/network.h"
 
 namespace prism {
@@ -29,6 +30,9 @@ class FeatureAttributor {
 
 // The names the command line takes.
 std::vector<std::string> feature_methods();
+
+// Every method of feature_methods() and the random control, last.
+std::vector<MethodDoc> feature_method_docs();
 
 // A method by name with options from JSON (keys as in `options()`; missing keys keep their defaults).
 // Unknown names or option keys are errors that list the valid ones.

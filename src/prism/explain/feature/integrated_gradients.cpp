@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/explain/feature/gradient.h"
 #include "prism/io/npy.h"
 
@@ -37,7 +38,7 @@ std::pair<std::vector<double>, std::vector<double>> gauss_legendre(int64_t n) {
 }  // namespace
 
 std::pair<std::vector<double>, std::vector<double>> integration_rule(const std::string& rule, int64_t steps) {
-  require(steps >= 1 && steps <= 100000, "--steps must lie in [1, 100000] (got " + std::to_string(steps) + ")");
+  require(steps >= 1 && steps <= 100000, "steps must lie in [1, 100000] (got " + std::to_string(steps) + ")");
   std::vector<double> alphas(steps), weights(steps, 1.0 / steps);
   if (rule == "gausslegendre") {
     auto [nodes, w] = gauss_legendre(steps);
@@ -66,7 +67,8 @@ torch::Tensor make_baseline(const Network& network, const torch::Tensor& inputs,
   if (kind == "zeros") return torch::zeros_like(inputs);
   if (kind == "mean") {
     const auto& mean = network.normalization().mean;
-    require(!mean.empty(), "the model records no data mean; use --baseline zeros, blur or a .npy file");
+    require(!mean.empty(), "the model records no data mean (a scripted model does not); use the baseline zeros, blur or a .npy "
+                            "file");
     return torch::tensor(mean, inputs.options()).view({1, -1, 1, 1}).expand_as(inputs).clone();
   }
   if (kind == "blur") {
@@ -114,16 +116,10 @@ torch::Tensor path_averaged_gradient(Network& network, const torch::Tensor& inpu
 
 IntegratedGradients::IntegratedGradients(IntegratedGradientsOptions options) : options_(std::move(options)) {
   integration_rule(options_.integration, options_.steps);  // validates
-  require(options_.internal_batch_size >= 1, "--internal-batch-size must be at least 1");
+  require(options_.internal_batch_size >= 1, "integrated-gradients: internal_batch_size must be at least 1");
 }
 
-nlohmann::json IntegratedGradients::options() const {
-  return {{"steps", options_.steps},
-          {"integration", options_.integration},
-          {"baseline", options_.baseline},
-          {"blur_sigma", options_.blur_sigma},
-          {"internal_batch_size", options_.internal_batch_size}};
-}
+nlohmann::json IntegratedGradients::options() const { return options_json(options_); }
 
 torch::Tensor IntegratedGradients::attribute(Network& network, const torch::Tensor& inputs,
                                              const torch::Tensor& targets) {

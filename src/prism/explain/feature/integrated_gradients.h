@@ -13,6 +13,15 @@ struct IntegratedGradientsOptions {
   std::string baseline = "zeros";             // zeros | mean (the model's per-channel data mean) | blur | FILE.npy
   double blur_sigma = 5.0;                    // pixels, for the blurred baseline
   int64_t internal_batch_size = 256;          // scaled inputs per forward+backward pass: bounds memory
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("steps", steps, "points of the path integral");
+    option("integration", integration, "quadrature: gausslegendre, riemann-left, riemann-right, riemann-middle, riemann-trapezoid");
+    option("baseline", baseline, "zeros, mean (the training data's per-channel mean), blur, or FILE.npy");
+    option("blur_sigma", blur_sigma, "sigma of the blurred baseline, pixels");
+    option("internal_batch_size", internal_batch_size, "inputs per forward+backward pass (bounds memory)");
+  }
 };
 
 // Nodes in [0, 1] and weights summing to 1 of the chosen rule with `steps` points.

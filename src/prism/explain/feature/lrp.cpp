@@ -1,6 +1,7 @@
 #include "prism/explain/feature/lrp.h"
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 
 namespace prism {
 namespace {
@@ -91,15 +92,12 @@ Lrp::Lrp(LrpOptions options) : options_(std::move(options)) {
   require(std::find(composites.begin(), composites.end(), options_.composite) != composites.end(),
           "unknown LRP composite '" + options_.composite +
               "'; use epsilon, epsilon-plus, epsilon-plus-box, epsilon-gamma-box or epsilon-alpha-beta");
-  require(options_.epsilon >= 0, "--epsilon must not be negative");
-  require(options_.gamma >= 0, "--gamma must not be negative");
-  require(options_.alpha >= 1, "--alpha must be at least 1 (beta = alpha - 1)");
+  require(options_.epsilon >= 0, "lrp: epsilon must not be negative");
+  require(options_.gamma >= 0, "lrp: gamma must not be negative");
+  require(options_.alpha >= 1, "lrp: alpha must be at least 1 (beta = alpha - 1)");
 }
 
-nlohmann::json Lrp::options() const {
-  return {{"composite", options_.composite}, {"epsilon", options_.epsilon}, {"gamma", options_.gamma},
-          {"alpha", options_.alpha}};
-}
+nlohmann::json Lrp::options() const { return options_json(options_); }
 
 torch::Tensor Lrp::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);

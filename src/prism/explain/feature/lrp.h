@@ -23,6 +23,14 @@ struct LrpOptions {
   double epsilon = 1e-6;
   double gamma = 0.25;
   double alpha = 2.0;  // β = α − 1
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("composite", composite, "epsilon, epsilon-plus, epsilon-plus-box, epsilon-gamma-box or epsilon-alpha-beta");
+    option("epsilon", epsilon, "stabiliser of the epsilon rule");
+    option("gamma", gamma, "gamma of the gamma rule");
+    option("alpha", alpha, "alpha of the alpha-beta rule (beta = alpha - 1)");
+  }
 };
 
 class Lrp : public FeatureAttributor {

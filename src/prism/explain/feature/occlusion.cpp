@@ -1,22 +1,18 @@
 #include "prism/explain/feature/occlusion.h"
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/explain/feature/gradient.h"
 
 namespace prism {
 
 Occlusion::Occlusion(OcclusionOptions options) : options_(options) {
-  require(options_.patch >= 1, "--patch must be at least 1");
-  require(options_.stride >= 1, "--stride must be at least 1");
-  require(options_.internal_batch_size >= 1, "--internal-batch-size must be at least 1");
+  require(options_.patch >= 1, "occlusion: patch must be at least 1");
+  require(options_.stride >= 1, "occlusion: stride must be at least 1");
+  require(options_.internal_batch_size >= 1, "occlusion: internal_batch_size must be at least 1");
 }
 
-nlohmann::json Occlusion::options() const {
-  return {{"patch", options_.patch},
-          {"stride", options_.stride},
-          {"fill", options_.fill},
-          {"internal_batch_size", options_.internal_batch_size}};
-}
+nlohmann::json Occlusion::options() const { return options_json(options_); }
 
 torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);

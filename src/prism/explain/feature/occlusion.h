@@ -11,6 +11,14 @@ struct OcclusionOptions {
   int64_t stride = 2;  // pixels between patch positions
   double fill = 0.0;   // value written into the patch (images are in [0, 1])
   int64_t internal_batch_size = 256;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("patch", patch, "side of the square patch, pixels");
+    option("stride", stride, "pixels between patch positions");
+    option("fill", fill, "value written into the patch");
+    option("internal_batch_size", internal_batch_size, "occluded inputs per forward pass (bounds memory)");
+  }
 };
 
 class Occlusion : public FeatureAttributor {

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/explain/feature/gradient.h"
 
 namespace prism {
@@ -43,13 +44,11 @@ ActivationsAndGradients activation_gradients(Network& network, const std::vector
 
 PrunedGradient::PrunedGradient(PrunedGradientOptions options) : options_(options) {
   require(options_.sparsity >= 0 && options_.sparsity < 100,
-          "--sparsity must lie in [0, 100) (got " + std::to_string(options_.sparsity) + ")");
-  require(options_.steps >= 1, "--steps must be at least 1");
+          "pruned-gradient: sparsity must lie in [0, 100) (got " + std::to_string(options_.sparsity) + ")");
+  require(options_.steps >= 1, "pruned-gradient: steps must be at least 1");
 }
 
-nlohmann::json PrunedGradient::options() const {
-  return {{"sparsity", options_.sparsity}, {"integrated", options_.integrated}, {"steps", options_.steps}};
-}
+nlohmann::json PrunedGradient::options() const { return options_json(options_); }
 
 torch::Tensor PrunedGradient::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);

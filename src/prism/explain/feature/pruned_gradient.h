@@ -16,6 +16,13 @@ struct PrunedGradientOptions {
   double sparsity = 85;     // percentage of neurons pruned, in [0, 100)
   bool integrated = false;  // score with path-averaged gradients
   int64_t steps = 20;       // path points of the integrated variant (Riemann middle)
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("sparsity", sparsity, "percentage of neurons pruned, in [0, 100)");
+    option("integrated", integrated, "score the neurons with path-averaged gradients");
+    option("steps", steps, "path points of the integrated scores");
+  }
 };
 
 class PrunedGradient : public FeatureAttributor {

@@ -10,6 +10,11 @@ namespace prism {
 
 struct RandomMapOptions {
   uint64_t seed = 0;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("seed", seed, "seed of the random maps");
+  }
 };
 
 class RandomMap : public FeatureAttributor {
@@ -17,7 +22,7 @@ class RandomMap : public FeatureAttributor {
   explicit RandomMap(RandomMapOptions options = {});
   std::string name() const override { return "random"; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
-  nlohmann::json options() const override { return {{"seed", options_.seed}}; }
+  nlohmann::json options() const override { return options_json(options_); }
 
  private:
   RandomMapOptions options_;

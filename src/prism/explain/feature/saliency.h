@@ -7,6 +7,11 @@ namespace prism {
 
 struct SaliencyOptions {
   bool absolute = false;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("abs", absolute, "take |gradient| (Captum's abs=True)");
+  }
 };
 
 class Saliency : public FeatureAttributor {
@@ -14,7 +19,7 @@ class Saliency : public FeatureAttributor {
   explicit Saliency(SaliencyOptions options = {}) : options_(options) {}
   std::string name() const override { return "saliency"; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
-  nlohmann::json options() const override { return {{"abs", options_.absolute}}; }
+  nlohmann::json options() const override { return options_json(options_); }
 
  private:
   SaliencyOptions options_;

@@ -1,25 +1,20 @@
 #include "prism/explain/feature/smoothgrad.h"
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/explain/feature/gradient.h"
 
 namespace prism {
 
 SmoothGrad::SmoothGrad(SmoothGradOptions options) : options_(std::move(options)) {
-  require(options_.samples >= 1, "--samples must be at least 1");
-  require(options_.noise_level >= 0, "--noise-level must not be negative");
+  require(options_.samples >= 1, "smoothgrad: samples must be at least 1");
+  require(options_.noise_level >= 0, "smoothgrad: noise_level must not be negative");
   require(options_.variant == "mean" || options_.variant == "squared" || options_.variant == "vargrad",
           "unknown SmoothGrad variant '" + options_.variant + "'; use mean, squared or vargrad");
-  require(options_.internal_batch_size >= 1, "--internal-batch-size must be at least 1");
+  require(options_.internal_batch_size >= 1, "smoothgrad: internal_batch_size must be at least 1");
 }
 
-nlohmann::json SmoothGrad::options() const {
-  return {{"samples", options_.samples},
-          {"noise_level", options_.noise_level},
-          {"variant", options_.variant},
-          {"seed", options_.seed},
-          {"internal_batch_size", options_.internal_batch_size}};
-}
+nlohmann::json SmoothGrad::options() const { return options_json(options_); }
 
 torch::Tensor SmoothGrad::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);

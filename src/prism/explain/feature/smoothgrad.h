@@ -12,6 +12,15 @@ struct SmoothGradOptions {
   std::string variant = "mean";  // mean | squared | vargrad
   uint64_t seed = 0;
   int64_t internal_batch_size = 256;  // noisy copies per forward+backward pass
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("samples", samples, "noisy copies per input");
+    option("noise_level", noise_level, "noise sigma as a share of the input range");
+    option("variant", variant, "mean, squared or vargrad");
+    option("seed", seed, "noise seed");
+    option("internal_batch_size", internal_batch_size, "inputs per forward+backward pass (bounds memory)");
+  }
 };
 
 class SmoothGrad : public FeatureAttributor {
