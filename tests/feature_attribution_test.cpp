@@ -51,13 +51,15 @@ TEST(IntegratedGradients, CompletenessHolds) {
     options.steps = 64;
     options.internal_batch_size = 50;  // not a divisor of 4 × 64: chunks cross samples
     IntegratedGradients ig(options);
-    const auto attribution = ig.attribute(*net, x, targets);
+    const auto explained = ig.explain(*net, x, targets);
+    const auto& attribution = explained.maps;
     const auto base = make_baseline(*net, x, baseline, 5.0);
     const auto expected = target_scores(*net, x, targets) - target_scores(*net, base, targets);
     // Completeness (Sundararajan et al., Prop. 1): within 1 % of |f(x) − f(x')| (+ 1e-3).
     EXPECT_TRUE(((attribution.flatten(1).sum(1) - expected).abs() <= 0.01 * expected.abs() + 1e-3).all().item<bool>())
         << baseline << ": " << attribution.flatten(1).sum(1) << " vs " << expected;
-    EXPECT_TRUE(torch::allclose(ig.axiom_error(), (attribution.flatten(1).sum(1) - expected).abs(), 1e-4, 1e-4));
+    EXPECT_TRUE(torch::allclose(explained.per_sample.at("completeness_error"),
+                                (attribution.flatten(1).sum(1) - expected).abs(), 1e-4, 1e-4));
   }
 }
 
@@ -112,8 +114,10 @@ TEST(PrunedGradient, SparsityZeroIsThePlainGradient) {
   const auto x = some_images(3);
   const auto targets = torch::tensor({0, 1, 2}, torch::kInt64);
   PrunedGradient pruned({0.0});
-  EXPECT_TRUE(torch::allclose(pruned.attribute(*net, x, targets), Saliency().attribute(*net, x, targets), 1e-6, 1e-7));
-  EXPECT_TRUE((pruned.pruned_share() == 0).all().item<bool>());
+  const auto explained = pruned.explain(*net, x, targets);
+  EXPECT_TRUE(torch::allclose(explained.maps, Saliency().attribute(*net, x, targets), 1e-6, 1e-7));
+  EXPECT_TRUE((explained.per_sample.at("pruned_share") == 0).all().item<bool>());
+  EXPECT_TRUE(torch::equal(pruned.attribute(*net, x, targets), explained.maps));
 }
 
 TEST(PrunedGradient, MasksTheRequestedShareAndIsTheGradientOfThePrunedNetwork) {
@@ -122,15 +126,16 @@ TEST(PrunedGradient, MasksTheRequestedShareAndIsTheGradientOfThePrunedNetwork) {
   const auto targets = torch::tensor({4, 5, 6}, torch::kInt64);
   for (const double sparsity : {50.0, 85.0, 95.0}) {
     PrunedGradient pruned({sparsity});
-    const auto attribution = pruned.attribute(*net, x, targets);
+    const auto [attribution, per_sample, layer_masks] = pruned.explain(*net, x, targets);
     // p % pruned, ties at the threshold aside (dead neurons all score 0, so the share can only grow).
-    EXPECT_TRUE((pruned.pruned_share() >= sparsity / 100 - 1e-4).all().item<bool>()) << pruned.pruned_share();
-    ASSERT_EQ(pruned.masks().size(), 3u);
+    const auto& share = per_sample.at("pruned_share");
+    EXPECT_TRUE((share >= sparsity / 100 - 1e-4).all().item<bool>()) << share;
+    ASSERT_EQ(layer_masks.size(), 3u);
     TapSet masks;
-    for (const auto& [layer, mask] : pruned.masks()) masks.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
+    for (const auto& [layer, mask] : layer_masks) masks.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
     EXPECT_TRUE(torch::allclose(attribution, target_gradient(*net, x, targets, masks).gradient));
     // Masks are input-specific: the samples' masks differ.
-    const auto& relu2 = pruned.masks().at("relu2");
+    const auto& relu2 = layer_masks.at("relu2");
     EXPECT_FALSE(torch::equal(relu2[0], relu2[1]));
   }
   EXPECT_THROW(PrunedGradient({100.0}), Error);
@@ -148,9 +153,10 @@ TEST(PrunedGradient, IntegratedScoresArePathAveragedAndTheMapIsThePrunedNetworks
   options.integrated = true;
   options.steps = 4;
   PrunedGradient pruned(options);
-  const auto attribution = pruned.attribute(*net, x, targets);
+  const auto explained = pruned.explain(*net, x, targets);
+  const auto& attribution = explained.maps;
   const std::vector<std::string> layers = {"relu1", "relu2", "relu3"};
-  ASSERT_EQ(pruned.masks().size(), layers.size());
+  ASSERT_EQ(explained.masks.size(), layers.size());
   const auto captured_gradients = [&](const torch::Tensor& input, std::vector<torch::Tensor>& activations) {
     activations.assign(layers.size(), {});
     TapSet taps;
@@ -169,7 +175,7 @@ TEST(PrunedGradient, IntegratedScoresArePathAveragedAndTheMapIsThePrunedNetworks
   std::vector<torch::Tensor> scores, masks;
   for (size_t i = 0; i < layers.size(); ++i) {
     scores.push_back((at_x[i].detach() * mean_gradient[i]).abs().flatten(1));
-    masks.push_back(pruned.masks().at(layers[i]).flatten(1));
+    masks.push_back(explained.masks.at(layers[i]).flatten(1));
   }
   const auto all_scores = torch::cat(scores, 1), kept = torch::cat(masks, 1) > 0.5;
   for (int64_t b = 0; b < x.size(0); ++b) {
@@ -177,13 +183,13 @@ TEST(PrunedGradient, IntegratedScoresArePathAveragedAndTheMapIsThePrunedNetworks
     const double lowest_kept = all_scores[b].masked_select(kept[b]).min().item<double>();
     EXPECT_LE(highest_pruned, lowest_kept * (1 + 1e-5)) << "sample " << b;
   }
-  EXPECT_TRUE((pruned.pruned_share() >= 0.7 - 1e-4).all().item<bool>());
+  EXPECT_TRUE((explained.per_sample.at("pruned_share") >= 0.7 - 1e-4).all().item<bool>());
   TapSet masked;
-  for (const auto& [layer, mask] : pruned.masks()) masked.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
+  for (const auto& [layer, mask] : explained.masks) masked.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
   EXPECT_TRUE(torch::allclose(attribution, target_gradient(*net, x, targets, masked).gradient));
   PrunedGradient plain({70.0});
-  plain.attribute(*net, x, targets);
-  EXPECT_FALSE(torch::equal(plain.masks().at("relu2"), pruned.masks().at("relu2")));  // the path changes the scores
+  const auto plain_masks = plain.explain(*net, x, targets).masks;
+  EXPECT_FALSE(torch::equal(plain_masks.at("relu2"), explained.masks.at("relu2")));  // the path changes the scores
 }
 
 TEST(PrunedGradient, KeysMasksByCallOnTorchvisionResNet18) {
@@ -192,10 +198,10 @@ TEST(PrunedGradient, KeysMasksByCallOnTorchvisionResNet18) {
   auto net = load_network(dir / "resnet18.pt", {3, 32, 32});
   const auto x = read_npy(dir / "resnet18.input.npy");
   PrunedGradient pruned;
-  const auto attribution = pruned.attribute(*net, x, torch::tensor({0, 1}, torch::kInt64));
+  const auto [attribution, per_sample, masks] = pruned.explain(*net, x, torch::tensor({0, 1}, torch::kInt64));
   EXPECT_EQ(attribution.sizes(), x.sizes());
-  EXPECT_EQ(pruned.masks().size(), 17u);
-  EXPECT_FALSE(torch::equal(pruned.masks().at("layer1.0.relu:0"), pruned.masks().at("layer1.0.relu:1")));
+  EXPECT_EQ(masks.size(), 17u);
+  EXPECT_FALSE(torch::equal(masks.at("layer1.0.relu:0"), masks.at("layer1.0.relu:1")));
   EXPECT_TRUE(torch::isfinite(attribution).all().item<bool>());
 }
 
@@ -266,14 +272,16 @@ TEST(Lrp, ConservesRelevanceWithoutBiasesUnderEveryComposite) {
   for (const std::string composite :
        {"epsilon", "epsilon-plus", "epsilon-plus-box", "epsilon-gamma-box", "epsilon-alpha-beta"}) {
     Lrp lrp({composite, 1e-9});
-    const auto relevance = lrp.attribute(*net, x, targets);
-    EXPECT_TRUE(torch::allclose(lrp.axiom_error(), (relevance.flatten(1).sum(1) - scores).abs(), 1e-4, 1e-6));
+    const auto explained = lrp.explain(*net, x, targets);
+    const auto& relevance = explained.maps;
+    const auto& conservation_error = explained.per_sample.at("conservation_error");
+    EXPECT_TRUE(torch::allclose(conservation_error, (relevance.flatten(1).sum(1) - scores).abs(), 1e-4, 1e-6));
     // α β loses relevance at neurons with no negative (or no positive) input: β R (or α R) has nowhere
     // to go. It conserves only where both parts exist, so it is only checked for a reported error.
     if (composite == "epsilon-alpha-beta") continue;
     EXPECT_TRUE(torch::allclose(relevance.flatten(1).sum(1), scores, 1e-3, 1e-4))
         << composite << ": " << relevance.flatten(1).sum(1) << " vs " << scores;
-    EXPECT_LT(lrp.axiom_error().max().item<double>(), 1e-3 * scores.abs().max().item<double>() + 1e-4) << composite;
+    EXPECT_LT(conservation_error.max().item<double>(), 1e-3 * scores.abs().max().item<double>() + 1e-4) << composite;
   }
 }
 

@@ -142,16 +142,8 @@ def attribute(network, x, target, method="pruned-gradient", return_diagnostics=F
     """
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
-    maps, axiom, error, share = _prism.feature_attribution(net, x, _targets(target, x.shape[0]), method,
-                                                           _options(options))
-    if not return_diagnostics:
-        return maps
-    diagnostics = {}
-    if error is not None:
-        diagnostics[axiom + "_error"] = error
-    if share is not None:
-        diagnostics["pruned_share"] = share
-    return maps, diagnostics
+    maps, diagnostics = _prism.feature_attribution(net, x, _targets(target, x.shape[0]), method, _options(options))
+    return (maps, diagnostics) if return_diagnostics else maps
 
 
 def _method_help(docs):

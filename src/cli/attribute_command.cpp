@@ -4,7 +4,6 @@
 
 #include "commands.h"
 #include "prism/explain/feature/attributor.h"
-#include "prism/explain/feature/pruned_gradient.h"
 #include "prism/report/heatmap.h"
 
 namespace prism::cli {
@@ -92,25 +91,15 @@ void run_attribute(AttributeOptions& o) {
                             {"targets", o.targets}, {"reduce", o.reduce}, {"methods", nlohmann::json::array()}};
   std::vector<torch::Tensor> results;
   for (auto& attributor : attributors) {
-    std::vector<torch::Tensor> parts, errors, shares;
     const auto start = std::chrono::steady_clock::now();
-    Progress progress(attributor->name(), inputs.size(0));
-    for (int64_t begin = 0; begin < inputs.size(0); begin += o.batch_size) {
-      const int64_t count = std::min(o.batch_size, inputs.size(0) - begin);
-      parts.push_back(attributor->attribute(*network, inputs.narrow(0, begin, count), targets.narrow(0, begin, count)).detach());
-      if (attributor->axiom_error().defined()) errors.push_back(attributor->axiom_error());
-      if (auto* pruned = dynamic_cast<PrunedGradient*>(attributor.get())) shares.push_back(pruned->pruned_share());
-      progress.advance(count);
-    }
-    progress.finish();
+    auto attribution = explain_in_batches(*attributor, *network, inputs, targets, o.batch_size, attributor->name());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    results.push_back(torch::cat(parts));
+    results.push_back(attribution.maps);
     nlohmann::json samples = nlohmann::json::array();
     for (int64_t i = 0; i < inputs.size(0); ++i) {
       nlohmann::json sample = {{"target", targets[i].item<int64_t>()}, {"target_score", scores[i].item<double>()}};
       if (!indices.empty()) sample["index"] = indices[i];
-      if (!errors.empty()) sample[attributor->axiom() + "_error"] = torch::cat(errors)[i].item<double>();
-      if (!shares.empty()) sample["pruned_share"] = torch::cat(shares)[i].item<double>();
+      for (const auto& [name, values] : attribution.per_sample) sample[name] = values[i].item<double>();
       samples.push_back(sample);
     }
     summary["methods"].push_back({{"method", attributor->name()}, {"options", attributor->options()},

@@ -59,21 +59,15 @@ torch::Tensor no_grad_activation(PyNetwork& self, const torch::Tensor& x, const 
   return self.network->activation(x, layer);
 }
 
-// One feature attribution; also its axiom's per-sample error and the pruned share where the method has them.
+// One feature attribution and its per-sample diagnostics (axiom errors, the pruned share).
 py::tuple feature_attribution(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets,
                               const std::string& method, const std::string& options) {
-  torch::Tensor map, axiom_error, pruned_share;
-  std::string axiom;
+  Attribution attribution;
   {
     py::gil_scoped_release release;
-    auto attributor = make_feature_attributor(method, parse_options(options));
-    map = attributor->attribute(*net.network, x, targets).detach();
-    axiom = attributor->axiom();
-    axiom_error = attributor->axiom_error();
-    if (auto* pruned = dynamic_cast<PrunedGradient*>(attributor.get())) pruned_share = pruned->pruned_share();
+    attribution = make_feature_attributor(method, parse_options(options))->explain(*net.network, x, targets);
   }
-  return py::make_tuple(map, axiom, axiom_error.defined() ? py::cast(axiom_error) : py::none(),
-                        pruned_share.defined() ? py::cast(pruned_share) : py::none());
+  return py::make_tuple(attribution.maps.detach(), attribution.per_sample);
 }
 
 py::object json_to_python(const nlohmann::json& value) {

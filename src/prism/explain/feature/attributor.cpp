@@ -108,19 +108,52 @@ void check_attribution_inputs(const Network& network, const torch::Tensor& input
   }
 }
 
-torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
-                                   const torch::Tensor& targets, int64_t batch_size, const std::string& label) {
+namespace {
+
+// Runs `call` on `batch_size` inputs at a time, with progress under `label`.
+template <typename Call>
+void in_batches(const torch::Tensor& inputs, const torch::Tensor& targets, int64_t batch_size, const std::string& label,
+                Call&& call) {
   require(batch_size >= 1, "the batch size must be at least 1");
-  std::vector<torch::Tensor> parts;
   std::optional<Progress> progress;
   if (!label.empty()) progress.emplace(label, inputs.size(0));
   for (int64_t begin = 0; begin < inputs.size(0); begin += batch_size) {
     const int64_t count = std::min(batch_size, inputs.size(0) - begin);
-    parts.push_back(attributor.attribute(network, inputs.narrow(0, begin, count), targets.narrow(0, begin, count)).detach());
+    call(inputs.narrow(0, begin, count), targets.narrow(0, begin, count));
     if (progress) progress->advance(count);
   }
   if (progress) progress->finish();
+}
+
+}  // namespace
+
+torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                                   const torch::Tensor& targets, int64_t batch_size, const std::string& label) {
+  std::vector<torch::Tensor> parts;
+  in_batches(inputs, targets, batch_size, label, [&](const torch::Tensor& x, const torch::Tensor& t) {
+    parts.push_back(attributor.attribute(network, x, t).detach());
+  });
   return torch::cat(parts);
+}
+
+Attribution explain_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                               const torch::Tensor& targets, int64_t batch_size, const std::string& label) {
+  std::vector<Attribution> parts;
+  in_batches(inputs, targets, batch_size, label, [&](const torch::Tensor& x, const torch::Tensor& t) {
+    parts.push_back(attributor.explain(network, x, t));
+  });
+  const auto joined = [&](auto member) {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& [name, first] : parts.front().*member) {
+      std::vector<torch::Tensor> pieces;
+      for (const auto& part : parts) pieces.push_back((part.*member).at(name).detach());
+      out[name] = torch::cat(pieces);
+    }
+    return out;
+  };
+  std::vector<torch::Tensor> maps;
+  for (const auto& part : parts) maps.push_back(part.maps.detach());
+  return {torch::cat(maps), joined(&Attribution::per_sample), joined(&Attribution::masks)};
 }
 
 }  // namespace prism

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,18 +15,28 @@
 
 namespace prism {
 
+// One call's result: the maps and what the method measured on the way, per sample.
+struct Attribution {
+  torch::Tensor maps;  // [B, C, H, W]
+  // [B] each, by name: completeness_error (integrated gradients, |Σ map − (f(x) − f(x'))|), conservation_error
+  // (LRP, |Σ map − f(x)|), pruned_share (pruned gradient).
+  std::map<std::string, torch::Tensor> per_sample;
+  // Pruned gradient: the mask of each activation layer (1 keeps, 0 prunes), shaped as its activations [B, ...].
+  std::map<std::string, torch::Tensor> masks;
+};
+
 class FeatureAttributor {
  public:
   virtual ~FeatureAttributor() = default;
   virtual std::string name() const = 0;
   // Attributions [B, C, H, W] of the scores f_targets (logits) at `inputs`.
   virtual torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) = 0;
+  // The same with the method's diagnostics; the methods that measure something override it.
+  virtual Attribution explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+    return {attribute(network, inputs, targets), {}, {}};
+  }
   // Every option value, for summaries.
   virtual nlohmann::json options() const = 0;
-  // For methods with an axiom (IG completeness, LRP conservation): its name and the per-sample error of
-  // the last call, |Σ attribution − expected|; empty for the others.
-  virtual std::string axiom() const { return ""; }
-  virtual torch::Tensor axiom_error() const { return {}; }
 };
 
 // The names the command line takes.
@@ -44,8 +55,10 @@ std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& na
 void check_attribution_inputs(const Network& network, const torch::Tensor& inputs, const torch::Tensor& targets);
 
 // `attributor` over a whole set of inputs, `batch_size` at a time, detached; progress on stderr under `label`
-// (none when empty).
+// (none when empty). explain_in_batches keeps the diagnostics too, concatenated over the batches.
 torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
                                    const torch::Tensor& targets, int64_t batch_size, const std::string& label = "");
+Attribution explain_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                               const torch::Tensor& targets, int64_t batch_size, const std::string& label = "");
 
 }  // namespace prism

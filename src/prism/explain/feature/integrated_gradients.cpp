@@ -121,8 +121,7 @@ IntegratedGradients::IntegratedGradients(IntegratedGradientsOptions options) : o
 
 nlohmann::json IntegratedGradients::options() const { return options_json(options_); }
 
-torch::Tensor IntegratedGradients::attribute(Network& network, const torch::Tensor& inputs,
-                                             const torch::Tensor& targets) {
+Attribution IntegratedGradients::explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   const auto baseline = make_baseline(network, inputs, options_.baseline, options_.blur_sigma);
   const auto [alphas, weights] = integration_rule(options_.integration, options_.steps);
@@ -130,8 +129,7 @@ torch::Tensor IntegratedGradients::attribute(Network& network, const torch::Tens
       (inputs - baseline) *
       path_averaged_gradient(network, inputs, baseline, targets, alphas, weights, options_.internal_batch_size);
   const auto expected = target_scores(network, inputs, targets) - target_scores(network, baseline, targets);
-  completeness_error_ = (attribution.flatten(1).sum(1) - expected).abs();
-  return attribution;
+  return {attribution, {{"completeness_error", (attribution.flatten(1).sum(1) - expected).abs()}}, {}};
 }
 
 }  // namespace prism

@@ -36,14 +36,15 @@ class IntegratedGradients : public FeatureAttributor {
  public:
   explicit IntegratedGradients(IntegratedGradientsOptions options = {});
   std::string name() const override { return "integrated-gradients"; }
-  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override {
+    return explain(network, inputs, targets).maps;
+  }
+  // With completeness_error per sample: |Σ map − (f(x) − f(x'))| (Sundararajan et al., Prop. 1).
+  Attribution explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
-  std::string axiom() const override { return "completeness"; }
-  torch::Tensor axiom_error() const override { return completeness_error_; }
 
  private:
   IntegratedGradientsOptions options_;
-  torch::Tensor completeness_error_;
 };
 
 // Σ_k w_k ∂f_c(x' + α_k(x − x'))/∂x for a batch, the path points run `internal_batch_size` at a time.

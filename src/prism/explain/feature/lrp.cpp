@@ -99,7 +99,7 @@ Lrp::Lrp(LrpOptions options) : options_(std::move(options)) {
 
 nlohmann::json Lrp::options() const { return options_json(options_); }
 
-torch::Tensor Lrp::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+Attribution Lrp::explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   return propagate(network, inputs, "", targets);
 }
@@ -108,11 +108,11 @@ torch::Tensor Lrp::attribute_from_layer(Network& network, const torch::Tensor& i
                                         const torch::Tensor& relevance) {
   network.layer(layer);  // an unknown layer fails with the list
   require(relevance.size(0) == inputs.size(0), "give one relevance row per input");
-  return propagate(network, inputs, layer, relevance);
+  return propagate(network, inputs, layer, relevance).maps;
 }
 
-torch::Tensor Lrp::propagate(Network& network, const torch::Tensor& inputs, const std::string& start_layer,
-                             const torch::Tensor& start) {
+Attribution Lrp::propagate(Network& network, const torch::Tensor& inputs, const std::string& start_layer,
+                           const torch::Tensor& start) {
   network.set_training(false);
   const auto rules = rule_layers(network);
   const auto& composite = options_.composite;
@@ -215,8 +215,7 @@ torch::Tensor Lrp::propagate(Network& network, const torch::Tensor& inputs, cons
   if (gradients[1].defined()) relevance = relevance + low * gradients[1];
   if (gradients[2].defined()) relevance = relevance + high * gradients[2];
   relevance = relevance.detach();
-  conservation_error_ = (relevance.flatten(1).sum(1) - scores.detach()).abs();
-  return relevance;
+  return {relevance, {{"conservation_error", (relevance.flatten(1).sum(1) - scores.detach()).abs()}}, {}};
 }
 
 }  // namespace prism

@@ -37,20 +37,20 @@ class Lrp : public FeatureAttributor {
  public:
   explicit Lrp(LrpOptions options = {});
   std::string name() const override { return "lrp"; }
-  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override {
+    return explain(network, inputs, targets).maps;
+  }
+  // With conservation_error per sample: |Σ relevance − the relevance put on the start|.
+  Attribution explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
   // Relevance `relevance` [B, ...] placed on the output of `layer` instead of a logit, propagated to the
   // input with the same rules (the XDA coupling of DualView). Relevance on zero activations is dropped.
   torch::Tensor attribute_from_layer(Network& network, const torch::Tensor& inputs, const std::string& layer,
                                      const torch::Tensor& relevance);
-  std::string axiom() const override { return "conservation"; }
-  torch::Tensor axiom_error() const override { return conservation_error_; }
-
  private:
-  torch::Tensor propagate(Network& network, const torch::Tensor& inputs, const std::string& start_layer,
-                          const torch::Tensor& start);
+  Attribution propagate(Network& network, const torch::Tensor& inputs, const std::string& start_layer,
+                        const torch::Tensor& start);
   LrpOptions options_;
-  torch::Tensor conservation_error_;
 };
 
 }  // namespace prism

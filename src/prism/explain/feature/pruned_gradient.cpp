@@ -50,7 +50,7 @@ PrunedGradient::PrunedGradient(PrunedGradientOptions options) : options_(options
 
 nlohmann::json PrunedGradient::options() const { return options_json(options_); }
 
-torch::Tensor PrunedGradient::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+Attribution PrunedGradient::explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   network.set_training(false);
   const auto layers = activation_layers(network);
@@ -79,24 +79,24 @@ torch::Tensor PrunedGradient::attribute(Network& network, const torch::Tensor& i
     const auto threshold = std::get<0>(scores.kthvalue(pruned, 1, /*keepdim=*/true));
     keep = (scores > threshold).to(scores.dtype());
   }
-  pruned_share_ = 1 - keep.mean(1);
-  masks_.clear();
+  Attribution result;
+  result.per_sample["pruned_share"] = 1 - keep.mean(1);
   int64_t offset = 0;
   for (size_t i = 0; i < layers.size(); ++i) {
     const int64_t size = flat_scores[i].size(1);
-    masks_[layers[i]] = keep.narrow(1, offset, size).reshape(at_input.activations[i].sizes());
+    result.masks[layers[i]] = keep.narrow(1, offset, size).reshape(at_input.activations[i].sizes());
     offset += size;
   }
 
   // 3. Input gradient of the pruned network.
   TapSet pruning;
-  for (const auto& [layer, mask] : masks_) pruning.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
-  auto gradient = target_gradient(network, inputs, targets, pruning).gradient;
-  const auto empty = (gradient.flatten(1).abs().amax(1) == 0).nonzero();
+  for (const auto& [layer, mask] : result.masks) pruning.on(layer, [mask](const torch::Tensor& a) { return a * mask; });
+  result.maps = target_gradient(network, inputs, targets, pruning).gradient;
+  const auto empty = (result.maps.flatten(1).abs().amax(1) == 0).nonzero();
   if (empty.size(0) > 0)
     TORCH_WARN("the pruned gradient of sample ", empty[0][0].item<int64_t>(), " of the batch is zero: pruning ",
                options_.sparsity, " % of the neurons cuts every path from the input; lower the sparsity");
-  return gradient;
+  return result;
 }
 
 }  // namespace prism

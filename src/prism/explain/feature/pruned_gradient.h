@@ -29,18 +29,15 @@ class PrunedGradient : public FeatureAttributor {
  public:
   explicit PrunedGradient(PrunedGradientOptions options = {});
   std::string name() const override { return "pruned-gradient"; }
-  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
+  torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override {
+    return explain(network, inputs, targets).maps;
+  }
+  // With the masks of every activation layer and the pruned_share per sample.
+  Attribution explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
-
-  // The masks of the last call, per activation layer (same shapes as the activations; 1 keeps, 0 prunes).
-  const std::map<std::string, torch::Tensor>& masks() const { return masks_; }
-  // The share of neurons pruned per sample in the last call [B].
-  const torch::Tensor& pruned_share() const { return pruned_share_; }
 
  private:
   PrunedGradientOptions options_;
-  std::map<std::string, torch::Tensor> masks_;
-  torch::Tensor pruned_share_;
 };
 
 }  // namespace prism
