@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 prism=${1:-build/prism}
 out=docs/ebe-dnn
 
-[ -f runs/fmnist-cnn/model.prism ] || "$prism" train --data fashion-mnist --model cnn --epochs 3 --out runs/fmnist-cnn
+[ -f runs/fmnist-cnn/model.prism ] || "$prism" train --data fashion-mnist --model-arch cnn --epochs 3 --out runs/fmnist-cnn
 [ -f runs/fmnist-resnet18/model.prism ] ||
-  "$prism" train --data fashion-mnist --model resnet18 --epochs 3 --out runs/fmnist-resnet18
+  "$prism" train --data fashion-mnist --model-arch resnet18 --epochs 3 --out runs/fmnist-resnet18
 
 # Average pooling over space: every layer, the full training set (10 % held out to choose layer and k).
 for model in cnn resnet18; do

@@ -12,9 +12,9 @@ prism=${1:-build/prism}
 work=runs/feature-evaluation
 docs=docs/feature-evaluation
 
-[ -f runs/fmnist-cnn/model.prism ] || "$prism" train --data fashion-mnist --model cnn --epochs 3 --out runs/fmnist-cnn
+[ -f runs/fmnist-cnn/model.prism ] || "$prism" train --data fashion-mnist --model-arch cnn --epochs 3 --out runs/fmnist-cnn
 [ -f runs/fmnist-resnet18/model.prism ] ||
-  "$prism" train --data fashion-mnist --model resnet18 --epochs 3 --out runs/fmnist-resnet18
+  "$prism" train --data fashion-mnist --model-arch resnet18 --epochs 3 --out runs/fmnist-resnet18
 
 mkdir -p $work $docs
 touch $work/timings.txt

@@ -13,7 +13,7 @@ mkdir -p $docs
 fresh() { [[ "${FORCE:-0}" == 1 || ! -e "$1" ]]; }
 
 if fresh runs/fmnist-cnn/model.prism; then
-  "$prism" train --data fashion-mnist --model cnn --epochs 3 --out runs/fmnist-cnn
+  "$prism" train --data fashion-mnist --model-arch cnn --epochs 3 --out runs/fmnist-cnn
 fi
 if fresh runs/flint-cnn/flint.json; then
   "$prism" flint train --data fashion-mnist --model-arch cnn --attributes 25 --out runs/flint-cnn
@@ -23,7 +23,7 @@ if fresh runs/flint-posthoc/flint.json; then
 fi
 # The same network trained alone with FLINT's recipe (Adam 1e-4, batch 16, 12 epochs), for the accuracy cost.
 if fresh runs/flint-alone/model.prism; then
-  "$prism" train --data fashion-mnist --model cnn --lr 1e-4 --batch-size 16 --epochs 12 --out runs/flint-alone
+  "$prism" train --data fashion-mnist --model-arch cnn --lr 1e-4 --batch-size 16 --epochs 12 --out runs/flint-alone
 fi
 for mode in cnn posthoc; do
   "$prism" -q flint evaluate --flint runs/flint-$mode --data fashion-mnist --out $docs/$mode

@@ -18,9 +18,9 @@ class BadInputMatrix : public ::testing::Test {
     dir_ = new test::TempDir;
     test::build_once("bad-input-matrix", dir_->path(), [](const fs::path& folder) {
       const auto d = folder.string();
-      ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model cnn --epochs 1 --train-size 300 --test-size 50 "
+      ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model-arch cnn --epochs 1 --train-size 300 --test-size 50 "
                                 "--out " + d + "/run").exit_code, 0);
-      ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model mlp --epochs 1 --train-size 300 --test-size 50 "
+      ASSERT_EQ(test::run_prism("-q train --data fashion-mnist --model-arch mlp --epochs 1 --train-size 300 --test-size 50 "
                                 "--out " + d + "/other").exit_code, 0);
       ASSERT_EQ(test::run_prism("-q examples fit --model " + d + "/run/model.prism --train fashion-mnist "
                                 "--train-size 200 --layer relu3 --out " + d + "/examples").exit_code, 0);
@@ -100,7 +100,7 @@ TEST_F(BadInputMatrix, BadDataFiles) {
   test::write_bytes(d / "garbage.npy", std::vector<uint8_t>(300, 'x'));
   const auto model = (d / "run/model.prism").string();
   const std::vector<std::string> commands = {
-      "train --data {data} --model mlp --epochs 1 --out {out}",
+      "train --data {data} --model-arch mlp --epochs 1 --out {out}",
       "predict --model " + model + " --data {data} --out {out}",
       "attribute --model " + model + " --data {data} --indices 0:2 --method saliency --out {out}",
       "examples fit --model " + model + " --train {data} --layer relu3 --out {out}",
@@ -167,8 +167,8 @@ TEST_F(BadInputMatrix, BadOptionValues) {
   const auto d = dir_->path();
   const auto model = (d / "run/model.prism").string();
   const std::vector<Case> cases = {
-      {"train --data fashion-mnist --model cnn --lr -1 --train-size 10 --out {out}", "--lr"},
-      {"train --data fashion-mnist --model cnn --optimizer rmsprop --train-size 10 --out {out}", "rmsprop"},
+      {"train --data fashion-mnist --model-arch cnn --lr -1 --train-size 10 --out {out}", "--lr"},
+      {"train --data fashion-mnist --model-arch cnn --optimizer rmsprop --train-size 10 --out {out}", "rmsprop"},
       {"predict --model " + model + " --data fashion-mnist --test-size 10 --batch-size 0 --out {out}", "batch"},
       {"attribute --model " + model + " --data fashion-mnist --method integrated-gradients --steps 0 --out {out}", "steps"},
       {"attribute --model " + model + " --data fashion-mnist --method saliency --reduce median --out {out}", "median"},

@@ -11,7 +11,7 @@ using test::run_prism;
 
 TEST(Cli, TrainsPredictsAndListsLayers) {
   test::TempDir dir;
-  auto trained = run_prism("train --data fashion-mnist --model mlp --epochs 1 --train-size 2000 --test-size 500 --out " +
+  auto trained = run_prism("train --data fashion-mnist --model-arch mlp --epochs 1 --train-size 2000 --test-size 500 --out " +
                            (dir / "run").string());
   ASSERT_EQ(trained.exit_code, 0) << trained.err;
   EXPECT_NE(trained.out.find("test accuracy"), std::string::npos);

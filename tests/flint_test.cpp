@@ -219,7 +219,7 @@ class FlintCommands : public ::testing::Test {
                                     "--attributes 6 --layers relu2,relu3 --epochs 2 --batch-size 32 --lr 1e-3 --beta-from 1 "
                                     "--eta-from 1 --delta-from 2 --out " + d + "/joint");
       ASSERT_EQ(result.exit_code, 0) << result.err;
-      ASSERT_EQ(run_prism("-q train --data fashion-mnist --train-size 600 --test-size 200 --model cnn --epochs 1 --out " + d +
+      ASSERT_EQ(run_prism("-q train --data fashion-mnist --train-size 600 --test-size 200 --model-arch cnn --epochs 1 --out " + d +
                           "/f").exit_code, 0);
     });
   }

@@ -43,7 +43,7 @@ std::string wait_for(const fs::path& file) {
 TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
   test::TempDir dir;
   const auto run = dir / "run";
-  const std::string command = "-q train --data fashion-mnist --model mlp --epochs 20 --train-size 6000 --test-size 500 "
+  const std::string command = "-q train --data fashion-mnist --model-arch mlp --epochs 20 --train-size 6000 --test-size 500 "
                               "--out " + run.string();
   // Interrupt once the first epoch is on disk, long before the twentieth.
   const std::string shell = std::string(PRISM_BINARY) + " " + command + " & pid=$!; " + wait_for(run / "history.json") +
@@ -72,7 +72,7 @@ TEST(Interruption, AnInterruptedTrainingRunLeavesNoPartialFileAndResumes) {
 TEST(Interruption, TwoRunsWritingTheSameFolderAtOnceDoNotInterleave) {
   test::TempDir dir;
   const auto run = dir / "run";
-  const std::string command = std::string(PRISM_BINARY) + " -q train --data fashion-mnist --model mlp --epochs 20 " +
+  const std::string command = std::string(PRISM_BINARY) + " -q train --data fashion-mnist --model-arch mlp --epochs 20 " +
                               "--train-size 6000 --test-size 500 --out " + run.string();
   // The second run starts while the first holds the folder (its first epoch is on disk): it is refused, and the
   // first completes.

@@ -34,7 +34,7 @@ class Report : public ::testing::Test {
     test::build_once("report", dir_->path(), [](const std::filesystem::path& folder) {
       const auto d = folder.string();
       const auto data = " --train fashion-mnist --train-size 1000";
-      ASSERT_EQ(run_prism("-q train --data fashion-mnist --model cnn --epochs 1 --train-size 2000 "
+      ASSERT_EQ(run_prism("-q train --data fashion-mnist --model-arch cnn --epochs 1 --train-size 2000 "
                           "--test-size 200 --out " + d + "/run").exit_code, 0);
       ASSERT_EQ(run_prism("-q examples fit --model " + d + "/run/model.prism --layer relu3" + std::string(data) +
                           " --out " + d + "/examples").exit_code, 0);
@@ -88,7 +88,7 @@ TEST_F(Report, LoadsCleanlyInHeadlessChromiumWithEverySection) {
 TEST_F(Report, RefusesAFitOfAnotherModelOrDataAndAnIndexOutsideTheData) {
   const auto d = dir_->path().string();
   const auto out = dir_->path() / "bad/report.html";
-  ASSERT_EQ(run_prism("-q train --data fashion-mnist --model mlp --width 32 --epochs 1 --train-size 500 "
+  ASSERT_EQ(run_prism("-q train --data fashion-mnist --model-arch mlp --width 32 --epochs 1 --train-size 500 "
                       "--test-size 100 --out " + d + "/other").exit_code, 0);
   test::expect_clean_failure(run_prism("-q report --model " + d + "/other/model.prism --data fashion-mnist --examples " +
                                        d + "/examples --out " + out.string()),

@@ -21,7 +21,7 @@ void add_evaluate_data(CLI::App& evaluate) {
   o->data.test_size = 1000;
   o->evaluation.training.epochs = 2;
   o->data.add_to(*command);
-  command->add_option("--model-arch", o->evaluation.architecture.architecture, "architecture of every model: mlp, cnn, resnet18")
+  command->add_option("--model-arch", o->evaluation.architecture.architecture, "architecture of every model: " + joined_architectures())
       ->capture_default_str();
   command->add_option("--methods", o->methods, "dualview, representer, tracin, influence, trak, similarity, random (default: all)");
   command->add_option("--metrics", o->metrics, "identical-class, identical-subclass, mislabel, shortcut, sparsity, "

@@ -63,7 +63,7 @@ void add_train_command(CLI::App& flint) {
   };
   auto o = std::make_shared<Options>();
   o->add_to(*command);
-  command->add_option("--model-arch", o->model.architecture, "f's architecture: mlp, cnn, resnet18")
+  command->add_option("--model-arch", o->model.architecture, "f's architecture: " + joined_architectures())
       ->capture_default_str();
   command->add_option("--width", o->model.width, "f's width (mlp hidden units, resnet18 base channels; 0: default)");
   command->callback([o] {

@@ -13,7 +13,17 @@ void add_train(CLI::App& app) {
   };
   auto options = std::make_shared<Options>();
   options->data.add_to(*command);
-  command->add_option("--model", options->model.architecture, "architecture: mlp, cnn, resnet18")->capture_default_str();
+  command->add_option("--model-arch", options->model.architecture, "architecture: " + joined_architectures())
+      ->capture_default_str();
+  // --model names a model file in every other command; here it was once the architecture.
+  command
+      ->add_option_function<std::string>(
+          "--model",
+          [](const std::string&) {
+            throw Error("prism train takes the architecture as --model-arch (" + joined_architectures() +
+                        "); --model names a model file in the other commands");
+          })
+      ->group("");
   command->add_option("--width", options->model.width, "width (mlp hidden units, resnet18 base channels; 0: default)");
   command->add_option("--epochs", options->train.epochs, "epochs")->capture_default_str();
   command->add_option("--batch-size", options->train.batch_size, "batch size")->capture_default_str();

@@ -158,7 +158,7 @@ def test_ebe_dnn_weights_are_a_probability_and_each_training_image_finds_itself(
 def prism_model(tmp_path_factory):
     """A prism model file (it records its data's mean, which the mean fill needs), trained by the CLI."""
     out = tmp_path_factory.mktemp("mlp")
-    subprocess.run([BINARY, "--quiet", "train", "--data", "fashion-mnist", "--model", "mlp", "--epochs", "1",
+    subprocess.run([BINARY, "--quiet", "train", "--data", "fashion-mnist", "--model-arch", "mlp", "--epochs", "1",
                     "--train-size", "500", "--test-size", "100", "--out", str(out)], check=True)
     return prism.Network(out / "model.prism")
 

@@ -154,11 +154,6 @@ std::unique_ptr<Network> parse_network(const std::vector<uint8_t>& bytes, const 
   return network;
 }
 
-nlohmann::json read_model_header(const std::filesystem::path& path) {
-  const auto bytes = read_file(path, kMaxModelBytes);
-  return parse_header(bytes.data(), bytes.size(), path.string()).json;
-}
-
 std::unique_ptr<Network> load_network(const std::filesystem::path& path, const std::vector<int64_t>& input_shape) {
   require(std::filesystem::exists(path), "model file not found: " + path.string() +
                                              "; train one with `prism train` or give a TorchScript .pt");

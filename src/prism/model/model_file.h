@@ -19,9 +19,6 @@ void save_network(Network& network, const std::filesystem::path& path, const nlo
 // model needs `input_shape` {C, H, W} of the data it will see; a prism file knows its own.
 std::unique_ptr<Network> load_network(const std::filesystem::path& path, const std::vector<int64_t>& input_shape = {});
 
-// The header of a prism model file (no weights read), e.g. to compare architectures.
-nlohmann::json read_model_header(const std::filesystem::path& path);
-
 // Parses a prism model file held in memory; `source` names it in errors.
 std::unique_ptr<Network> parse_network(const std::vector<uint8_t>& bytes, const std::string& source);
 

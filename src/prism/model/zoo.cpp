@@ -236,13 +236,19 @@ void build_resnet18(ZooNetwork& net, const ZooOptions& o) {
 
 std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "resnet18"}; }
 
+std::string joined_architectures() {
+  std::string names;
+  for (const auto& name : zoo_architectures()) names += (names.empty() ? "" : ", ") + name;
+  return names;
+}
+
 std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
   require(options.input_shape.size() == 3 && options.input_shape[0] >= 1 && options.input_shape[1] >= 1 &&
               options.input_shape[2] >= 1,
           "a model input shape must be [C, H, W] with positive sizes");
   require(options.num_classes >= 2, "a classifier needs at least 2 classes (got " +
                                         std::to_string(options.num_classes) + ")");
-  require(options.width >= 0 && options.width <= 4096, "--width must lie in [1, 4096]");
+  require(options.width >= 0 && options.width <= 4096, "the width must lie in [1, 4096] (0: the default)");
   torch::manual_seed(options.seed);
   auto net = std::make_unique<ZooNetwork>(options);
   if (options.architecture == "mlp")
@@ -252,20 +258,20 @@ std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
   else if (options.architecture == "resnet18")
     build_resnet18(*net, options);
   else
-    throw Error("unknown model '" + options.architecture + "'; built-in models are: mlp, cnn, resnet18");
+    throw Error("unknown model '" + options.architecture + "'; built-in models are: " + joined_architectures());
   net->finish();
   return net;
 }
 
 const ZooOptions& zoo_options(const Network& network) {
   const auto* zoo = dynamic_cast<const ZooNetwork*>(&network);
-  require(zoo != nullptr, "this operation needs a built-in model (mlp, cnn, resnet18), not " + network.architecture());
+  require(zoo != nullptr, "this operation needs a built-in model (" + joined_architectures() + "), not " + network.architecture());
   return zoo->options();
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> zoo_state(Network& network) {
   auto* zoo = dynamic_cast<ZooNetwork*>(&network);
-  require(zoo != nullptr, "this operation needs a built-in model (mlp, cnn, resnet18), not " + network.architecture());
+  require(zoo != nullptr, "this operation needs a built-in model (" + joined_architectures() + "), not " + network.architecture());
   return zoo->state();
 }
 

@@ -22,7 +22,9 @@ struct ZooOptions {
   uint64_t seed = 0;  // initial weights
 };
 
+// The built-in architectures, and the same comma-separated (for help and errors).
 std::vector<std::string> zoo_architectures();
+std::string joined_architectures();
 
 // A freshly initialised built-in network; an unknown name is an error listing the known ones.
 std::unique_ptr<Network> make_zoo_network(const ZooOptions& options);
