@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   prism::EbeDnn::FitOptions fit_options;
   fit_options.embedding.layer = layer;
   auto start = std::chrono::steady_clock::now();
-  const auto fitted = prism::EbeDnn::fit(*network, train, fit_options, dir, {});
+  const auto fitted = prism::EbeDnn::fit(*network, train, fit_options, dir, {"bench", "x", "bench", 0, 0});
   const double fit_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto queries = prism::embed(*network, test.images, fitted.embedding_options());
   const auto rows = prism::map_npy(dir / "embeddings.npy");

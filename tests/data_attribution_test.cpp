@@ -124,7 +124,7 @@ TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
 
   // A fit folder round trip gives the same attributions.
   test::TempDir dir;
-  save_data_fit(dir.path(), dualview, {{"test", true}});
+  save_data_fit(dir.path(), dualview, {"test", "x", "test", 0, 0});
   auto reopened = open_data_fit(dir.path());
   EXPECT_TRUE(torch::allclose(reopened.attributor->attribute(net, t.test.images, targets), a.to(torch::kFloat32), 1e-5, 1e-6));
   // A damaged array is refused.

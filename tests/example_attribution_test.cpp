@@ -107,7 +107,7 @@ TEST(EbeDnn, FitOnRealDataFindsEachTrainingImageItselfAndReopens) {
   network->set_training(false);
   EbeDnn::FitOptions options;
   options.embedding.layer = "pool";
-  const auto fitted = EbeDnn::fit(*network, train, options, dir.path(), {{"test", true}});
+  const auto fitted = EbeDnn::fit(*network, train, options, dir.path(), {"test", "x", "test", 0, 0});
   // The memory-mapped cache holds exactly the embeddings.
   const auto cached = map_npy(dir / "embeddings.npy");
   EXPECT_TRUE(torch::allclose(cached, embed(*network, train.images, options.embedding), 1e-5, 1e-6));

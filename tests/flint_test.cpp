@@ -142,7 +142,7 @@ TEST(FlintTraining, PostHocLeavesTheModelBitIdenticalAndTheFolderRoundTrips) {
   options.epochs = 2;
   options.weights.beta_from = options.weights.delta_from = options.weights.eta_from = 1;
   options.out = dir.path();
-  options.provenance = {{"model", "m.prism"}, {"model_fingerprint", "x"}};
+  options.provenance = {"m.prism", "x", "test", 0, 0};
   const auto history = train_flint(*network, interpreter, train, nullptr, options);
   ASSERT_EQ(history.size(), 2u);
   const auto after = network->parameters();
@@ -261,7 +261,7 @@ TEST_F(FlintCommands, TrainLogsEveryTermAndEvaluateReportsTheMetrics) {
   EXPECT_NEAR(evaluation.at("fidelity").get<double>(), record["history"][1].at("test_fidelity").get<double>(), 1e-9);
   // Fidelity is the share of test images where g's argmax is f's, recomputed here.
   auto folder = open_flint(dir_->path() / "joint");
-  auto network = load_network(folder.model_path());
+  auto network = load_network(folder.provenance().model);
   const auto test_images = random_subset(test::fashion_test(), 200, 0).images;
   const auto outputs = run_flint(*network, folder.interpreter, test_images);
   const double agreement =

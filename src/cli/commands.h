@@ -39,12 +39,7 @@ void run_attribute(AttributeOptions& o);
 std::vector<int64_t> parse_indices(const std::string& text, int64_t size);
 
 // What a fit folder records of the model and training data it was built from.
-nlohmann::json fit_provenance(const std::string& model, const DataOptions& train);
-// The model file a fit was built from (or `model_override`), refused if its bytes changed since the fit.
-std::string fitted_model_path(const nlohmann::json& provenance, const std::string& model_override,
-                              const std::string& fit_dir, const std::string& refit_command);
-// The training data a fit was built from, checked against its size.
-Dataset fitted_train_data(const nlohmann::json& provenance, int64_t expected_size, const std::string& fit_dir);
+Provenance fit_provenance(const std::string& model, const DataOptions& train);
 // A row of a tensor as a vector (for JSON).
 std::vector<float> to_vector(const torch::Tensor& row);
 
@@ -89,8 +84,6 @@ void run_influence_fit(const std::string& model, const DataOptions& train, const
                        const std::string& out);
 void run_influence_explain(const std::string& fit_dir, const DataOptions& data, const std::string& indices,
                            int64_t top, bool xda, const std::string& out);
-// Whether `dir` holds a finished fit (fit.json) built from the model file `model` as it is now.
-bool fit_is_current(const std::filesystem::path& dir, const std::string& model);
 
 // What `prism report` takes; the demo fills it too.
 struct ReportOptions {

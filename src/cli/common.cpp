@@ -102,44 +102,8 @@ std::vector<int64_t> parse_indices(const std::string& text, int64_t size) {
   return out;
 }
 
-nlohmann::json fit_provenance(const std::string& model, const DataOptions& train) {
-  return {{"model", std::filesystem::absolute(model).string()},
-          {"model_fingerprint", file_fingerprint(model)},
-          {"data", train.spec},
-          {"train_size", train.train_size},
-          {"subset_seed", train.subset_seed}};
-}
-
-std::string fitted_model_path(const nlohmann::json& provenance, const std::string& model_override,
-                              const std::string& fit_dir, const std::string& refit_command) {
-  const std::string path = model_override.empty() ? provenance.at("model").get<std::string>() : model_override;
-  require(std::filesystem::exists(path), "the fit's model " + path + " is gone; give --model or re-run the fit");
-  require(file_fingerprint(path) == provenance.at("model_fingerprint").get<std::string>(),
-          "the model " + path + " is not the one the fit in " + fit_dir + " was built from; re-run " + refit_command +
-              " with this model");
-  return path;
-}
-
-Dataset fitted_train_data(const nlohmann::json& provenance, int64_t expected_size, const std::string& fit_dir) {
-  DataOptions options;
-  options.spec = provenance.at("data").get<std::string>();
-  options.train_size = provenance.at("train_size").get<int64_t>();
-  options.subset_seed = provenance.at("subset_seed").get<uint64_t>();
-  auto train = options.load(Split::Train);
-  require(train.size() == expected_size, "the training data " + options.spec + " no longer matches the fit in " +
-                                             fit_dir + " (" + std::to_string(train.size()) + " samples, the fit has " +
-                                             std::to_string(expected_size) + "); re-run the fit");
-  return train;
-}
-
-bool fit_is_current(const std::filesystem::path& dir, const std::string& model) {
-  try {
-    const auto bytes = read_file(dir / "fit.json", 1 << 24);
-    const auto record = nlohmann::json::parse(bytes.begin(), bytes.end());
-    return record.at("provenance").at("model_fingerprint").get<std::string>() == file_fingerprint(model);
-  } catch (const std::exception&) {
-    return false;  // missing or unreadable: not current
-  }
+Provenance fit_provenance(const std::string& model, const DataOptions& train) {
+  return Provenance::of_model_file(model, train.spec, train.train_size, train.subset_seed);
 }
 
 std::vector<float> to_vector(const torch::Tensor& row) {

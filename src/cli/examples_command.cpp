@@ -39,8 +39,8 @@ struct ExplainCommand {
 
   void run() {
     const auto fitted = EbeDnn::open(fit_dir);
-    const auto& provenance = fitted.record().at("provenance");
-    const auto model_path = fitted_model_path(provenance, model, fit_dir, "prism examples fit");
+    const auto provenance = Provenance::from_json(fitted.record().at("provenance"));
+    const auto model_path = provenance.model_path(model, fit_dir, "prism examples fit");
     require(ebe.k <= fitted.index().size(), "--k " + std::to_string(ebe.k) + " exceeds the " +
                                                 std::to_string(fitted.index().size()) + " training examples of the fit");
     const auto test = data.load(Split::Test);
@@ -61,7 +61,7 @@ struct ExplainCommand {
       network_probabilities = torch::softmax(network->forward(images), 1);
     }
     // The training images, for the pictures: the same data and subset the fit was built from.
-    const auto train = fitted_train_data(provenance, fitted.index().size(), fit_dir);
+    const auto train = provenance.training_data(fitted.index().size(), fit_dir);
     require(train.labels.equal(fitted.train_labels()),
             "the training data's labels no longer match the fit in " + fit_dir + "; re-run prism examples fit");
 

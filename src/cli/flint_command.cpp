@@ -74,8 +74,7 @@ void add_train_command(CLI::App& flint) {
     auto network = make_zoo_network(o->model);
     set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
     o->train.train_predictor = true;
-    o->train.provenance = {{"data", o->data.spec}, {"train_size", o->data.train_size},
-                           {"subset_seed", o->data.subset_seed}};
+    o->train.provenance = {"", "", o->data.spec, o->data.train_size, o->data.subset_seed};  // f: set when saved
     o->run(*network, train, test);
   });
 }
@@ -104,8 +103,7 @@ struct OpenedFlint {
 };
 OpenedFlint open_flint_with_model(const std::string& dir, const std::string& model_override, const Dataset& data) {
   OpenedFlint opened{open_flint(dir), nullptr};
-  const auto path = fitted_model_path(opened.folder.record.at("provenance"), model_override, dir,
-                                      "prism flint train or posthoc");
+  const auto path = opened.folder.provenance().model_path(model_override, dir, "prism flint train or posthoc");
   opened.network = load_model(path, &data);
   opened.network->set_training(false);
   const auto& a = opened.folder.interpreter->architecture();
@@ -145,7 +143,7 @@ struct InterpretCommand {
     const auto local = local_interpretation(relevance, tau);
 
     // Global relevance and the attributes' top samples, over the FLINT model's training data.
-    auto train = fitted_train_data(folder.record.at("provenance"), folder.record.at("train_samples"), flint_dir);
+    auto train = folder.provenance().training_data(folder.record.at("train_samples"), flint_dir);
     if (global_size > 0) train = random_subset(train, global_size, 0);
     const auto summary = summarise_attributes(*network, interpreter, train.images, top, maximisation);
     const auto& class_relevance = summary.class_relevance;
@@ -287,14 +285,8 @@ void add_evaluate_command(CLI::App& flint) {
 
 void run_flint_posthoc(const std::string& model, const DataOptions& data, int64_t attributes,
                        const FlintTrainOptions& options, const std::string& out) {
-  const auto record_path = fs::path(out) / "flint.json";
-  if (fs::exists(record_path)) {  // a finished run of another model (or of older options) is redone
-    const auto bytes = read_file(record_path, 1 << 24);
-    const auto record = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, false);
-    const bool current = !record.is_discarded() && record.contains("provenance") &&
-                         record["provenance"].value("model_fingerprint", "") == file_fingerprint(model);
-    if (!current) fs::remove_all(out);
-  }
+  // A finished run of another model (or an unreadable one) is redone.
+  if (fs::exists(fs::path(out) / "flint.json") && !fit_is_current(out, model, "flint.json")) fs::remove_all(out);
   FlintTrainCommand command;
   command.data = data;
   command.attributes = attributes;

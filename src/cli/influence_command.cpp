@@ -77,9 +77,9 @@ struct ExplainCommand {
 
   void run() {
     const auto fit = open_data_fit(fit_dir);
-    const auto& provenance = fit.record.at("provenance");
+    const auto provenance = Provenance::from_json(fit.record.at("provenance"));
     const std::string method = fit.record.at("method");
-    const auto model_path = fitted_model_path(provenance, model, fit_dir, "prism influence fit");
+    const auto model_path = provenance.model_path(model, fit_dir, "prism influence fit");
     require(top >= 1, "--top must be at least 1");
     const auto test = data.load(Split::Test);
     auto network = load_model(model_path, &test);
@@ -100,7 +100,7 @@ struct ExplainCommand {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto proponents = top_attributions(attributions, top, true);
     const auto opponents = top_attributions(attributions, top, false);
-    const auto train = fitted_train_data(provenance, fit.attributor->train_size(), fit_dir);
+    const auto train = provenance.training_data(fit.attributor->train_size(), fit_dir);
     require(!xda || supports_xda(method), "--xda splits attributions of the form c·⟨φ(x), φ(x_i)⟩; use it with "
                                           "dualview, representer or similarity, not " + method);
     require(xda_pairs >= 1, "--xda-pairs must be at least 1");

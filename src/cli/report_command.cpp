@@ -27,8 +27,8 @@ std::string signed_value(double value) {
 }
 
 // A fit's data must be the report's: the model is checked by its checksum, the data by its name.
-void check_fit_data(const nlohmann::json& provenance, const ReportOptions& o, const std::string& fit_dir) {
-  const auto fit_data = provenance.at("data").get<std::string>();
+void check_fit_data(const Provenance& provenance, const ReportOptions& o, const std::string& fit_dir) {
+  const auto& fit_data = provenance.data;
   require(fit_data == o.data.spec, "the fit in " + fit_dir + " was built on the data set '" + fit_data +
                                        "', but the report reads '" + o.data.spec + "'; give --data " + fit_data +
                                        " or a fit of this data");
@@ -85,29 +85,29 @@ void run_report(const ReportOptions& o) {
   Dataset example_train, influence_train;
   if (!o.examples.empty()) {
     examples = EbeDnn::open(o.examples);
-    const auto& provenance = examples->record().at("provenance");
-    fitted_model_path(provenance, o.model, o.examples, "prism examples fit");
+    const auto provenance = Provenance::from_json(examples->record().at("provenance"));
+    provenance.model_path(o.model, o.examples, "prism examples fit");
     check_fit_data(provenance, o, o.examples);
     require(o.k <= examples->index().size(), "--k exceeds the fit's training examples");
-    example_train = fitted_train_data(provenance, examples->index().size(), o.examples);
+    example_train = provenance.training_data(examples->index().size(), o.examples);
   }
   std::optional<DataFit> influence;
   if (!o.influence.empty()) {
     influence = open_data_fit(o.influence);
-    const auto& provenance = influence->record.at("provenance");
-    fitted_model_path(provenance, o.model, o.influence, "prism influence fit");
+    const auto provenance = Provenance::from_json(influence->record.at("provenance"));
+    provenance.model_path(o.model, o.influence, "prism influence fit");
     check_fit_data(provenance, o, o.influence);
-    influence_train = fitted_train_data(provenance, influence->attributor->train_size(), o.influence);
+    influence_train = provenance.training_data(influence->attributor->train_size(), o.influence);
   }
   std::optional<FlintFolder> flint;
   Dataset flint_train;
   if (!o.flint.empty()) {
     require(o.tau > 1, "--tau must exceed 1 (the relevance threshold is 1/τ)");
     flint = open_flint(o.flint);
-    const auto& provenance = flint->record.at("provenance");
-    fitted_model_path(provenance, o.model, o.flint, "prism flint train or posthoc");
+    const auto provenance = flint->provenance();
+    provenance.model_path(o.model, o.flint, "prism flint train or posthoc");
     check_fit_data(provenance, o, o.flint);
-    flint_train = random_subset(fitted_train_data(provenance, flint->record.at("train_samples"), o.flint),
+    flint_train = random_subset(provenance.training_data(flint->record.at("train_samples"), o.flint),
                                 o.flint_samples, 0);
   }
   std::vector<fs::path> evaluations;

@@ -55,6 +55,7 @@
 #include "prism/explain/feature/smoothgrad.h"
 #include "prism/io/npy.h"
 #include "prism/io/png.h"
+#include "prism/model/fit_folder.h"
 #include "prism/model/model_file.h"
 #include "prism/model/network.h"
 #include "prism/model/predict.h"

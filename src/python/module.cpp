@@ -130,6 +130,12 @@ py::dict example_attribution(const ExampleAttribution& a) {
   return out;
 }
 
+// What a fit from Python was built from: no files, so fingerprints of the weights and of the training set.
+Provenance in_memory(Network& network, const Dataset& train) {
+  return {"python", std::to_string(tensors_fingerprint(network.parameters())),
+          "python:" + std::to_string(tensors_fingerprint({train.images, train.labels})), train.size(), 0};
+}
+
 // A FLINT interpreter and the network f it explains (post hoc: the caller's, frozen; joint: trained with it).
 struct PyFlint {
   FlintInterpreter interpreter{nullptr};
@@ -159,12 +165,12 @@ FlintSettings flint_settings(const std::vector<std::string>& layers, int64_t att
 
 // Trains an interpreter of `network` into the settings' folder: post hoc (f frozen) or jointly with f.
 PyFlint train_interpreter(std::shared_ptr<Network> network, const Dataset& train, FlintSettings settings,
-                          bool joint, const nlohmann::json& provenance) {
+                          bool joint) {
   const auto chosen = settings.layers.empty() ? default_flint_layers(*network) : settings.layers;
   torch::manual_seed(settings.train.seed);  // the interpreter's initial weights
   FlintInterpreter interpreter(describe_flint_layers(*network, chosen, settings.attributes));
   settings.train.train_predictor = joint;
-  settings.train.provenance = provenance;
+  settings.train.provenance = in_memory(*network, train);
   auto history = train_flint(*network, interpreter, train, nullptr, settings.train);
   interpreter->eval();
   network->set_training(false);
@@ -173,8 +179,7 @@ PyFlint train_interpreter(std::shared_ptr<Network> network, const Dataset& train
 
 PyFlint fit_flint(PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
                   const FlintSettings& settings) {
-  return train_interpreter(net.network, as_dataset(net, images, labels), settings, false,
-                           {{"model", "python"}, {"data", "python"}});
+  return train_interpreter(net.network, as_dataset(net, images, labels), settings, false);
 }
 
 // FLINT's joint training: a fresh built-in `architecture` learnt together with its interpreter.
@@ -185,7 +190,7 @@ PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& la
   ZooOptions zoo{architecture, train.image_shape(), train.num_classes(), width, settings.train.seed};
   std::shared_ptr<Network> network = make_zoo_network(zoo);
   set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
-  return train_interpreter(network, train, settings, true, {{"data", "python"}});
+  return train_interpreter(network, train, settings, true);
 }
 
 // What each attribute stands for over `samples`: the global relevance, its top samples and an
@@ -475,7 +480,7 @@ PYBIND11_MODULE(_prism, m) {
             check_embedding_options(*net.network, options.embedding);
             const auto train = as_dataset(net, images, labels);
             auto fitted = std::make_shared<EbeDnn>(
-                EbeDnn::fit(*net.network, train, options, folder, {{"model", "python"}, {"data", "python"}}));
+                EbeDnn::fit(*net.network, train, options, folder, in_memory(*net.network, train)));
             return PyEbeDnn{fitted, net.network};
           },
           py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layer"), py::arg("pool"),

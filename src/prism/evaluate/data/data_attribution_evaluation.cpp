@@ -72,14 +72,13 @@ class Experiment {
       options["learning_rates"] = rates;
     }
     const fs::path dir = o_.cache / "fits" / model_name / method;
-    const nlohmann::json provenance = {{"model", model_path.string()},
-                                       {"model_fingerprint", file_fingerprint(model_path)},
-                                       {"data", data.name},
-                                       {"train_size", data.size()}};
+    // The model trained in the cache on `data` (a transformed copy of the training set, named by its
+    // transformation): its name and size say which.
+    const auto provenance = Provenance::of_model_file(model_path, data.name, data.size(), 0);
     if (fs::exists(dir / "fit.json")) {
       try {
         auto cached = open_data_fit(dir);
-        if (cached.record.at("provenance") == provenance &&
+        if (Provenance::from_json(cached.record.at("provenance")) == provenance &&
             cached.record.at("options") == make_data_attributor(method, options)->options())
           return std::move(cached.attributor);
       } catch (const Error&) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "prism/core/error.h"
+#include "prism/core/json_options.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
 #include "prism/core/threads.h"
@@ -25,12 +26,6 @@ void check_options(const FlintTrainOptions& o, const Dataset& train) {
   require(train.size() >= 2, "the training set has fewer than 2 samples");
 }
 
-nlohmann::json weights_json(const FlintLossWeights& w) {
-  return {{"gamma", w.gamma},          {"beta", w.beta},           {"delta", w.delta},
-          {"eta", w.eta},              {"gamma_from", w.gamma_from}, {"beta_from", w.beta_from},
-          {"delta_from", w.delta_from}, {"eta_from", w.eta_from},     {"input_fidelity", w.input_fidelity}};
-}
-
 // What must be equal for an earlier run in the folder to be continued (the epoch count may grow: the
 // warm-up depends on the epoch number only).
 nlohmann::json run_identity(Network& network, const FlintInterpreter& interpreter, const Dataset& train,
@@ -40,7 +35,7 @@ nlohmann::json run_identity(Network& network, const FlintInterpreter& interprete
     predictor["width"] = zoo_options(network).width;
     predictor["model_seed"] = zoo_options(network).seed;
   } else {
-    predictor["model_fingerprint"] = o.provenance.value("model_fingerprint", "");
+    predictor["model_fingerprint"] = o.provenance.model_fingerprint;
   }
   return {{"mode", o.train_predictor ? "joint" : "posthoc"},
           {"predictor", predictor},
@@ -48,7 +43,7 @@ nlohmann::json run_identity(Network& network, const FlintInterpreter& interprete
           {"data", train.name},
           {"train_size", train.size()},
           {"label_sum", train.labels.sum().item<int64_t>()},
-          {"weights", weights_json(o.weights)},
+          {"weights", options_json(o.weights)},
           {"learning_rate", o.learning_rate},
           {"batch_size", o.batch_size},
           {"seed", o.seed}};
@@ -150,7 +145,7 @@ std::vector<FlintEpochRecord> train_flint(Network& network, FlintInterpreter& in
   require(train.num_classes() <= network.num_classes(),
           "the data has " + std::to_string(train.num_classes()) + " classes but the model has " +
               std::to_string(network.num_classes()) + " outputs");
-  DirectoryLock lock(o.out);
+  const FitFolderWriter writer(o.out, "flint.json");
   SingleThreadedBlas blas;  // small batches: faster without BLAS's own threads
   make_directory(o.out / "checkpoints");
   interpreter->to(network.device());
@@ -249,41 +244,36 @@ std::vector<FlintEpochRecord> train_flint(Network& network, FlintInterpreter& in
   network.set_training(false);
   interpreter->eval();
 
-  nlohmann::json record = {{"format", "prism-flint-1"},
-                           {"mode", o.train_predictor ? "joint" : "posthoc"},
+  auto provenance = o.provenance;
+  interpreter->save(o.out / "interpreter");
+  if (o.train_predictor) {
+    save_network(network, o.out / "model.prism", {{"flint", "predictor of a jointly trained FLINT model"}});
+    provenance.model = fs::absolute(o.out / "model.prism").string();
+    provenance.model_fingerprint = file_fingerprint(o.out / "model.prism");
+  }
+  const nlohmann::json record = {{"mode", o.train_predictor ? "joint" : "posthoc"},
                            {"architecture", interpreter->architecture().to_json()},
                            {"class_names", network.class_names()},
-                           {"options", {{"weights", weights_json(o.weights)},
+                           {"options", {{"weights", options_json(o.weights)},
                                         {"learning_rate", o.learning_rate},
                                         {"batch_size", o.batch_size},
                                         {"epochs", o.epochs},
                                         {"seed", o.seed}}},
-                           {"provenance", o.provenance},
+                           {"provenance", provenance.to_json()},
                            {"train_samples", train.size()},
                            {"history", history_json(records)}};
-  interpreter->save(o.out / "interpreter");
-  if (o.train_predictor) {
-    save_network(network, o.out / "model.prism", {{"flint", "predictor of a jointly trained FLINT model"}});
-    record["provenance"]["model"] = fs::absolute(o.out / "model.prism").string();
-    record["provenance"]["model_fingerprint"] = file_fingerprint(o.out / "model.prism");
-  }
-  write_file_atomic(o.out / "flint.json", record.dump(2));
+  writer.finish(record, "flint");
   return records;
 }
 
-fs::path FlintFolder::model_path() const { return record.at("provenance").at("model").get<std::string>(); }
+Provenance FlintFolder::provenance() const { return Provenance::from_json(record.at("provenance")); }
 
 FlintFolder open_flint(const fs::path& dir) {
   const auto path = dir / "flint.json";
-  require(fs::exists(path), dir.string() + " is not a finished FLINT folder (no flint.json); run prism flint train or "
-                                           "prism flint posthoc with --out " + dir.string());
   FlintFolder folder;
+  folder.record = read_fit_record(dir, "flint", "prism flint train or prism flint posthoc with --out " + dir.string(),
+                                  "flint.json");
   try {
-    const auto bytes = read_file(path, 1 << 24);
-    folder.record = nlohmann::json::parse(bytes.begin(), bytes.end());
-    require(folder.record.at("format") == "prism-flint-1", path.string() + " has an unknown format");
-    folder.record.at("provenance").at("model").get<std::string>();
-    folder.record.at("provenance").at("model_fingerprint").get<std::string>();
     folder.record.at("train_samples").get<int64_t>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + " is corrupt (" + e.what() + "); re-run the FLINT training");

@@ -2,7 +2,8 @@
 // training; left out post hoc, where f is frozen in evaluation mode), the attribute network Ψ, the linear
 // head h and the decoder d, with the loss terms of flint_losses.h logged per epoch.
 //
-// The FLINT folder: flint.json (architecture, mode, options, provenance, per-epoch history), interpreter/
+// The FLINT folder, a fit folder (model/fit_folder.h): flint.json (architecture, mode, options, provenance,
+// per-epoch history, written last), interpreter/
 // (Ψ, h and d weights as .npy), model.prism (f, joint training only), progress.json and checkpoints/ (the last
 // complete epoch's state, from which an interrupted run resumes and a finished one is extended).
 #pragma once
@@ -14,6 +15,7 @@
 #include "prism/data/dataset.h"
 #include "prism/explain/concept/flint_interpreter.h"
 #include "prism/explain/concept/flint_losses.h"
+#include "prism/model/fit_folder.h"
 #include "prism/model/network.h"
 
 namespace prism {
@@ -26,9 +28,8 @@ struct FlintTrainOptions {
   int64_t epochs = 12;
   uint64_t seed = 0;
   std::filesystem::path out;  // the FLINT folder (required)
-  // What f and the data are (model path and fingerprint for post hoc, data spec and subset); kept in
-  // flint.json. Joint training sets the model to OUT/model.prism.
-  nlohmann::json provenance = nlohmann::json::object();
+  // What f and the data are; kept in flint.json. Joint training sets the model to OUT/model.prism.
+  Provenance provenance;
 };
 
 struct FlintEpochRecord {
@@ -50,7 +51,7 @@ std::vector<FlintEpochRecord> train_flint(Network& network, FlintInterpreter& in
 struct FlintFolder {
   nlohmann::json record;
   FlintInterpreter interpreter{nullptr};
-  std::filesystem::path model_path() const;  // f's model file as recorded
+  Provenance provenance() const;  // f's model file and the training data, as recorded
 };
 FlintFolder open_flint(const std::filesystem::path& dir);
 

@@ -83,36 +83,27 @@ TopAttributions top_attributions(const torch::Tensor& attributions, int64_t k, b
   return {indices, values};
 }
 
-void save_data_fit(const fs::path& dir, const DataAttributor& attributor, const nlohmann::json& provenance) {
-  const DirectoryLock lock(dir);
-  // An earlier fit's record goes first, so that the folder never pairs an old fit.json with new arrays.
-  std::error_code ignored;
-  fs::remove(dir / "fit.json", ignored);
+void save_data_fit(const fs::path& dir, const DataAttributor& attributor, const Provenance& provenance) {
+  const FitFolderWriter writer(dir);
   nlohmann::json arrays = nlohmann::json::object();
   for (const auto& [name, tensor] : attributor.state()) {
     write_npy(dir / (name + ".npy"), tensor);
     arrays[name] = tensor.sizes().vec();
   }
-  const nlohmann::json record = {{"format", "prism-data-attribution-fit"},
-                                 {"version", 1},
-                                 {"method", attributor.name()},
-                                 {"options", attributor.options()},
-                                 {"train_size", attributor.train_size()},
-                                 {"arrays", arrays},
-                                 {"report", attributor.fit_report()},
-                                 {"provenance", provenance}};
-  write_file_atomic(dir / "fit.json", record.dump(2));
+  writer.finish({{"method", attributor.name()},
+                 {"options", attributor.options()},
+                 {"train_size", attributor.train_size()},
+                 {"arrays", arrays},
+                 {"report", attributor.fit_report()},
+                 {"provenance", provenance.to_json()}},
+                "data-attribution");
 }
 
 DataFit open_data_fit(const fs::path& dir) {
   const auto record_path = dir / "fit.json";
-  require(fs::exists(record_path), dir.string() + " holds no finished fit (no fit.json); run prism influence fit");
   DataFit fit;
+  fit.record = read_fit_record(dir, "data-attribution", "prism influence fit");
   try {
-    const auto bytes = read_file(record_path, 1 << 24);
-    fit.record = nlohmann::json::parse(bytes.begin(), bytes.end());
-    require(fit.record.at("format") == "prism-data-attribution-fit" && fit.record.at("version") == 1,
-            record_path.string() + " is not a data-attribution fit of this prism version; re-run prism influence fit");
     fit.attributor = make_data_attributor(fit.record.at("method").get<std::string>(), fit.record.at("options"));
     std::map<std::string, torch::Tensor> state;
     for (const auto& item : fit.record.at("arrays").items()) {

@@ -14,6 +14,7 @@
 
 #include "prism/core/json_options.h"
 #include "prism/data/dataset.h"
+#include "prism/model/fit_folder.h"
 #include "prism/model/network.h"
 
 namespace prism {
@@ -54,10 +55,9 @@ struct TopAttributions {
 };
 TopAttributions top_attributions(const torch::Tensor& attributions, int64_t k, bool largest = true);
 
-// A fit folder: fit.json (method, options, provenance, report) and one NAME.npy per state tensor, written so
-// that a folder with fit.json is complete. `open_data_fit` checks every file and refuses damaged ones.
-void save_data_fit(const std::filesystem::path& dir, const DataAttributor& attributor,
-                   const nlohmann::json& provenance);
+// A fit folder (model/fit_folder.h): one NAME.npy per state tensor, then fit.json (method, options, provenance,
+// report). `open_data_fit` checks every file and refuses damaged ones.
+void save_data_fit(const std::filesystem::path& dir, const DataAttributor& attributor, const Provenance& provenance);
 struct DataFit {
   std::unique_ptr<DataAttributor> attributor;
   nlohmann::json record;  // fit.json

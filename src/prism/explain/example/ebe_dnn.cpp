@@ -79,14 +79,12 @@ EmbeddingOptions EbeDnn::embedding_options() const {
 }
 
 EbeDnn EbeDnn::fit(Network& network, const Dataset& train, const FitOptions& options, const fs::path& dir,
-                   const nlohmann::json& provenance) {
+                   const Provenance& provenance) {
   auto embedding = options.embedding;
   embedding.unit_length = options.index.metric == "cosine";
   check_embedding_options(network, embedding);
   KnnIndex(torch::zeros({1, 1}), options.index);  // checks the index options before the long embedding
-  const DirectoryLock lock(dir);
-  std::error_code ignored;
-  fs::remove(dir / "fit.json", ignored);  // an earlier fit's record goes first: fit.json marks a complete fit
+  const FitFolderWriter writer(dir);
   write_embeddings(network, train, embedding, dir / "embeddings.npy");
   write_npy(dir / "labels.npy", train.labels);
   EbeDnn fitted;
@@ -95,9 +93,7 @@ EbeDnn EbeDnn::fit(Network& network, const Dataset& train, const FitOptions& opt
   fitted.index_ = std::make_shared<KnnIndex>(embeddings, options.index);
   fitted.index_->build();
   fitted.index_->save(dir / "index.faiss");
-  fitted.record_ = {{"format", "prism-ebe-fit"},
-                    {"version", 1},
-                    {"layer", embedding.layer},
+  fitted.record_ = {{"layer", embedding.layer},
                     {"pool", embedding.pool},
                     {"index",
                      {{"kind", options.index.kind},
@@ -110,21 +106,16 @@ EbeDnn EbeDnn::fit(Network& network, const Dataset& train, const FitOptions& opt
                     {"dim", embeddings.size(1)},
                     {"num_classes", train.num_classes()},
                     {"class_names", train.class_names},
-                    {"provenance", provenance}};
-  // fit.json last: a folder without it is an unfinished fit.
-  write_file_atomic(dir / "fit.json", fitted.record_.dump(2));
+                    {"provenance", provenance.to_json()}};
+  fitted.record_ = writer.finish(fitted.record_, "ebe-dnn");
   return fitted;
 }
 
 EbeDnn EbeDnn::open(const fs::path& dir) {
   const auto record_path = dir / "fit.json";
-  require(fs::exists(record_path), dir.string() + " holds no finished fit (no fit.json); run prism examples fit");
   EbeDnn fitted;
+  fitted.record_ = read_fit_record(dir, "ebe-dnn", "prism examples fit");
   try {
-    const auto bytes = read_file(record_path, 1 << 24);
-    fitted.record_ = nlohmann::json::parse(bytes.begin(), bytes.end());
-    require(fitted.record_.at("format") == "prism-ebe-fit" && fitted.record_.at("version") == 1,
-            record_path.string() + " is not an EBE-DNN fit of this prism version; re-run prism examples fit");
     KnnIndexOptions index;
     const auto& i = fitted.record_.at("index");
     index.kind = i.at("kind").get<std::string>();

@@ -55,9 +55,9 @@ class EbeDnn {
     EmbeddingOptions embedding;
     KnnIndexOptions index;
   };
-  // Embeds `train`, builds the index and writes the folder; `provenance` (model, data) goes into fit.json.
+  // Embeds `train`, builds the index and writes the fit folder (model/fit_folder.h) with `provenance`.
   static EbeDnn fit(Network& network, const Dataset& train, const FitOptions& options,
-                    const std::filesystem::path& dir, const nlohmann::json& provenance);
+                    const std::filesystem::path& dir, const Provenance& provenance);
   // Opens a fit folder, checking every file against fit.json; a clear error if any is missing or corrupt.
   static EbeDnn open(const std::filesystem::path& dir);
 
