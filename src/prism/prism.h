@@ -22,6 +22,7 @@
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/evaluate/feature/roar.h"
 #include "prism/evaluate/feature/sanity_check.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/explain/concept/attribute_visualisation.h"
 #include "prism/explain/concept/flint_interpreter.h"
 #include "prism/explain/concept/flint_losses.h"

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "prism/core/error.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/explain/concept/flint_relevance.h"
 
 namespace prism {
@@ -36,7 +37,8 @@ nlohmann::json FlintEvaluation::to_json() const {
           {"interpreter_accuracy", interpreter_accuracy},
           {"fidelity", fidelity},
           {"conciseness", c},
-          {"unused_attributes", unused_attributes}};
+          {"unused_attributes", unused_attributes},
+          {"better", metric_directions("flint")}};
 }
 
 std::string FlintEvaluation::markdown() const {

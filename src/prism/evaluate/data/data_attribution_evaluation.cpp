@@ -11,6 +11,7 @@
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/explain/data/attributor.h"
 #include "prism/model/model_file.h"
 #include "prism/model/predict.h"
@@ -122,12 +123,9 @@ torch::Tensor predictions_of(Network& network, const torch::Tensor& images) {
 }  // namespace
 
 std::vector<std::string> data_metric_names() {
-  return {"identical-class", "identical-subclass", "mislabel", "shortcut", "sparsity", "topk-cardinality",
-          "model-randomization", "lds"};
-}
-
-std::string metric_direction(const std::string& metric) {
-  return metric == "sparsity" || metric == "topk-cardinality" || metric == "model-randomization" ? "lower" : "higher";
+  std::vector<std::string> names;
+  for (const auto& metric : protocol_metrics("data attribution")) names.push_back(metric.name);
+  return names;
 }
 
 DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
@@ -280,7 +278,7 @@ nlohmann::json DataEvaluationResult::to_json() const {
   nlohmann::json metrics_json = nlohmann::json::object();
   for (const auto& metric : metrics) {
     const auto found = values.find(metric);
-    metrics_json[metric] = {{"better", metric_direction(metric)},
+    metrics_json[metric] = {{"better", find_metric("data attribution", metric).better},
                             {"values", found == values.end() ? std::map<std::string, double>{} : found->second}};
     if (notes.count(metric)) metrics_json[metric]["notes"] = notes.at(metric);
   }
@@ -327,7 +325,7 @@ std::string DataEvaluationResult::table() const {
     out << '\n';
   };
   for (const auto& metric : metrics) {
-    const auto label = metric + (metric_direction(metric) == "higher" ? " ↑" : " ↓");
+    const auto label = metric + " " + find_metric("data attribution", metric).arrow();
     row(label, [&](const std::string& m) {
           return values.count(metric) && values.at(metric).count(m) ? values.at(metric).at(m) : std::nan("");
         },

@@ -35,9 +35,8 @@ struct DataEvaluationOptions {
   std::filesystem::path cache;  // required
 };
 
-// The metric names the command line takes, and whether higher or lower is better.
+// The metric names the command line takes (evaluate/metrics.h says which direction is better).
 std::vector<std::string> data_metric_names();
-std::string metric_direction(const std::string& metric);
 
 struct DataEvaluationResult {
   DataEvaluationOptions options;

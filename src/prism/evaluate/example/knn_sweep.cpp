@@ -6,6 +6,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/progress.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/model/predict.h"
 #include "prism/report/svg_plot.h"
 
@@ -122,7 +123,7 @@ nlohmann::json KnnSweepResult::to_json() const {
     if (r.layer == best_layer && r.k == best_k && r.split == "test")
       chosen = {{"layer", best_layer}, {"k", best_k}, {"test_knn_accuracy", r.knn_accuracy},
                 {"test_network_accuracy", r.network_accuracy}, {"test_agreement", r.agreement}};
-  return {{"chosen_on_validation", chosen}, {"rows", rows_json}};
+  return {{"chosen_on_validation", chosen}, {"better", metric_directions("knn sweep")}, {"rows", rows_json}};
 }
 
 std::string KnnSweepResult::to_csv() const {

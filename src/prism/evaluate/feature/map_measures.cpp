@@ -8,6 +8,7 @@
 #include "prism/core/error.h"
 #include "prism/evaluate/feature/map_similarity.h"
 #include "prism/evaluate/feature/pixel_removal.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/explain/feature/collapse.h"
 
 namespace prism {
@@ -24,12 +25,6 @@ std::pair<double, double> mean_and_error(const torch::Tensor& values) {
   const double mean = v.mean().item<double>();
   const double error = n > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(n)) : 0.0;
   return {mean, error};
-}
-
-const std::vector<std::pair<std::string, std::string>>& measure_directions() {
-  static const std::vector<std::pair<std::string, std::string>> directions = {
-      {"sparseness", "higher"}, {"complexity", "lower"}, {"max_sensitivity", "lower"}, {"faithfulness", "higher"}};
-  return directions;
 }
 
 const torch::Tensor& measure_values(const MapMeasures& m, const std::string& name) {
@@ -111,9 +106,9 @@ nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const 
   nlohmann::json methods = nlohmann::json::array();
   for (const auto& m : measures) {
     nlohmann::json entry = {{"method", m.method}, {"samples", m.sparseness.numel()}};
-    for (const auto& [name, direction] : measure_directions()) {
-      const auto [mean, error] = mean_and_error(measure_values(m, name));
-      entry[name] = {{"mean", mean}, {"standard_error", error}, {"better", direction}};
+    for (const auto& metric : protocol_metrics("map measures")) {
+      const auto [mean, error] = mean_and_error(measure_values(m, metric.name));
+      entry[metric.name] = {{"mean", mean}, {"standard_error", error}, {"better", metric.better}};
     }
     methods.push_back(entry);
   }
@@ -127,13 +122,13 @@ nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const 
 std::string measures_table(const std::vector<MapMeasures>& measures) {
   std::ostringstream out;
   out << "| method |";
-  for (const auto& [name, direction] : measure_directions()) out << ' ' << name << (direction == "higher" ? " ↑" : " ↓") << " |";
+  for (const auto& metric : protocol_metrics("map measures")) out << ' ' << metric.name << ' ' << metric.arrow() << " |";
   out << "\n|---|---|---|---|---|\n";
   char cell[64];
   for (const auto& m : measures) {
     out << "| " << m.method << " |";
-    for (const auto& [name, direction] : measure_directions()) {
-      const auto [mean, error] = mean_and_error(measure_values(m, name));
+    for (const auto& metric : protocol_metrics("map measures")) {
+      const auto [mean, error] = mean_and_error(measure_values(m, metric.name));
       std::snprintf(cell, sizeof cell, " %.3f ± %.3f |", mean, error);
       out << cell;
     }

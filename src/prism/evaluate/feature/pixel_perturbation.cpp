@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "prism/core/error.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/report/svg_plot.h"
 
@@ -95,7 +96,9 @@ nlohmann::json PerturbationReport::to_json() const {
     }
     methods.push_back(entry);
   }
-  return {{"percentages", grid}, {"fill", options.fill}, {"seed", options.seed}, {"methods", methods}};
+  return {{"percentages", grid},        {"fill", options.fill},
+          {"seed", options.seed},        {"better", metric_directions("pixel perturbation")},
+          {"methods", methods}};
 }
 
 std::string PerturbationReport::table() const {

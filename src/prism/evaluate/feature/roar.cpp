@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "prism/core/error.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
 #include "prism/evaluate/feature/pixel_removal.h"
@@ -197,6 +198,7 @@ nlohmann::json RoarResult::to_json() const {
           {"reduce", options.reduce},
           {"training", training_key(options.training)},
           {"baseline_accuracy", accuracy("", "none", 0)},
+          {"better", metric_directions("roar")},
           {"accuracy", summary},
           {"attribution_seconds", attribution_seconds},
           {"retraining_seconds", retraining_seconds},

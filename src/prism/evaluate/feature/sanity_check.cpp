@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "prism/core/error.h"
+#include "prism/evaluate/metrics.h"
 #include "prism/core/progress.h"
 #include "prism/explain/data/parameter_gradients.h"
 #include "prism/explain/feature/collapse.h"
@@ -141,7 +142,7 @@ nlohmann::json SanityResult::to_json() const {
   }
   return {{"mode", options.mode}, {"init_std", options.init_std}, {"seed", options.seed}, {"reduce", options.reduce},
           {"samples", similarity.empty() || similarity[0].empty() ? 0 : similarity[0][0].size()},
-          {"steps", steps}, {"methods", methods_json}};
+          {"steps", steps}, {"better", metric_directions("sanity")}, {"methods", methods_json}};
 }
 
 std::string SanityResult::to_csv() const {

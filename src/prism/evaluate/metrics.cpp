@@ -1,0 +1,74 @@
+#include "prism/evaluate/metrics.h"
+
+#include "prism/core/error.h"
+
+namespace prism {
+
+const std::vector<Metric>& all_metrics() {
+  static const std::vector<Metric> metrics = {
+      // Quantus-style measures of one map (map_measures.h).
+      {"sparseness", "map measures", "higher", "Gini index of |map| (Chalasani et al. 2020)"},
+      {"complexity", "map measures", "lower", "entropy of the normalised |map| (Bhatt et al. 2020)"},
+      {"max_sensitivity", "map measures", "lower", "largest change of the map under small input noise (Yeh et al. 2019)"},
+      {"faithfulness", "map measures", "higher",
+       "correlation of the map's sums over random subsets with the score drop when they are removed (Bhatt et al. 2020)"},
+      // Pixel perturbation (pixel_perturbation.h): the area over the perturbation curve of the target probability.
+      {"aopc_morf", "pixel perturbation", "higher", "AOPC removing the most relevant pixels first (Samek et al. 2017)"},
+      {"aopc_lerf", "pixel perturbation", "lower", "AOPC removing the least relevant pixels first"},
+      {"morf_minus_lerf", "pixel perturbation", "higher", "AOPC MoRF - AOPC LeRF: both ends of the ranking at once"},
+      // Model-parameter randomisation (sanity_check.h): the similarity of the maps to the trained model's.
+      {"spearman", "sanity", "lower", "rank correlation with the trained model's maps (Adebayo et al. 2018)"},
+      {"spearman_abs", "sanity", "lower", "rank correlation of |map| with the trained model's"},
+      {"ssim", "sanity", "lower", "structural similarity with the trained model's maps"},
+      {"hog_pearson", "sanity", "lower", "correlation of histograms of oriented gradients"},
+      // ROAR / KAR (roar.h): the retrained model's test accuracy.
+      {"roar_accuracy", "roar", "lower", "accuracy after removing the top pixels and retraining (Hooker et al. 2019)"},
+      {"kar_accuracy", "roar", "higher", "accuracy keeping only the top pixels and retraining"},
+      // The DualView paper's data-attribution metrics (data_metrics.h).
+      {"identical-class", "data attribution", "higher", "share of test points whose top proponent has their class"},
+      {"identical-subclass", "data attribution", "higher",
+       "the same, for a model trained on merged classes, against the original subclass"},
+      {"mislabel", "data attribution", "higher",
+       "self-influence finds the flipped labels (area, normalised: random 0, optimal 1)"},
+      {"shortcut", "data attribution", "higher", "top proponents of marked test points are marked training points"},
+      {"sparsity", "data attribution", "lower", "mean number of non-zero attributions per test point"},
+      {"topk-cardinality", "data attribution", "lower", "distinct training samples among all top-k lists"},
+      {"model-randomization", "data attribution", "lower",
+       "rank correlation of the attributions of the trained and a randomised model"},
+      {"lds", "data attribution", "higher", "linear datamodeling score: rank correlation with retrained outputs"},
+      // FLINT (flint_evaluation.h).
+      {"predictor_accuracy", "flint", "higher", "test accuracy of f"},
+      {"interpreter_accuracy", "flint", "higher", "test accuracy of the interpreter g"},
+      {"fidelity", "flint", "higher", "share of samples where g predicts f's class"},
+      {"conciseness", "flint", "lower", "mean number of attributes with relevance above 1/tau"},
+      // EBE-DNN's layer and k sweep (knn_sweep.h).
+      {"knn_accuracy", "knn sweep", "higher", "accuracy of the kNN vote"},
+      {"agreement", "knn sweep", "higher", "share of samples where the kNN vote predicts the network's class"},
+  };
+  return metrics;
+}
+
+std::vector<Metric> protocol_metrics(const std::string& protocol) {
+  std::vector<Metric> out;
+  for (const auto& m : all_metrics())
+    if (m.protocol == protocol) out.push_back(m);
+  return out;
+}
+
+const Metric& find_metric(const std::string& protocol, const std::string& name) {
+  std::string names;
+  for (const auto& m : all_metrics()) {
+    if (m.protocol != protocol) continue;
+    if (m.name == name) return m;
+    names += (names.empty() ? "" : ", ") + m.name;
+  }
+  throw Error("unknown " + protocol + " metric '" + name + "'; the metrics are: " + names);
+}
+
+nlohmann::json metric_directions(const std::string& protocol) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& m : protocol_metrics(protocol)) out[m.name] = m.better;
+  return out;
+}
+
+}  // namespace prism
