@@ -18,22 +18,7 @@ struct FitCommand {
     const auto data = train.load(Split::Train);
     auto network = load_model(model, &data);
     network->set_training(false);
-    auto options = method_options;
-    if (method == "tracin" || method == "trak") {
-      // TracIn sums over the training run's checkpoints by default; TRAK uses the final model unless asked.
-      if (checkpoints == "all" || (method == "tracin" && checkpoints.empty())) {
-        const auto [files, rates] = training_checkpoints(model, method);
-        options["checkpoints"] = files;
-        if (method == "tracin") options["learning_rates"] = rates;
-      } else if (!checkpoints.empty()) {
-        options["checkpoints"] = parse_list<std::string>(checkpoints, "--checkpoints");
-        for (const auto& file : options["checkpoints"])
-          require(fs::exists(file.get<std::string>()), "checkpoint " + file.get<std::string>() + " not found");
-      }
-    } else {
-      require(checkpoints.empty(), "--checkpoints applies to tracin and trak only");
-    }
-    auto attributor = make_data_attributor(method, options);
+    auto attributor = make_data_attributor(method, with_checkpoints(method, method_options, model, checkpoints));
     const auto start = std::chrono::steady_clock::now();
     attributor->fit(*network, data);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -29,6 +29,7 @@
 #include "prism/explain/concept/flint_relevance.h"
 #include "prism/explain/concept/flint_training.h"
 #include "prism/explain/data/attributor.h"
+#include "prism/explain/data/checkpoint_set.h"
 #include "prism/explain/data/crammer_singer.h"
 #include "prism/explain/data/dualview.h"
 #include "prism/explain/data/influence.h"

@@ -13,6 +13,7 @@
 #include "prism/core/progress.h"
 #include "prism/evaluate/metrics.h"
 #include "prism/explain/data/attributor.h"
+#include "prism/explain/data/checkpoint_set.h"
 #include "prism/model/model_file.h"
 #include "prism/model/predict.h"
 #include "prism/report/svg_plot.h"
@@ -66,12 +67,7 @@ class Experiment {
   // The method fitted on (network, data), from cache/fits/MODEL/METHOD while its model file is unchanged.
   std::unique_ptr<DataAttributor> fit(const std::string& model_name, Network& network, const fs::path& model_path,
                                       const Dataset& data, const std::string& method) {
-    auto options = o_.method_options.value(method, nlohmann::json::object());
-    if (method == "tracin" && !options.contains("checkpoints") && fs::is_directory(model_path.parent_path() / "checkpoints")) {
-      const auto [files, rates] = training_checkpoints(model_path, method);
-      options["checkpoints"] = files;
-      options["learning_rates"] = rates;
-    }
+    const auto options = with_checkpoints(method, o_.method_options.value(method, nlohmann::json::object()), model_path);
     const fs::path dir = o_.cache / "fits" / model_name / method;
     // The model trained in the cache on `data` (a transformed copy of the training set, named by its
     // transformation): its name and size say which.
