@@ -24,11 +24,7 @@ void add_demo(CLI::App& app) {
     const auto test = options->data.load(Split::Test);
     std::printf("prism demo: %s, %lld training and %lld test images, model cnn\n", options->data.spec.c_str(),
                 static_cast<long long>(train.size()), static_cast<long long>(test.size()));
-    ZooOptions model;
-    model.input_shape = train.image_shape();
-    model.num_classes = train.num_classes();
-    auto network = make_zoo_network(model);
-    set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+    auto network = make_zoo_network(ZooOptions{}, train);
     TrainOptions training;
     training.epochs = options->epochs;
     training.out = options->out;

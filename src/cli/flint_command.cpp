@@ -68,11 +68,8 @@ void add_train_command(CLI::App& flint) {
   command->add_option("--width", o->model.width, "f's width (mlp hidden units, resnet18 base channels; 0: default)");
   command->callback([o] {
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
-    o->model.input_shape = train.image_shape();
-    o->model.num_classes = train.num_classes();
     o->model.seed = o->train.seed;
-    auto network = make_zoo_network(o->model);
-    set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+    auto network = make_zoo_network(o->model, train);
     o->train.train_predictor = true;
     o->train.provenance = {"", "", o->data.spec, o->data.train_size, o->data.subset_seed};  // f: set when saved
     o->run(*network, train, test);

@@ -42,11 +42,8 @@ void add_train(CLI::App& app) {
     const auto train = options->data.load(Split::Train);
     const auto test = options->data.load(Split::Test);
     require(train.image_shape() == test.image_shape(), "the training and test images differ in shape");
-    options->model.input_shape = train.image_shape();
-    options->model.num_classes = train.num_classes();
     options->model.seed = options->train.seed;
-    auto network = make_zoo_network(options->model);
-    set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+    auto network = make_zoo_network(options->model, train);
     const auto history = train_network(*network, train, &test, options->train);
     std::printf("test accuracy %.2f %% after %lld epochs; model saved to %s\n", 100 * history.back().test_accuracy,
                 static_cast<long long>(history.back().epoch), (options->train.out / "model.prism").c_str());

@@ -187,9 +187,7 @@ PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& la
                             const std::vector<std::string>& class_names, const std::string& architecture,
                             int64_t width, const FlintSettings& settings) {
   const auto train = tensor_dataset("the training", images, labels, class_names, {});
-  ZooOptions zoo{architecture, train.image_shape(), train.num_classes(), width, settings.train.seed};
-  std::shared_ptr<Network> network = make_zoo_network(zoo);
-  set_metadata(*network, train.image_shape(), train.num_classes(), train.class_names, train.normalization);
+  std::shared_ptr<Network> network = make_zoo_network(ZooOptions{architecture, {}, 0, width, settings.train.seed}, train);
   return train_interpreter(network, train, settings, true);
 }
 

@@ -263,6 +263,22 @@ std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
   return net;
 }
 
+std::unique_ptr<Network> make_zoo_network(ZooOptions options, const Dataset& data) {
+  options.input_shape = data.image_shape();
+  options.num_classes = data.num_classes();
+  auto network = make_zoo_network(options);
+  set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
+  return network;
+}
+
+std::unique_ptr<Network> make_zoo_network(ZooOptions options, const Network& trained) {
+  options.input_shape = trained.input_shape();
+  options.num_classes = trained.num_classes();
+  auto network = make_zoo_network(options);
+  set_metadata(*network, trained.input_shape(), trained.num_classes(), trained.class_names(), trained.normalization());
+  return network;
+}
+
 const ZooOptions& zoo_options(const Network& network) {
   const auto* zoo = dynamic_cast<const ZooNetwork*>(&network);
   require(zoo != nullptr, "this operation needs a built-in model (" + joined_architectures() + "), not " + network.architecture());

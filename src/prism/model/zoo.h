@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "prism/data/dataset.h"
 #include "prism/model/network.h"
 
 namespace prism {
@@ -28,6 +29,11 @@ std::string joined_architectures();
 
 // A freshly initialised built-in network; an unknown name is an error listing the known ones.
 std::unique_ptr<Network> make_zoo_network(const ZooOptions& options);
+// The same for `data`: its input shape and classes replace the options', and its class names and normalisation
+// are recorded, as a network trained on it needs.
+std::unique_ptr<Network> make_zoo_network(ZooOptions options, const Dataset& data);
+// The same shaped like `trained` (its input, classes, class names and normalisation): a fresh copy to retrain.
+std::unique_ptr<Network> make_zoo_network(ZooOptions options, const Network& trained);
 
 // The options a built-in network was made with (for saving it); throws if `network` is not built-in.
 const ZooOptions& zoo_options(const Network& network);

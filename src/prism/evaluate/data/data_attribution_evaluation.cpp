@@ -34,11 +34,8 @@ class Experiment {
   std::pair<std::unique_ptr<Network>, fs::path> model(const std::string& name, const Dataset& data) {
     const fs::path dir = o_.cache / "models" / name;
     ZooOptions architecture = o_.architecture;
-    architecture.input_shape = data.image_shape();
-    architecture.num_classes = data.num_classes();
     architecture.seed = o_.training.seed;
-    auto network = make_zoo_network(architecture);
-    set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
+    auto network = make_zoo_network(architecture, data);
     TrainOptions training = o_.training;
     training.out = dir;
     if (!is_quiet())
@@ -53,11 +50,8 @@ class Experiment {
     const fs::path path = o_.cache / "models" / "randomized" / "model.prism";
     if (!fs::exists(path)) {
       ZooOptions architecture = o_.architecture;
-      architecture.input_shape = data.image_shape();
-      architecture.num_classes = data.num_classes();
       architecture.seed = o_.training.seed + 7919;
-      auto network = make_zoo_network(architecture);
-      set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
+      auto network = make_zoo_network(architecture, data);
       make_directory(path.parent_path());
       save_network(*network, path);
     }

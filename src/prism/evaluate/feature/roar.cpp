@@ -136,8 +136,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
       const auto modified_train = change(train), modified_test = change(test);
       ZooOptions fresh = architecture;
       fresh.seed = training.seed;
-      auto network = make_zoo_network(fresh);
-      set_metadata(*network, trained.input_shape(), trained.num_classes(), trained.class_names(), trained.normalization());
+      auto network = make_zoo_network(fresh, trained);
       if (!is_quiet())
         std::fprintf(stderr, "%s %s %s %% (seed %lld): retraining\n", mode.c_str(), method.c_str(),
                    fraction_text(fraction).c_str(), static_cast<long long>(seed));

@@ -105,8 +105,7 @@ std::unique_ptr<Network> data_randomization(SanityResult& result, const Network&
   permuted_train.labels = permuted_labels(train.labels, training.seed);
   ZooOptions fresh = architecture;
   fresh.seed = training.seed;
-  auto permuted = make_zoo_network(fresh);
-  set_metadata(*permuted, trained.input_shape(), trained.num_classes(), trained.class_names(), trained.normalization());
+  auto permuted = make_zoo_network(fresh, trained);
   train_network(*permuted, permuted_train, nullptr, training);
   compare_networks(result, *permuted, "labels permuted", methods, images, targets);
   return permuted;
