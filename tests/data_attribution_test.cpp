@@ -4,6 +4,7 @@
 #include <linear.h>
 
 #include <cmath>
+#include <limits>
 
 #include "test_util.h"
 
@@ -353,6 +354,41 @@ TEST(Checkpoints, TrakAveragesAndTracInSumsTheirCheckpointsScores) {
 }
 
 // The control: seeded standard normal scores, the same on every call, different for different test points.
+// EBE-DNN's attribution is its kNN vote, recomputed here by brute force on the penultimate features: all
+// distances, the k smallest, weights 1/k; each row sums to the vote's share of the target. Its self-influence is
+// the share of a sample's k nearest others (itself left out) whose label differs from its own.
+TEST(EbeDnnAttributor, IsTheKnnVoteAndItsLeaveOneOutDisagreement) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  EbeDnnAttributor ebe({"", "flatten", "l2", 5, "uniform"});
+  ebe.fit(net, t.train);
+  const auto queries = t.test.images.narrow(0, 0, 6);
+  const auto targets = torch::tensor({0, 1, 2, 3, 4, 5}, torch::kInt64);
+  const auto a = ebe.attribute(net, queries, targets);
+  EmbeddingOptions penultimate;
+  penultimate.layer = penultimate_layer(net);
+  const auto train_features = embed(net, t.train.images, penultimate);
+  const auto distances = torch::cdist(embed(net, queries, penultimate), train_features);
+  const auto nearest = std::get<1>(distances.topk(5, 1, /*largest=*/false));
+  for (int64_t b = 0; b < 6; ++b) {
+    double vote = 0;
+    for (int64_t j = 0; j < 5; ++j) {
+      const int64_t i = nearest[b][j].item<int64_t>();
+      const bool same = t.train.labels[i].item<int64_t>() == targets[b].item<int64_t>();
+      vote += same ? 0.2 : 0.0;
+      EXPECT_NEAR(a[b][i].item<double>(), same ? 0.2 : 0.0, 1e-6) << b << ", " << i;
+    }
+    EXPECT_NEAR(a[b].sum().item<double>(), vote, 1e-5);
+    EXPECT_EQ((a[b] != 0).sum().item<int64_t>(), static_cast<int64_t>(std::lround(vote / 0.2)));
+  }
+  const auto self_distances = torch::cdist(train_features, train_features);
+  self_distances.fill_diagonal_(std::numeric_limits<float>::infinity());
+  const auto others = std::get<1>(self_distances.topk(5, 1, /*largest=*/false));
+  const auto disagree = t.train.labels.index_select(0, others.flatten()).view({-1, 5}).ne(t.train.labels.unsqueeze(1));
+  EXPECT_TRUE(torch::allclose(ebe.self_influence(), disagree.to(torch::kFloat32).mean(1), 1e-5, 1e-6));
+  EXPECT_THROW(EbeDnnAttributor({"", "flatten", "manhattan"}), Error);
+}
+
 TEST(RandomAttributor, IsSeededStandardNormalNoise) {
   const auto& t = trained_mlp();
   auto& net = *t.network;

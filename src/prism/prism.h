@@ -32,6 +32,7 @@
 #include "prism/explain/data/checkpoint_set.h"
 #include "prism/explain/data/crammer_singer.h"
 #include "prism/explain/data/dualview.h"
+#include "prism/explain/data/ebe_dnn_attributor.h"
 #include "prism/explain/data/influence.h"
 #include "prism/explain/data/last_layer.h"
 #include "prism/explain/data/parameter_gradients.h"

@@ -6,6 +6,7 @@
 #include "prism/core/files.h"
 #include "prism/core/json_options.h"
 #include "prism/explain/data/dualview.h"
+#include "prism/explain/data/ebe_dnn_attributor.h"
 #include "prism/explain/data/influence.h"
 #include "prism/explain/data/random_attributor.h"
 #include "prism/explain/data/representer.h"
@@ -49,6 +50,10 @@ const std::vector<DataMethod>& registry() {
                                 "TRAK (Park et al. 2023): randomly projected gradients in a kernel regression"),
       method<FeatureSimilarity, SimilarityOptions>("similarity",
                                                    "the similarity of the penultimate features (the baseline)"),
+      method<EbeDnnAttributor, EbeDnnAttributorOptions>(
+          "ebe-dnn",
+          "EBE-DNN (Dong et al. 2025): the kNN vote on a layer's embedding; each training example's weight for the "
+          "target's class, summing to the vote's probability of it"),
       method<RandomAttributor, RandomAttributorOptions>("random", "the control: seeded standard normal scores"),
   };
   return methods;
