@@ -247,6 +247,22 @@ def fashion(split, count):
     return torch.from_numpy(images.astype(np.float32) / 255), torch.from_numpy(labels.astype(np.int64))
 
 
+@pytest.mark.parametrize("method", ["dualview", "ebe-dnn"])
+def test_data_attributions_equal_the_command_line_bit_for_bit(cnn, method, tmp_path):
+    x, y = fashion("train", 200)
+    np.save(tmp_path / "x.npy", x.numpy())
+    np.save(tmp_path / "y.npy", y.numpy())
+    data = f"npy:{tmp_path / 'x.npy'},{tmp_path / 'y.npy'}"
+    run = [BINARY, "--quiet", "--threads", "2", "influence"]
+    subprocess.run(run + ["fit", "--model", fixture("zoo_cnn.pt"), "--train", data, "--method", method,
+                          "--out", str(tmp_path / "fit")], check=True)
+    subprocess.run(run + ["explain", "--fit", str(tmp_path / "fit"), "--data", data, "--indices", "0:6",
+                          "--targets", "true", "--dense", "--out", str(tmp_path / "explain")], check=True)
+    from_cli = np.load(tmp_path / "explain" / "attributions.npy")
+    attributor = prism.DataAttributor(method).fit(cnn, x, y)
+    np.testing.assert_array_equal(attributor.attribute(x[:6], y[:6]).numpy(), from_cli)
+
+
 def test_roar_retrains_on_the_modified_images_and_rereads_its_cache(prism_model, cnn, tmp_path):
     train_x, train_y = fashion("train", 300)
     test_x, test_y = fashion("t10k", 100)
