@@ -32,7 +32,9 @@ TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
   const auto out = (dir / "out").string();
   expect_clean_failure(run_prism("train --data idx:/nonexistent/ --out " + out), "not found");
   expect_clean_failure(run_prism("train --data mnist-9000 --out " + out), "unknown data set");
-  expect_clean_failure(run_prism("train --data fashion-mnist --model vgg --train-size 10 --out " + out), "unknown model");
+  expect_clean_failure(run_prism("train --data fashion-mnist --model-arch vgg --train-size 10 --out " + out), "unknown model");
+  expect_clean_failure(run_prism("train --data fashion-mnist --model mlp --train-size 10 --out " + out),
+                       "takes the architecture as --model-arch");
   expect_clean_failure(run_prism("--threads 0 train --data fashion-mnist --out " + out), "--threads");
   expect_clean_failure(run_prism("train --data fashion-mnist --epochs 0 --train-size 10 --out " + out), "--epochs");
   EXPECT_FALSE(std::filesystem::exists(out)) << "a failed command left output behind";
@@ -119,7 +121,7 @@ TEST(Cli, AttributeRejectsBadInput) {
   const auto base = "attribute --model " + (dir / "cnn.prism").string() + " --data fashion-mnist --out " +
                     (dir / "out").string();
   expect_clean_failure(run_prism(base + " --method deeplift"), "unknown attribution method");
-  expect_clean_failure(run_prism(base + " --method pruned-gradient --sparsity 100"), "--sparsity");
+  expect_clean_failure(run_prism(base + " --method pruned-gradient --sparsity 100"), "sparsity must lie in [0, 100)");
   expect_clean_failure(run_prism(base + " --method saliency --indices 9999:10001"), "outside the data");
   expect_clean_failure(run_prism(base + " --method saliency --targets 12"), "outside the model's classes");
   expect_clean_failure(run_prism(base + " --method grad-cam --layer fc9"), "layers are: conv1");
