@@ -12,6 +12,7 @@
 
 #include "prism/explain/example/embedding.h"
 #include "prism/explain/example/knn_index.h"
+#include "prism/model/fit_folder.h"
 
 namespace prism {
 
