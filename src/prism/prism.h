@@ -67,6 +67,7 @@
 #include "prism/model/train.h"
 #include "prism/model/zoo.h"
 #include "prism/report/chart_pictures.h"
+#include "prism/report/feature_outputs.h"
 #include "prism/report/flint_pictures.h"
 #include "prism/report/heatmap.h"
 #include "prism/report/raster_plot.h"
