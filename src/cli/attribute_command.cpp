@@ -4,7 +4,7 @@
 
 #include "commands.h"
 #include "prism/explain/feature/attributor.h"
-#include "prism/report/heatmap.h"
+#include "prism/report/feature_outputs.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -87,54 +87,17 @@ void run_attribute(AttributeOptions& o) {
   }
 
   // Compute everything before writing anything.
-  nlohmann::json summary = {{"model", o.model}, {"data", o.inputs.empty() ? o.data.spec : o.inputs},
-                            {"targets", o.targets}, {"reduce", o.reduce}, {"methods", nlohmann::json::array()}};
-  std::vector<torch::Tensor> results;
+  std::vector<FeatureExplanation> explanations;
   for (auto& attributor : attributors) {
     const auto start = std::chrono::steady_clock::now();
     auto attribution = explain_in_batches(*attributor, *network, inputs, targets, o.batch_size, attributor->name());
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    results.push_back(attribution.maps);
-    nlohmann::json samples = nlohmann::json::array();
-    for (int64_t i = 0; i < inputs.size(0); ++i) {
-      nlohmann::json sample = {{"target", targets[i].item<int64_t>()}, {"target_score", scores[i].item<double>()}};
-      if (!indices.empty()) sample["index"] = indices[i];
-      for (const auto& [name, values] : attribution.per_sample) sample[name] = values[i].item<double>();
-      samples.push_back(sample);
-    }
-    summary["methods"].push_back({{"method", attributor->name()}, {"options", attributor->options()},
-                                  {"seconds", seconds}, {"seconds_per_sample", seconds / inputs.size(0)},
-                                  {"samples", samples}});
+    explanations.push_back({attributor->name(), attributor->options(), std::move(attribution), seconds});
   }
-
-  const fs::path out = o.out;
-  const bool images = inputs.size(1) == 1 || inputs.size(1) == 3;
-  for (size_t m = 0; m < attributors.size(); ++m) {
-    const std::string name = attributors[m]->name();
-    write_npy(out / (attributors.size() == 1 ? "attributions.npy" : "attributions-" + name + ".npy"), results[m]);
-    if (!images) continue;
-    const fs::path folder = attributors.size() == 1 ? out / "heatmaps" : out / "heatmaps" / name;
-    for (int64_t i = 0; i < inputs.size(0); ++i) {
-      char stem[32];
-      std::snprintf(stem, sizeof stem, "%03lld", static_cast<long long>(indices.empty() ? i : indices[i]));
-      const auto map = collapse_channels(results[m][i], o.reduce);
-      write_png(folder / (std::string(stem) + "-heatmap.png"), heatmap_picture(map, o.scale));
-      write_png(folder / (std::string(stem) + "-overlay.png"), overlay_picture(inputs[i], map, o.scale));
-    }
-  }
-  if (images && attributors.size() > 1) {
-    for (int64_t i = 0; i < inputs.size(0); ++i) {
-      const std::string label = network->class_names()[targets[i].item<int64_t>()];
-      std::vector<torch::Tensor> row = {image_picture(inputs[i], o.scale, "target: " + label)};
-      for (size_t m = 0; m < attributors.size(); ++m)
-        row.push_back(heatmap_picture(collapse_channels(results[m][i], o.reduce), o.scale, attributors[m]->name()));
-      char name[40];
-      std::snprintf(name, sizeof name, "compare-%03lld.png", static_cast<long long>(indices.empty() ? i : indices[i]));
-      write_png(out / name, side_by_side(row));
-    }
-  }
-  write_npy(out / "targets.npy", targets);
-  write_file_atomic(out / "summary.json", summary.dump(2));
+  FeatureOutputs outputs{inputs, targets, scores, indices, network->class_names(), o.reduce, o.scale,
+                         {{"model", o.model}, {"data", o.inputs.empty() ? o.data.spec : o.inputs},
+                          {"targets", o.targets}}};
+  write_feature_outputs(o.out, outputs, explanations);
   std::printf("%lld samples, %zu method%s; attributions and pictures in %s\n", static_cast<long long>(inputs.size(0)),
               attributors.size(), attributors.size() == 1 ? "" : "s", o.out.c_str());
 }

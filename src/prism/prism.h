@@ -67,6 +67,8 @@
 #include "prism/model/train.h"
 #include "prism/model/zoo.h"
 #include "prism/report/chart_pictures.h"
+#include "prism/report/feature_outputs.h"
+#include "prism/report/html_page.h"
 #include "prism/report/flint_pictures.h"
 #include "prism/report/heatmap.h"
 #include "prism/report/raster_plot.h"
