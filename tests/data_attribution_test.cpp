@@ -496,8 +496,11 @@ TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
   const auto none = (dir / "none").string();
   fails("influence fit --model " + model + " --train fashion-mnist" + data + " --method dualview --C 0 --out " + none,
         "C must be positive");
-  fails("influence fit --model " + model + " --train fashion-mnist" + data + " --method tracin --out " + none,
-        "needs the per-epoch checkpoints");
+  // TracIn on a model without kept checkpoints uses the model alone (with a warning, silent under --quiet).
+  const auto tracin = run_prism("influence fit --model " + model + " --train fashion-mnist" + data +
+                                " --method tracin --out " + (dir / "tracin").string());
+  ASSERT_EQ(tracin.exit_code, 0) << tracin.err;
+  EXPECT_TRUE(open_data_fit(dir / "tracin").record.at("options").at("checkpoints").empty());
   fails("influence explain --fit " + none + " --data fashion-mnist --out " + none, "no finished fit");
   // A scripted model whose output is not its last linear layer's (log-softmax after it): say what is needed.
   fails("influence fit --model " + (test::fixtures() / "log_softmax_head.pt").string() + " --train fashion-mnist" +

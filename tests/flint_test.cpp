@@ -310,7 +310,7 @@ TEST_F(FlintCommands, BadInputGetsOneClearLine) {
   test::expect_clean_failure(run_prism(train + "--layers relu2,nope --out " + d() + "/bad2"), "relu3");
   test::expect_clean_failure(run_prism(train + "--input-fidelity l3 --out " + d() + "/bad3"), "l2 or l1");
   test::expect_clean_failure(run_prism("-q flint evaluate --flint " + d() + "/f --data fashion-mnist"),
-                             "not a finished FLINT folder");
+                             "holds no finished fit (no flint.json)");
   test::expect_clean_failure(run_prism("-q flint evaluate --flint " + d() + "/joint --data fashion-mnist --taus 1,2"),
                              "above 1");
   test::expect_clean_failure(run_prism("-q flint interpret --flint " + d() + "/joint --data fashion-mnist --tau 0.5 "
