@@ -1,10 +1,8 @@
 #include "prism/explain/data/attributor.h"
 
-#include <functional>
-
 #include "prism/core/error.h"
 #include "prism/core/files.h"
-#include "prism/core/json_options.h"
+#include "prism/core/method_registry.h"
 #include "prism/explain/data/dualview.h"
 #include "prism/explain/data/ebe_dnn_attributor.h"
 #include "prism/explain/data/influence.h"
@@ -20,22 +18,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A method's documentation and its constructor from JSON options, both from its options struct's visit().
-struct DataMethod {
-  MethodDoc doc;
-  std::function<std::unique_ptr<DataAttributor>(const nlohmann::json&)> make;
-};
-
 template <typename Method, typename Options>
-DataMethod method(const std::string& name, const std::string& summary) {
-  auto make = [name](const nlohmann::json& json) -> std::unique_ptr<DataAttributor> {
-    return std::make_unique<Method>(read_options<Options>(json, name));
-  };
-  return {{name, summary, describe_options<Options>()}, make};
+MethodEntry<DataAttributor> method(const std::string& name, const std::string& summary) {
+  return entry<DataAttributor, Method, Options>(name, summary);
 }
 
-const std::vector<DataMethod>& registry() {
-  static const std::vector<DataMethod> methods = {
+const std::vector<MethodEntry<DataAttributor>>& registry() {
+  static const std::vector<MethodEntry<DataAttributor>> methods = {
       method<DualView, CrammerSingerOptions>(
           "dualview",
           "the dual variables of a Crammer-Singer SVM surrogate on the penultimate features (Yolcu et al. 2024): "
@@ -67,15 +56,10 @@ std::vector<std::string> data_methods() {
   return names;
 }
 
-std::vector<MethodDoc> data_method_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : registry()) docs.push_back(m.doc);
-  return docs;
-}
+std::vector<MethodDoc> data_method_docs() { return registry_docs(registry()); }
 
 std::unique_ptr<DataAttributor> make_data_attributor(const std::string& name, const nlohmann::json& options) {
-  for (const auto& m : registry())
-    if (m.doc.name == name) return m.make(options);
+  if (auto made = make_registered(registry(), name, options)) return made;
   std::string names;
   for (const auto& m : data_methods()) names += (names.empty() ? "" : ", ") + m;
   throw Error("unknown data-attribution method '" + name + "'; methods are: " + names);

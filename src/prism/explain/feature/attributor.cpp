@@ -1,11 +1,9 @@
 #include "prism/explain/feature/attributor.h"
 
-#include <functional>
 #include <optional>
-#include <type_traits>
 
 #include "prism/core/error.h"
-#include "prism/core/json_options.h"
+#include "prism/core/method_registry.h"
 #include "prism/core/progress.h"
 #include "prism/explain/feature/grad_cam.h"
 #include "prism/explain/feature/gradient_x_input.h"
@@ -20,27 +18,14 @@
 namespace prism {
 namespace {
 
-// A method's documentation and its constructor from JSON options, both from its options struct's visit().
-struct FeatureMethod {
-  MethodDoc doc;
-  std::function<std::unique_ptr<FeatureAttributor>(const nlohmann::json&)> make;
-};
-
 template <typename Method, typename Options = NoOptions>
-FeatureMethod method(const std::string& name, const std::string& summary) {
-  auto make = [name](const nlohmann::json& json) -> std::unique_ptr<FeatureAttributor> {
-    const auto options = read_options<Options>(json, name);
-    if constexpr (std::is_constructible_v<Method, Options>)
-      return std::make_unique<Method>(options);
-    else
-      return std::make_unique<Method>();
-  };
-  return {{name, summary, describe_options<Options>()}, make};
+MethodEntry<FeatureAttributor> method(const std::string& name, const std::string& summary) {
+  return entry<FeatureAttributor, Method, Options>(name, summary);
 }
 
 // Every method, the random control last.
-const std::vector<FeatureMethod>& registry() {
-  static const std::vector<FeatureMethod> methods = {
+const std::vector<MethodEntry<FeatureAttributor>>& registry() {
+  static const std::vector<MethodEntry<FeatureAttributor>> methods = {
       method<PrunedGradient, PrunedGradientOptions>(
           "pruned-gradient",
           "input-specific pruning (Khakzar et al. 2021): the gradient of the network with the neurons that contribute "
@@ -74,15 +59,10 @@ std::vector<std::string> feature_methods() {
   return names;
 }
 
-std::vector<MethodDoc> feature_method_docs() {
-  std::vector<MethodDoc> docs;
-  for (const auto& m : registry()) docs.push_back(m.doc);
-  return docs;
-}
+std::vector<MethodDoc> feature_method_docs() { return registry_docs(registry()); }
 
 std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& options) {
-  for (const auto& m : registry())
-    if (m.doc.name == name) return m.make(options);
+  if (auto made = make_registered(registry(), name, options)) return made;
   std::string names;
   for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
   throw Error("unknown attribution method '" + name + "'; methods are: " + names + " (and random, the control)");
