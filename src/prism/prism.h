@@ -59,6 +59,7 @@
 #include "prism/io/npy.h"
 #include "prism/io/png.h"
 #include "prism/model/fit_folder.h"
+#include "prism/model/inference.h"
 #include "prism/model/model_file.h"
 #include "prism/model/network.h"
 #include "prism/model/predict.h"

@@ -108,7 +108,7 @@ torch::Tensor normalize(const torch::Tensor& images, const Normalization& norm) 
 }
 
 // A model whose logits are NaN or infinite would give NaN explanations silently.
-static torch::Tensor check_finite(torch::Tensor logits) {
+torch::Tensor check_finite_logits(torch::Tensor logits) {
   if (!logits.is_floating_point()) return logits;
   const auto finite = torch::isfinite(logits.detach());
   if (finite.all().item<bool>()) return logits;
@@ -121,7 +121,7 @@ static torch::Tensor check_finite(torch::Tensor logits) {
 torch::Tensor Network::forward(const torch::Tensor& images, const TapSet& taps) {
   check_input(images);
   check_taps(taps);
-  return check_finite(run(normalize(images, normalization_), taps, ""));
+  return check_finite_logits(run(normalize(images, normalization_), taps, ""));
 }
 
 torch::Tensor Network::forward_from(const std::string& name, const torch::Tensor& activation, const TapSet& taps) {
@@ -129,7 +129,7 @@ torch::Tensor Network::forward_from(const std::string& name, const torch::Tensor
   require(info.cut, "the rest of the model cannot be run from layer '" + name +
                         "': other paths (a skip connection) bypass it; choose a layer between blocks");
   check_taps(taps);
-  return check_finite(run_from(name, activation, taps));
+  return check_finite_logits(run_from(name, activation, taps));
 }
 
 torch::Tensor Network::activation(const torch::Tensor& images, const std::string& name) {

@@ -106,6 +106,7 @@ class Network {
   Normalization normalization_;
   torch::Device device_ = torch::kCPU;
 
+  friend class InferencePass;  // traces run() for its compiled copy
   friend void set_metadata(Network&, const std::vector<int64_t>&, int64_t, std::vector<std::string>,
                            Normalization);
 };
@@ -115,6 +116,9 @@ class Network {
 // a convolutional classifier and no linear layer, its last conv). Errors name the problem.
 const LayerInfo& last_linear_layer_info(const Network& network);
 std::string penultimate_layer(const Network& network);
+
+// The logits unchanged; an error naming the first image whose logits are NaN or infinite.
+torch::Tensor check_finite_logits(torch::Tensor logits);
 
 // "[2, 1, 28, 28]", for error messages.
 std::string shape_string(at::IntArrayRef sizes);

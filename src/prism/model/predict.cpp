@@ -5,18 +5,14 @@
 #include <sstream>
 
 #include "prism/core/error.h"
+#include "prism/model/inference.h"
 
 namespace prism {
 
 torch::Tensor predict_logits(Network& network, const torch::Tensor& images, int64_t batch_size) {
-  torch::NoGradGuard no_grad;
-  network.set_training(false);
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < images.size(0); start += batch_size) {
-    const int64_t count = std::min(batch_size, images.size(0) - start);
-    parts.push_back(network.forward(images.narrow(0, start, count).to(network.device())).to(torch::kCPU));
-  }
-  return torch::cat(parts);
+  InferenceOptions options;
+  options.batch_size = batch_size;
+  return infer(network, images, {}, options).at(0);
 }
 
 Evaluation evaluate(Network& network, const Dataset& data, int64_t batch_size) {

@@ -2,6 +2,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/progress.h"
+#include "prism/model/inference.h"
 
 #include <optional>
 
@@ -25,12 +26,16 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
   std::vector<torch::Tensor> parts;
   std::optional<Progress> progress;
   if (!label.empty()) progress.emplace(label, images.size(0));
-  for (int64_t start = 0; start < images.size(0); start += batch_size) {
-    const auto batch = images.narrow(0, start, std::min(batch_size, images.size(0) - start)).to(network.device());
-    const auto features = layer.input.empty() ? normalize(batch, network.normalization())
-                                              : network.activation(batch, layer.input);
-    parts.push_back(features.flatten(1).to(torch::kCPU, torch::kFloat32));
-    if (progress) progress->advance(batch.size(0));
+  if (layer.input.empty()) {  // the last linear layer reads the normalised images
+    parts.push_back(normalize(images, network.normalization()).flatten(1).to(torch::kFloat32));
+  } else {
+    InferenceOptions inference;
+    inference.batch_size = batch_size;
+    InferencePass(network, {layer.input}, inference)
+        .for_each_batch(images, [&](int64_t, const std::vector<torch::Tensor>& activations) {
+          parts.push_back(activations[0].flatten(1));
+          if (progress) progress->advance(activations[0].size(0));
+        });
   }
   if (progress) progress->finish();
   auto features = parts.empty() ? torch::empty({0, layer.weight.size(1)}) : torch::cat(parts);

@@ -4,6 +4,7 @@
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
 #include "prism/io/npy.h"
+#include "prism/model/inference.h"
 
 namespace prism {
 
@@ -24,34 +25,30 @@ torch::Tensor to_rows(torch::Tensor activation, const EmbeddingOptions& options)
   return rows;
 }
 
+InferenceOptions inference_options(const EmbeddingOptions& options) {
+  InferenceOptions inference;
+  inference.batch_size = options.batch_size;
+  return inference;
+}
+
 }  // namespace
 
 torch::Tensor embed(Network& network, const torch::Tensor& images, const EmbeddingOptions& options) {
-  check_embedding_options(network, options);
-  torch::NoGradGuard no_grad;
-  return to_rows(network.activation(images.to(network.device()), options.layer), options);
+  return embed_layers(network, images, {options.layer}, options).at(0);
 }
 
 std::vector<torch::Tensor> embed_layers(Network& network, const torch::Tensor& images,
                                         const std::vector<std::string>& layers, const EmbeddingOptions& options) {
-  std::vector<std::vector<torch::Tensor>> parts(layers.size());
-  std::vector<torch::Tensor> captured(layers.size());
-  for (size_t l = 0; l < layers.size(); ++l) {
+  for (const auto& layer : layers) {
     auto per_layer = options;
-    per_layer.layer = layers[l];
+    per_layer.layer = layer;
     check_embedding_options(network, per_layer);
   }
-  torch::NoGradGuard no_grad;
-  for (int64_t start = 0; start < images.size(0); start += options.batch_size) {
-    TapSet taps;
-    for (size_t l = 0; l < layers.size(); ++l) taps.capture(layers[l], &captured[l]);
-    network.forward(images.narrow(0, start, std::min(options.batch_size, images.size(0) - start)).to(network.device()),
-                    taps);
-    for (size_t l = 0; l < layers.size(); ++l) {
-      require(captured[l].defined(), "layer '" + layers[l] + "' was not reached in the forward pass (inside a branch?)");
-      parts[l].push_back(to_rows(captured[l], options));
-    }
-  }
+  std::vector<std::vector<torch::Tensor>> parts(layers.size());
+  InferencePass(network, layers, inference_options(options))
+      .for_each_batch(images, [&](int64_t, const std::vector<torch::Tensor>& activations) {
+        for (size_t l = 0; l < layers.size(); ++l) parts[l].push_back(to_rows(activations[l], options));
+      });
   std::vector<torch::Tensor> out;
   for (auto& part : parts) out.push_back(part.empty() ? torch::empty({0, 0}) : torch::cat(part));
   return out;
@@ -60,16 +57,17 @@ std::vector<torch::Tensor> embed_layers(Network& network, const torch::Tensor& i
 void write_embeddings(Network& network, const Dataset& data, const EmbeddingOptions& options,
                       const std::filesystem::path& path) {
   require(data.size() > 0, data.name + " is empty; nothing to embed");
+  check_embedding_options(network, options);
   const int64_t dim = embed(network, data.images.narrow(0, 0, 1), options).size(1);
   Progress progress("embed " + data.name + " at " + options.layer, data.size());
+  InferencePass pass(network, {options.layer}, inference_options(options));
   write_file_atomic(path, [&](std::ostream& out) {
     out << npy_header(torch::kFloat32, {data.size(), dim});
-    for (int64_t start = 0; start < data.size(); start += options.batch_size) {
-      const int64_t count = std::min(options.batch_size, data.size() - start);
-      const auto rows = embed(network, data.images.narrow(0, start, count), options);
+    pass.for_each_batch(data.images, [&](int64_t, const std::vector<torch::Tensor>& activations) {
+      const auto rows = to_rows(activations[0], options);
       out.write(static_cast<const char*>(rows.data_ptr()), rows.numel() * sizeof(float));
-      progress.advance(count);
-    }
+      progress.advance(rows.size(0));
+    });
   });
   progress.finish({{"dim", std::to_string(dim)}});
 }

@@ -1,0 +1,121 @@
+// Inference mode (issue 17): forward passes of many images through prism's compiled graph (InferencePass)
+// against the eager pass prism used before (Network::forward in batches, no autograd) and, for a scripted
+// model, LibTorch's own module forward; in the same process, median of the rounds. The floor: the model's
+// multiply-adds (conv and linear layers, from the layer shapes) at the peak of the machine's best dense kernel,
+// measured in the same run (oneDNN fp32 and bf16 products; OpenBLAS's sgemm for comparison).
+//   build/bench/bench_inference [images=4096] [rounds=3] [scripted.pt=build/tests/fixtures/tv_resnet50.pt]
+#include <prism/prism.h>
+#include <torch/script.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "bench_util.h"
+
+namespace {
+
+// Multiply-adds per image of the conv and linear layers, from one eager pass that reads every layer.
+double macs_per_image(prism::Network& network) {
+  const auto& s = network.input_shape();
+  const auto x = torch::rand({1, s[0], s[1], s[2]});
+  std::map<std::string, torch::Tensor> outputs;
+  prism::TapSet every;
+  for (const auto& layer : network.layers()) every.capture(layer.name, &outputs[layer.name]);
+  torch::NoGradGuard no_grad;
+  network.forward(x, every);
+  double macs = 0;
+  for (const auto& layer : network.layers()) {
+    if (layer.kind != "conv" && layer.kind != "linear") continue;
+    const auto parameters = network.layer_parameters(layer.name);
+    if (!parameters || !outputs[layer.name].defined()) continue;
+    const auto& weight = parameters->weight;
+    macs += double(outputs[layer.name].numel()) * double(weight.numel() / weight.size(0));
+  }
+  return macs;
+}
+
+// GFLOP/s of a 2048³ product: oneDNN fp32 (mkldnn_linear), bf16 (matmul of bf16 tensors, oneDNN), OpenBLAS fp32.
+struct Peaks {
+  double onednn_fp32, onednn_bf16, openblas_fp32;
+};
+Peaks measure_peaks() {
+  const int64_t n = 2048;
+  const double flops = 2.0 * n * n * n;
+  const auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  const auto a_dnn = a.to_mkldnn(), b_dnn = b.to_mkldnn();
+  const auto a16 = a.to(torch::kBFloat16), b16 = b.to(torch::kBFloat16);
+  torch::NoGradGuard no_grad;
+  Peaks p;
+  p.onednn_fp32 = flops / prism::bench::median_seconds(5, [&] { at::mkldnn_linear(a_dnn, b_dnn, {}); }) / 1e9;
+  p.onednn_bf16 = flops / prism::bench::median_seconds(5, [&] { torch::matmul(a16, b16); }) / 1e9;
+  p.openblas_fp32 = flops / prism::bench::median_seconds(5, [&] { torch::matmul(a, b); }) / 1e9;
+  return p;
+}
+
+void compare(const std::string& name, prism::Network& network, const torch::Tensor& images, int rounds,
+             double peak_gflops, torch::jit::Module* module) {
+  network.set_training(false);
+  const int64_t batch = 256;
+  const auto eager = prism::bench::median_seconds(rounds, [&] {
+    torch::NoGradGuard no_grad;
+    for (int64_t start = 0; start < images.size(0); start += batch)
+      network.forward(images.narrow(0, start, std::min(batch, images.size(0) - start)));
+  });
+  double plain = 0;
+  if (module) {
+    const auto normalized = prism::normalize(images, network.normalization());
+    plain = prism::bench::median_seconds(rounds, [&] {
+      torch::NoGradGuard no_grad;
+      for (int64_t start = 0; start < images.size(0); start += batch)
+        module->forward({normalized.narrow(0, start, std::min(batch, images.size(0) - start))});
+    });
+  }
+  double compile = 0;
+  const auto compiled = prism::bench::median_seconds(rounds, [&] {
+    const auto begin = std::chrono::steady_clock::now();
+    prism::InferenceOptions options;
+    options.batch_size = batch;
+    prism::InferencePass pass(network, {}, options);
+    bool first = true;
+    pass.for_each_batch(images, [&](int64_t, const std::vector<torch::Tensor>&) {
+      if (first) compile = std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+      first = false;
+    });
+    if (!pass.compiled()) std::fprintf(stderr, "bench_inference: %s did not compile\n", name.c_str());
+  });
+  const double n = double(images.size(0));
+  const double floor = n * 2 * macs_per_image(network) / (peak_gflops * 1e9);
+  std::printf("| %s | %ld | %.0f | %.0f | %s | %.2f | %.2f s | %.2f |\n", name.c_str(), long(images.size(0)), n / eager,
+              n / compiled, module ? (std::to_string(int(n / plain))).c_str() : "—", eager / compiled, compile,
+              compiled / floor);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int64_t count = argc > 1 ? std::atol(argv[1]) : 4096;
+  const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
+  const std::filesystem::path scripted = argc > 3 ? argv[3] : "build/tests/fixtures/tv_resnet50.pt";
+  prism::set_threads(prism::available_cores());
+  const auto peaks = measure_peaks();
+  std::printf("peak of a 2048^3 product: oneDNN fp32 %.0f GFLOP/s, oneDNN bf16 %.0f GFLOP/s, OpenBLAS fp32 %.0f GFLOP/s\n\n",
+              peaks.onednn_fp32, peaks.onednn_bf16, peaks.openblas_fp32);
+  std::printf("| model | images | eager img/s | compiled img/s | LibTorch module img/s | speed-up | compile | x fp32 floor |\n");
+  std::printf("| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+  const auto fashion = prism::load_dataset("fashion-mnist", prism::Split::Test);
+  const auto images = fashion.images.narrow(0, 0, std::min<int64_t>(count, fashion.size()));
+  for (const std::string architecture : {"cnn", "resnet18"}) {
+    prism::ZooOptions options;
+    options.architecture = architecture;
+    auto network = prism::make_zoo_network(options, fashion);
+    compare(architecture, *network, images, rounds, peaks.onednn_fp32, nullptr);
+  }
+  if (std::filesystem::exists(scripted)) {
+    auto module = torch::jit::load(scripted.string());
+    module.eval();
+    auto network = prism::load_network(scripted, {3, 64, 64});
+    const auto rgb = torch::rand({std::min<int64_t>(count, 512), 3, 64, 64});
+    compare(scripted.filename().string() + " (64x64)", *network, rgb, rounds, peaks.onednn_fp32, &module);
+  }
+  return 0;
+}

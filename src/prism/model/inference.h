@@ -1,0 +1,61 @@
+// Forward-only passes at the speed of a frozen, fused graph (issue 17). Embeddings, penultimate features,
+// predictions and perturbation curves need no autograd: they run the network's forward, up to the layers they
+// read, through a copy of it compiled for inference — traced once (weights become constants), batch norms
+// folded into the convolutions before them, conv + add + ReLU fused, convolutions and linear layers on
+// oneDNN's kernels with weights reordered once (what torch.jit.freeze + optimize_for_inference do). The copy is
+// checked against the eager pass on its first batch and the eager pass is used instead, with a warning, where
+// they differ or the model cannot be traced.
+#pragma once
+#include <torch/torch.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "prism/model/network.h"
+
+namespace prism {
+
+struct InferenceOptions {
+  int64_t batch_size = 256;
+  // Compile only for passes over at least this many images (tracing and optimising a ResNet take ~0.5 s).
+  int64_t compile_from = 512;
+};
+
+// One forward-only pass of `network` over many images, reading `layers` (the logits when empty). The weights
+// are read when the pass compiles: build a new one after changing them. The network is put in evaluation mode.
+class InferencePass {
+ public:
+  InferencePass(Network& network, std::vector<std::string> layers = {}, InferenceOptions options = {});
+  ~InferencePass();
+  InferencePass(const InferencePass&) = delete;
+  InferencePass& operator=(const InferencePass&) = delete;
+
+  // Calls `each` with the first image's index and the activations at each layer (or the logits) of every
+  // batch of images [N, C, H, W] in [0, 1], in order; activations on the CPU, float32.
+  using BatchFn = std::function<void(int64_t start, const std::vector<torch::Tensor>& outputs)>;
+  void for_each_batch(const torch::Tensor& images, const BatchFn& each);
+  // All batches' activations, concatenated.
+  std::vector<torch::Tensor> run(const torch::Tensor& images);
+  // Whether the compiled graph runs (false: the eager pass, for small inputs or where compiling failed).
+  bool compiled() const { return compiled_ != nullptr; }
+
+ private:
+  struct Compiled;
+  std::vector<torch::Tensor> eager(const torch::Tensor& batch);
+  std::vector<torch::Tensor> run_compiled(const torch::Tensor& batch);
+  void compile(const torch::Tensor& first_batch);
+
+  Network& network_;
+  std::vector<std::string> layers_;
+  InferenceOptions options_;
+  bool tried_ = false;
+  std::unique_ptr<Compiled> compiled_;
+};
+
+// The activations at `layers` (logits when empty) of many images, through an InferencePass.
+std::vector<torch::Tensor> infer(Network& network, const torch::Tensor& images, std::vector<std::string> layers = {},
+                                 InferenceOptions options = {});
+
+}  // namespace prism

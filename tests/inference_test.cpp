@@ -1,0 +1,100 @@
+// Inference mode (issue 17): the compiled, fused graph gives the eager pass's logits and activations to float
+// tolerance — on built-in models with batch norms and residual blocks, and on scripted torchvision models —
+// with a last batch smaller than the traced one, and leaves the network trainable.
+#include "test_util.h"
+
+namespace prism {
+namespace {
+
+void expect_close(const torch::Tensor& fast, const torch::Tensor& eager, const std::string& what) {
+  ASSERT_EQ(fast.sizes(), eager.sizes()) << what;
+  const double scale = eager.abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(fast, eager, 1e-3, 1e-4 * (1 + scale)))
+      << what << ": largest difference " << (fast - eager).abs().max().item<double>() << " at scale " << scale;
+}
+
+// Every output of a compiled pass (batch 16, so 40 images end in a batch of 8) against the eager forward.
+void expect_compiled_equals_eager(Network& network, const torch::Tensor& images, const std::vector<std::string>& layers) {
+  InferenceOptions options;
+  options.batch_size = 16;
+  options.compile_from = 0;
+  InferencePass pass(network, layers, options);
+  const auto outputs = pass.run(images);
+  EXPECT_TRUE(pass.compiled());
+  torch::NoGradGuard no_grad;
+  if (layers.empty()) {
+    expect_close(outputs.at(0), network.forward(images), "logits");
+    return;
+  }
+  for (size_t l = 0; l < layers.size(); ++l) expect_close(outputs.at(l), network.activation(images, layers[l]), layers[l]);
+}
+
+torch::Tensor fashion_images(int64_t count) { return test::fashion_test().images.narrow(0, 0, count); }
+
+TEST(Inference, ZooCnnLogitsAndLayersEqualTheEagerPass) {
+  auto network = make_zoo_network(ZooOptions{}, test::fashion_test());
+  const auto images = fashion_images(40);
+  expect_compiled_equals_eager(*network, images, {});
+  expect_compiled_equals_eager(*network, images, {"relu3"});
+  expect_compiled_equals_eager(*network, images, {"relu1", "pool", "fc2"});
+}
+
+TEST(Inference, ResNetWithTrainedBatchNormStatisticsEqualsTheEagerPass) {
+  ZooOptions options;
+  options.architecture = "resnet18";
+  options.width = 8;
+  auto network = make_zoo_network(options, test::fashion_test());
+  // Running statistics away from (0, 1), so that folding them into the convolutions changes the weights.
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, tensor] : zoo_state(*network))
+      if (name.find("running_var") != std::string::npos) tensor.uniform_(0.5, 2.0);
+      else if (name.find("running_mean") != std::string::npos) tensor.uniform_(-0.5, 0.5);
+  }
+  const auto images = fashion_images(40);
+  expect_compiled_equals_eager(*network, images, {});
+  expect_compiled_equals_eager(*network, images, {"layer2.1.relu2", penultimate_layer(*network)});
+}
+
+TEST(Inference, ScriptedTorchvisionModelsEqualTheEagerPass) {
+  for (const std::string name : {"tv_resnet50", "tv_mobilenet_v2", "tv_densenet121"}) {
+    const auto path = test::fixtures() / (name + ".pt");
+    ASSERT_TRUE(std::filesystem::exists(path)) << path;
+    auto network = load_network(path, {3, 64, 64});
+    const auto images = read_npy(test::fixtures() / "rgb64.images.npy").narrow(0, 0, 20);
+    expect_compiled_equals_eager(*network, images, {});
+    expect_compiled_equals_eager(*network, images, {penultimate_layer(*network)});
+  }
+}
+
+TEST(Inference, SmallInputsRunEagerlyAndTheNetworkStaysTrainable) {
+  auto network = make_zoo_network(ZooOptions{}, test::fashion_test());
+  InferencePass small(*network, {"relu3"});
+  small.run(fashion_images(8));
+  EXPECT_FALSE(small.compiled());  // fewer images than compile_from
+  InferenceOptions options;
+  options.batch_size = 8;
+  options.compile_from = 0;
+  InferencePass pass(*network, {}, options);
+  pass.run(fashion_images(8));
+  ASSERT_TRUE(pass.compiled());
+  for (const auto& p : network->parameters()) EXPECT_TRUE(p.requires_grad());
+  const auto images = fashion_images(4).clone().requires_grad_(true);
+  network->forward(images).sum().backward();
+  EXPECT_GT(images.grad().abs().sum().item<double>(), 0);
+}
+
+TEST(Inference, PredictionsAndEmbeddingsGoThroughItWithTheSameResults) {
+  auto network = make_zoo_network(ZooOptions{}, test::fashion_test());
+  const auto images = fashion_images(600);  // above compile_from: compiled
+  network->set_training(false);
+  torch::NoGradGuard no_grad;
+  expect_close(predict_logits(*network, images, 256), network->forward(images), "predict_logits");
+  EmbeddingOptions embedding;
+  embedding.layer = "relu2";
+  embedding.pool = "avg";
+  expect_close(embed(*network, images, embedding), network->activation(images, "relu2").mean({2, 3}), "embed");
+}
+
+}  // namespace
+}  // namespace prism
