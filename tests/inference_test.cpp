@@ -86,7 +86,7 @@ TEST(Inference, SmallInputsRunEagerlyAndTheNetworkStaysTrainable) {
 
 TEST(Inference, PredictionsAndEmbeddingsGoThroughItWithTheSameResults) {
   auto network = make_zoo_network(ZooOptions{}, test::fashion_test());
-  const auto images = fashion_images(600);  // above compile_from: compiled
+  const auto images = fashion_images(1100);  // above compile_from: compiled
   network->set_training(false);
   torch::NoGradGuard no_grad;
   expect_close(predict_logits(*network, images, 256), network->forward(images), "predict_logits");

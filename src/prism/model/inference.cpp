@@ -95,25 +95,27 @@ std::vector<torch::Tensor> InferencePass::eager(const torch::Tensor& batch) {
   return outputs;
 }
 
-void InferencePass::compile(const torch::Tensor& first_batch) {
+std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_batch) {
   tried_ = true;
   const char* stage = "tracing";
   try {
-    const auto batch = pad_batch(first_batch.to(network_.device()), options_.batch_size);
+    const auto batch = pad_batch(first_batch, options_.batch_size);
+    std::vector<torch::Tensor> reference;  // the eager outputs the trace ran: the first batch's results
     std::shared_ptr<torch::jit::Graph> graph;
     {
       torch::NoGradGuard no_grad;
       // The graph's constants are the weights themselves until the passes have copied them (folded, reordered).
       WeightsAsConstants constants(network_.parameters());
-      const auto traced = [this](torch::jit::Stack inputs) -> torch::jit::Stack {
-        const auto outputs = eager(inputs.at(0).toTensor());
-        return {c10::ivalue::Tuple::create(std::vector<c10::IValue>(outputs.begin(), outputs.end()))};
+      const auto traced = [&](torch::jit::Stack inputs) -> torch::jit::Stack {
+        reference = eager(inputs.at(0).toTensor());
+        return {c10::ivalue::Tuple::create(std::vector<c10::IValue>(reference.begin(), reference.end()))};
       };
       graph = torch::jit::tracer::trace({batch}, traced, [](const torch::autograd::Variable&) { return ""; },
                                         /*strict=*/false).first->graph;
       stage = "optimising";
       optimize_for_inference(graph, network_.device().is_cpu());
     }
+    for (auto& output : reference) output = output.to(torch::kCPU, torch::kFloat32).contiguous();
     stage = "checking";
     auto compiled = std::make_unique<Compiled>();
     compiled->function = std::make_unique<torch::jit::GraphFunction>("prism_inference", graph, nullptr,
@@ -121,27 +123,29 @@ void InferencePass::compile(const torch::Tensor& first_batch) {
     compiled->batch_size = batch.size(0);
     compiled_ = std::move(compiled);
     const auto fast = run_compiled(batch);
-    const auto reference = eager(batch);
     for (size_t i = 0; i < fast.size(); ++i)
-      if (!agree(fast[i], reference[i].to(torch::kCPU, torch::kFloat32))) {
+      if (!agree(fast[i], reference[i])) {
         compiled_.reset();
         TORCH_WARN("the compiled inference graph of this model differs from its eager forward pass; "
                    "running it eagerly (slower, same results)");
-        return;
+        break;
       }
+    for (auto& output : reference) output = output.narrow(0, 0, first_batch.size(0));
+    return reference;
   } catch (const std::exception& error) {
     compiled_.reset();
     std::string what = error.what();
     what = what.substr(0, what.find('\n'));
     TORCH_WARN("could not compile this model for inference (", stage, ": ", what,
                "); running it eagerly (slower, same results)");
+    return {};
   }
 }
 
 std::vector<torch::Tensor> InferencePass::run_compiled(const torch::Tensor& batch) {
   torch::NoGradGuard no_grad;
   const int64_t count = batch.size(0);
-  torch::jit::Stack stack{pad_batch(batch.to(network_.device()), compiled_->batch_size)};
+  torch::jit::Stack stack{pad_batch(batch, compiled_->batch_size)};
   compiled_->function->run(stack);
   std::vector<torch::Tensor> outputs;
   for (const auto& value : stack.at(0).toTupleRef().elements()) {
@@ -155,15 +159,15 @@ std::vector<torch::Tensor> InferencePass::run_compiled(const torch::Tensor& batc
 void InferencePass::for_each_batch(const torch::Tensor& images, const BatchFn& each) {
   const int64_t n = images.size(0);
   const int64_t size = options_.batch_size;
-  if (!tried_ && n > 0 && n >= options_.compile_from) compile(images.narrow(0, 0, std::min(size, n)));
   for (int64_t start = 0; start < n; start += size) {
-    const auto batch = images.narrow(0, start, std::min(size, n - start));
+    const auto batch = images.narrow(0, start, std::min(size, n - start)).to(network_.device());
+    network_.check_input(batch);
     std::vector<torch::Tensor> outputs;
-    if (compiled_) {
-      network_.check_input(batch);
+    if (!tried_ && n >= options_.compile_from) outputs = compile(batch);
+    if (outputs.empty() && compiled_) {
       outputs = run_compiled(batch);
-    } else {
-      for (auto& output : eager(batch.to(network_.device()))) outputs.push_back(output.to(torch::kCPU, torch::kFloat32).contiguous());
+    } else if (outputs.empty()) {
+      for (auto& output : eager(batch)) outputs.push_back(output.to(torch::kCPU, torch::kFloat32).contiguous());
     }
     if (layers_.empty()) check_finite_logits(outputs[0]);
     each(start, outputs);

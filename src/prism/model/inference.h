@@ -19,8 +19,9 @@ namespace prism {
 
 struct InferenceOptions {
   int64_t batch_size = 256;
-  // Compile only for passes over at least this many images (tracing and optimising a ResNet take ~0.5 s).
-  int64_t compile_from = 512;
+  // Compile only for passes over at least this many images: tracing runs the first batch eagerly, and the
+  // check one more batch through the compiled graph.
+  int64_t compile_from = 1024;
 };
 
 // One forward-only pass of `network` over many images, reading `layers` (the logits when empty). The weights
@@ -44,8 +45,9 @@ class InferencePass {
  private:
   struct Compiled;
   std::vector<torch::Tensor> eager(const torch::Tensor& batch);
-  std::vector<torch::Tensor> run_compiled(const torch::Tensor& batch);
-  void compile(const torch::Tensor& first_batch);
+  std::vector<torch::Tensor> run_compiled(const torch::Tensor& batch);  // batch on the network's device
+  // Traces the eager pass of the first batch and returns its outputs (none where tracing failed).
+  std::vector<torch::Tensor> compile(const torch::Tensor& first_batch);
 
   Network& network_;
   std::vector<std::string> layers_;

@@ -45,7 +45,8 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
   // Forward passes only, (1 + 2 × steps) per batch: through the compiled graph where there are enough.
   InferenceOptions inference;
   inference.batch_size = 2 * options.batch_size;
-  inference.compile_from = count * (1 + 2 * steps) >= 512 ? 0 : std::numeric_limits<int64_t>::max();
+  if (count * (1 + 2 * steps) < inference.compile_from) inference.compile_from = std::numeric_limits<int64_t>::max();
+  else inference.compile_from = 0;
   InferencePass pass(network, {}, inference);
   const auto scores = [&](const torch::Tensor& batch, const torch::Tensor& target) {
     const auto logits = pass.run(batch).at(0).to(target.device());
