@@ -39,8 +39,21 @@ class WeightsAsConstants {
   std::vector<bool> required_;
 };
 
+// The trace records a TorchScript model's prism::tap ops (identities without taps): out, so that the passes
+// below see conv -> batch norm -> ReLU chains.
+void remove_taps(torch::jit::Graph& graph) {
+  static const auto tap = c10::Symbol::fromQualString("prism::tap");
+  for (auto it = graph.nodes().begin(); it != graph.nodes().end();) {
+    torch::jit::Node* node = *it++;
+    if (node->kind() != tap) continue;
+    node->output()->replaceAllUsesWith(node->input(0));
+    node->destroy();
+  }
+}
+
 // What torch.jit.freeze (optimize_numerics) and torch.jit.optimize_for_inference do to a frozen graph.
 void optimize_for_inference(std::shared_ptr<torch::jit::Graph>& graph, bool cpu) {
+  remove_taps(*graph);
   torch::jit::EliminateDeadCode(graph);
   torch::jit::ConstantPropagation(graph);
   torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);  // dropout out, batch norms into convs
