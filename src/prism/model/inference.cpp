@@ -64,6 +64,12 @@ void optimize_for_inference(std::shared_ptr<torch::jit::Graph>& graph, bool cpu)
   torch::jit::EliminateDeadCode(graph);
 }
 
+// What a pass hands its caller: float32 on the CPU, dense and contiguous.
+torch::Tensor on_host(torch::Tensor tensor) {
+  if (tensor.is_mkldnn()) tensor = tensor.to_dense();
+  return tensor.to(torch::kCPU, torch::kFloat32).contiguous();
+}
+
 torch::Tensor pad_batch(const torch::Tensor& batch, int64_t size) {
   if (batch.size(0) == size) return batch;
   auto shape = batch.sizes().vec();
@@ -91,8 +97,7 @@ InferencePass::~InferencePass() = default;
 
 std::vector<torch::Tensor> InferencePass::eager(const torch::Tensor& batch) {
   torch::NoGradGuard no_grad;
-  network_.check_input(batch);
-  const auto input = normalize(batch, network_.normalization());  // batch on the network's device
+  const auto input = normalize(batch, network_.normalization());  // checked by for_each_batch, on the device
   std::vector<torch::Tensor> outputs;
   if (layers_.empty()) {
     outputs.push_back(network_.run(input, {}, ""));
@@ -128,7 +133,7 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
       stage = "optimising";
       optimize_for_inference(graph, network_.device().is_cpu());
     }
-    for (auto& output : reference) output = output.to(torch::kCPU, torch::kFloat32).contiguous();
+    for (auto& output : reference) output = on_host(output);
     stage = "checking";
     auto compiled = std::make_unique<Compiled>();
     compiled->function = std::make_unique<torch::jit::GraphFunction>("prism_inference", graph, nullptr,
@@ -161,11 +166,8 @@ std::vector<torch::Tensor> InferencePass::run_compiled(const torch::Tensor& batc
   torch::jit::Stack stack{pad_batch(batch, compiled_->batch_size)};
   compiled_->function->run(stack);
   std::vector<torch::Tensor> outputs;
-  for (const auto& value : stack.at(0).toTupleRef().elements()) {
-    auto tensor = value.toTensor();
-    if (tensor.is_mkldnn()) tensor = tensor.to_dense();
-    outputs.push_back(tensor.narrow(0, 0, count).to(torch::kCPU, torch::kFloat32).contiguous());
-  }
+  for (const auto& value : stack.at(0).toTupleRef().elements())
+    outputs.push_back(on_host(value.toTensor()).narrow(0, 0, count));
   return outputs;
 }
 
@@ -180,7 +182,7 @@ void InferencePass::for_each_batch(const torch::Tensor& images, const BatchFn& e
     if (outputs.empty() && compiled_) {
       outputs = run_compiled(batch);
     } else if (outputs.empty()) {
-      for (auto& output : eager(batch)) outputs.push_back(output.to(torch::kCPU, torch::kFloat32).contiguous());
+      for (auto& output : eager(batch)) outputs.push_back(on_host(output));
     }
     if (layers_.empty()) check_finite_logits(outputs[0]);
     each(start, outputs);

@@ -57,7 +57,6 @@ std::vector<torch::Tensor> embed_layers(Network& network, const torch::Tensor& i
 void write_embeddings(Network& network, const Dataset& data, const EmbeddingOptions& options,
                       const std::filesystem::path& path) {
   require(data.size() > 0, data.name + " is empty; nothing to embed");
-  check_embedding_options(network, options);
   const int64_t dim = embed(network, data.images.narrow(0, 0, 1), options).size(1);
   Progress progress("embed " + data.name + " at " + options.layer, data.size());
   InferencePass pass(network, {options.layer}, inference_options(options));
