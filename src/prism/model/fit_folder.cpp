@@ -8,7 +8,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFormat = "prism-fit";
-constexpr int kVersion = 1;
+constexpr int kFitFolderVersion = 1;
 
 nlohmann::json parse_record(const fs::path& path) {
   const auto bytes = read_file(path, 1 << 24);
@@ -65,7 +65,7 @@ FitFolderWriter::FitFolderWriter(const fs::path& dir, std::string record_name)
 
 nlohmann::json FitFolderWriter::finish(nlohmann::json record, const std::string& kind) const {
   record["format"] = kFormat;
-  record["version"] = kVersion;
+  record["version"] = kFitFolderVersion;
   record["kind"] = kind;
   write_file_atomic(dir_ / record_name_, record.dump(2));
   return record;
@@ -78,7 +78,7 @@ nlohmann::json read_fit_record(const fs::path& dir, const std::string& kind, con
   nlohmann::json record;
   try {
     record = parse_record(path);
-    require(record.at("format") == kFormat && record.at("version") == kVersion && record.at("kind") == kind,
+    require(record.at("format") == kFormat && record.at("version") == kFitFolderVersion && record.at("kind") == kind,
             path.string() + " is not a " + kind + " fit of this prism version; re-run " + refit);
     Provenance::from_json(record.at("provenance"));
   } catch (const nlohmann::json::exception& e) {

@@ -12,7 +12,7 @@ namespace prism {
 namespace {
 
 constexpr char kMagic[] = "PRISMMDL";
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kModelFileVersion = 1;
 constexpr uint64_t kMaxModelBytes = uint64_t{4} << 30;
 constexpr uint64_t kMaxHeaderBytes = 64 << 20;
 
@@ -37,8 +37,8 @@ Header parse_header(const uint8_t* data, size_t size, const std::string& source)
           source + " is not a prism model file; give a file written by `prism train` or a TorchScript .pt");
   require(size >= 20, source + " is truncated (incomplete header); retrain or re-copy the model");
   const auto version = read_le<uint32_t>(data + 8);
-  require(version == kVersion, source + " is a prism model file of version " + std::to_string(version) +
-                                   "; this prism reads version " + std::to_string(kVersion));
+  require(version == kModelFileVersion, source + " is a prism model file of version " + std::to_string(version) +
+                                   "; this prism reads version " + std::to_string(kModelFileVersion));
   const auto length = read_le<uint64_t>(data + 12);
   require(length <= kMaxHeaderBytes && 20 + length <= size, source + " is truncated or corrupt (header)");
   Header header;
@@ -91,7 +91,7 @@ void save_network(Network& network, const std::filesystem::path& path, const nlo
   const std::string text = header.dump();
   write_file_atomic(path, [&](std::ostream& out) {
     out.write(kMagic, 8);
-    write_le<uint32_t>(out, kVersion);
+    write_le<uint32_t>(out, kModelFileVersion);
     write_le<uint64_t>(out, text.size());
     out << text;
     for (const auto& t : tensors) out.write(static_cast<const char*>(t.data_ptr()), t.numel() * t.element_size());

@@ -41,12 +41,6 @@ void line(torch::Tensor& picture, double x0, double y0, double x1, double y1, co
 
 int64_t text_width(const std::string& text) { return stb_easy_font_width(const_cast<char*>(text.c_str())); }
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g", value);
-  return text;
-}
-
 }  // namespace
 
 torch::Tensor render_picture(const LinePlot& plot, int64_t width, int64_t height) {
@@ -61,7 +55,7 @@ torch::Tensor render_picture(const LinePlot& plot, int64_t width, int64_t height
   draw_text(picture, plot.title, 8, std::max<int64_t>(0, (width - text_width(plot.title)) / 2));
   for (const double t : nice_ticks(y_low, y_high, 6)) {
     line(picture, left, py(t), left + plot_w, py(t), grid, false, 0);
-    const auto label = number(t);
+    const auto label = short_number(t);
     draw_text(picture, label, std::lround(py(t)) - 4, std::lround(left) - 6 - text_width(label));
   }
   const int64_t label_top = std::lround(top + plot_h) + 6;
@@ -76,7 +70,7 @@ torch::Tensor render_picture(const LinePlot& plot, int64_t width, int64_t height
     }
   } else {
     for (const double t : nice_ticks(x_low, x_high, 8)) {
-      const auto label = number(t);
+      const auto label = short_number(t);
       draw_text(picture, label, label_top, std::lround(px(t)) - text_width(label) / 2);
     }
   }

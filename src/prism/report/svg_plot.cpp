@@ -8,20 +8,17 @@
 #include "prism/core/error.h"
 
 namespace prism {
-namespace {
-
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g", value);
-  return text;
-}
-
-}  // namespace
 
 const char* plot_colour(const PlotSeries& series, size_t index) {
   static const char* const colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
   return colours[(series.colour >= 0 ? static_cast<size_t>(series.colour) : index) % std::size(colours)];
+}
+
+std::string short_number(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", value);
+  return text;
 }
 
 std::vector<double> nice_ticks(double low, double high, int count) {
@@ -85,36 +82,36 @@ std::string render_svg(const LinePlot& plot) {
   auto px = [&](double x) { return left + (x - x_low) / (x_high - x_low) * plot_w; };
   auto py = [&](double y) { return top + (1 - (y - y_low) / (y_high - y_low)) * plot_h; };
 
-  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + number(width) + " " +
-                    number(height) + "\" width=\"" + number(width) + "\" height=\"" + number(height) +
+  std::string svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 " + short_number(width) + " " +
+                    short_number(height) + "\" width=\"" + short_number(width) + "\" height=\"" + short_number(height) +
                     "\" font-family=\"sans-serif\" font-size=\"11\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  svg += "<text x=\"" + number(width / 2) + "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" +
+  svg += "<text x=\"" + short_number(width / 2) + "\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">" +
          xml_escape(plot.title) + "</text>\n";
   // Grid and y ticks.
   for (const double t : nice_ticks(y_low, y_high, 6)) {
-    const auto y = number(py(t));
-    svg += "<line x1=\"" + number(left) + "\" x2=\"" + number(left + plot_w) + "\" y1=\"" + y + "\" y2=\"" + y +
-           "\" stroke=\"#e0e0e0\"/><text x=\"" + number(left - 6) + "\" y=\"" + y +
-           "\" text-anchor=\"end\" dominant-baseline=\"middle\">" + number(t) + "</text>\n";
+    const auto y = short_number(py(t));
+    svg += "<line x1=\"" + short_number(left) + "\" x2=\"" + short_number(left + plot_w) + "\" y1=\"" + y + "\" y2=\"" + y +
+           "\" stroke=\"#e0e0e0\"/><text x=\"" + short_number(left - 6) + "\" y=\"" + y +
+           "\" text-anchor=\"end\" dominant-baseline=\"middle\">" + short_number(t) + "</text>\n";
   }
   // x ticks: categories, or round numbers.
   if (!plot.x_categories.empty()) {
     for (const auto& [x, label] : plot.x_categories) {
-      const auto cx = number(px(x)), cy = number(top + plot_h + 8);
+      const auto cx = short_number(px(x)), cy = short_number(top + plot_h + 8);
       svg += "<text x=\"" + cx + "\" y=\"" + cy + "\" text-anchor=\"end\" transform=\"rotate(-40 " + cx + " " + cy +
              ")\">" + xml_escape(label.substr(0, 28)) + "</text>\n";
     }
   } else {
     for (const double t : nice_ticks(x_low, x_high, 8))
-      svg += "<text x=\"" + number(px(t)) + "\" y=\"" + number(top + plot_h + 16) + "\" text-anchor=\"middle\">" +
-             number(t) + "</text>\n";
+      svg += "<text x=\"" + short_number(px(t)) + "\" y=\"" + short_number(top + plot_h + 16) + "\" text-anchor=\"middle\">" +
+             short_number(t) + "</text>\n";
   }
-  svg += "<rect x=\"" + number(left) + "\" y=\"" + number(top) + "\" width=\"" + number(plot_w) + "\" height=\"" +
-         number(plot_h) + "\" fill=\"none\" stroke=\"#444\"/>\n";
-  svg += "<text x=\"" + number(left + plot_w / 2) + "\" y=\"" + number(height - 6) + "\" text-anchor=\"middle\">" +
+  svg += "<rect x=\"" + short_number(left) + "\" y=\"" + short_number(top) + "\" width=\"" + short_number(plot_w) + "\" height=\"" +
+         short_number(plot_h) + "\" fill=\"none\" stroke=\"#444\"/>\n";
+  svg += "<text x=\"" + short_number(left + plot_w / 2) + "\" y=\"" + short_number(height - 6) + "\" text-anchor=\"middle\">" +
          xml_escape(plot.x_label) + "</text>\n";
-  svg += "<text x=\"14\" y=\"" + number(top + plot_h / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " +
-         number(top + plot_h / 2) + ")\">" + xml_escape(plot.y_label) + "</text>\n";
+  svg += "<text x=\"14\" y=\"" + short_number(top + plot_h / 2) + "\" text-anchor=\"middle\" transform=\"rotate(-90 14 " +
+         short_number(top + plot_h / 2) + ")\">" + xml_escape(plot.y_label) + "</text>\n";
   // Series and legend.
   for (size_t s = 0; s < plot.series.size(); ++s) {
     const auto& series = plot.series[s];
@@ -122,18 +119,18 @@ std::string render_svg(const LinePlot& plot) {
     std::string points;
     for (size_t i = 0; i < series.x.size(); ++i)
       if (std::isfinite(series.x[i]) && std::isfinite(series.y[i]))
-        points += number(px(series.x[i])) + "," + number(py(series.y[i])) + " ";
+        points += short_number(px(series.x[i])) + "," + short_number(py(series.y[i])) + " ";
     svg += "<polyline fill=\"none\" stroke=\"" + colour + "\" stroke-width=\"2\"" +
            (series.dashed ? " stroke-dasharray=\"6 4\"" : "") + " points=\"" + points + "\"/>\n";
     for (size_t i = 0; i < series.x.size() && series.x.size() <= 40; ++i)
       if (std::isfinite(series.x[i]) && std::isfinite(series.y[i]))
-        svg += "<circle cx=\"" + number(px(series.x[i])) + "\" cy=\"" + number(py(series.y[i])) + "\" r=\"2.5\" fill=\"" +
+        svg += "<circle cx=\"" + short_number(px(series.x[i])) + "\" cy=\"" + short_number(py(series.y[i])) + "\" r=\"2.5\" fill=\"" +
                colour + "\"/>\n";
     const double ly = top + 12 + 16 * s, lx = left + plot_w - 170;
-    svg += "<line x1=\"" + number(lx) + "\" x2=\"" + number(lx + 22) + "\" y1=\"" + number(ly) + "\" y2=\"" +
-           number(ly) + "\" stroke=\"" + colour + "\" stroke-width=\"2\"" +
-           (series.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/><text x=\"" + number(lx + 28) + "\" y=\"" +
-           number(ly) + "\" dominant-baseline=\"middle\">" + xml_escape(series.name) + "</text>\n";
+    svg += "<line x1=\"" + short_number(lx) + "\" x2=\"" + short_number(lx + 22) + "\" y1=\"" + short_number(ly) + "\" y2=\"" +
+           short_number(ly) + "\" stroke=\"" + colour + "\" stroke-width=\"2\"" +
+           (series.dashed ? " stroke-dasharray=\"6 4\"" : "") + "/><text x=\"" + short_number(lx + 28) + "\" y=\"" +
+           short_number(ly) + "\" dominant-baseline=\"middle\">" + xml_escape(series.name) + "</text>\n";
   }
   return svg + "</svg>\n";
 }
