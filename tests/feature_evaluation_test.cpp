@@ -85,6 +85,22 @@ TEST(PixelRemoval, WritesTheFillToExactlyTheRankedPixelsInEveryChannel) {
   EXPECT_TRUE(torch::equal(remove_pixels(images, ranking, 0, fill, true), images));
 }
 
+TEST(PixelRemoval, MagnitudeRankingPutsTheLargestAbsoluteValueFirstAndEachMethodHasItsPapersConvention) {
+  const auto maps = torch::tensor({0.5f, -3.0f, 2.0f, -0.1f}).view({1, 2, 2});
+  EXPECT_TRUE(torch::equal(rank_pixels(maps)[0], torch::tensor({2, 0, 3, 1}, torch::kInt64)));
+  EXPECT_TRUE(torch::equal(rank_pixels(maps, "magnitude")[0], torch::tensor({1, 2, 0, 3}, torch::kInt64)));
+  EXPECT_THROW(rank_pixels(maps, "abs"), Error);
+  // Gradients rank by magnitude, contributions to the score by sign; an explicit choice overrides both.
+  for (const std::string gradient : {"saliency", "smoothgrad", "pruned-gradient"})
+    EXPECT_EQ(resolve_ranking("method", gradient), "magnitude") << gradient;
+  for (const std::string contribution : {"gradient-x-input", "integrated-gradients", "lrp", "occlusion", "grad-cam"})
+    EXPECT_EQ(resolve_ranking("method", contribution), "signed") << contribution;
+  EXPECT_EQ(resolve_ranking("method", "someone-elses-method"), "signed");
+  EXPECT_EQ(resolve_ranking("signed", Saliency()), "signed");
+  EXPECT_EQ(resolve_ranking("magnitude", "integrated-gradients"), "magnitude");
+  EXPECT_THROW(resolve_ranking("largest", "saliency"), Error);
+}
+
 TEST(PixelRemoval, FillsAreZeroTheMeanAGaussianBlurOrSeededUniformNoise) {
   auto& network = small_trained_mlp();
   auto images = torch::zeros({2, 1, 16, 16});
@@ -166,10 +182,29 @@ TEST(PixelPerturbation, AFaithfulMapBeatsTheRandomControl) {
   IntegratedGradients ig({.steps = 16});
   const auto maps = ig.attribute(network, data.images, data.labels).squeeze(1);
   const auto curves = perturbation_curves(network, data.images, data.labels, maps, "integrated-gradients");
+  EXPECT_EQ(curves.ranking, "signed");
   const auto& grid = PerturbationOptions().percentages;
   const double morf = aopc(curves.morf_logit, curves.original_logit, grid);
   const double lerf = aopc(curves.lerf_logit, curves.original_logit, grid);
   EXPECT_GT(morf, lerf + 1.0);  // removing the most relevant pixels first drops the logit far faster
+}
+
+TEST(PixelPerturbation, SaliencyRanksByMagnitudeAndItsCurvesAreThoseOfTheAbsoluteMap) {
+  auto& network = small_trained_mlp();
+  const auto data = random_subset(test::fashion_test(), 64, 4);
+  const auto maps = Saliency().attribute(network, data.images, data.labels).squeeze(1);
+  PerturbationOptions options;
+  options.percentages = {0, 5, 10, 30};
+  const auto by_method = perturbation_curves(network, data.images, data.labels, maps, "saliency", options);
+  options.ranking = "signed";
+  const auto of_magnitude = perturbation_curves(network, data.images, data.labels, maps.abs(), "saliency", options);
+  const auto signed_curves = perturbation_curves(network, data.images, data.labels, maps, "saliency", options);
+  EXPECT_EQ(by_method.ranking, "magnitude");
+  EXPECT_EQ(signed_curves.ranking, "signed");
+  EXPECT_TRUE(torch::equal(by_method.morf_logit, of_magnitude.morf_logit));
+  EXPECT_TRUE(torch::equal(by_method.lerf_logit, of_magnitude.lerf_logit));
+  EXPECT_FALSE(torch::equal(by_method.morf_logit, signed_curves.morf_logit));
+  EXPECT_EQ(PerturbationReport{options, {by_method}}.to_json()["methods"][0]["ranking"], "magnitude");
 }
 
 // Saliency that records, at each call, which randomisable layers' weights differ from the trained ones.

@@ -327,15 +327,18 @@ def sanity_check(network, x, target, methods=("pruned-gradient",), mode="cascadi
                                mode, seed, reduce)
 
 
-def perturbation(network, x, target, maps, method="", percentages=None, fill="mean"):
+def perturbation(network, x, target, maps, method="", percentages=None, fill="mean", ranking="method"):
     """Pixel perturbation (MoRF and LeRF): the target's probability and logit as the pixels are removed in
-    the order `maps` ranks them ([B, H, W], or [B, C, H, W] summed over channels), and the AOPCs."""
+    the order `maps` ranks them ([B, H, W], or [B, C, H, W] summed over channels), and the AOPCs. ranking:
+    "signed" (largest value first), "magnitude" (largest |value| first) or "method", the convention of the
+    prism method named `method` (magnitude for saliency, smoothgrad and pruned-gradient; signed otherwise)."""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     maps = _tensor(maps, "maps", _torch.float32)
     if maps.dim() == 4:
         maps = maps.sum(1)
-    return _prism.perturbation(net, x, _targets(target, x.shape[0]), maps, method, list(percentages or []), fill)
+    return _prism.perturbation(net, x, _targets(target, x.shape[0]), maps, method, list(percentages or []), fill,
+                               ranking)
 
 
 def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0, **options):
@@ -349,9 +352,9 @@ def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0
 
 def roar(network, train_x, train_y, test_x, test_y, methods=("pruned-gradient", "random"), fractions=None,
          modes=("roar", "kar"), seeds=1, architecture=None, width=0, epochs=3, learning_rate=1e-3, batch_size=64,
-         seed=0, reduce="sum", cache=None, method_options=None):
+         seed=0, reduce="sum", ranking="method", cache=None, method_options=None):
     """ROAR and KAR (Hooker et al. 2019): each method's maps of `network` rank the pixels of every training and
-    test image; the top `fractions` % (ROAR) or all but them (KAR) are replaced by the data mean, a fresh model
+    test image (by each method's convention, or as `ranking` says: see perturbation); the top `fractions` % (ROAR) or all but them (KAR) are replaced by the data mean, a fresh model
     is trained on the modified images and tested on the modified test set. A faithful ranking makes ROAR
     accuracy fall fastest and KAR accuracy stay highest; "random" is the control. Fresh models are the
     network's own built-in architecture, or `architecture` (mlp, cnn, resnet18) for a scripted model.
@@ -363,7 +366,8 @@ def roar(network, train_x, train_y, test_x, test_y, methods=("pruned-gradient", 
                            _tensor(train_y, "train_y", _torch.int64), _tensor(test_x, "test_x", _torch.float32),
                            _tensor(test_y, "test_y", _torch.int64), list(methods), _options(method_options or {}),
                            [float(f) for f in (fractions or [])], list(modes), int(seeds), architecture or "",
-                           int(width), int(epochs), float(learning_rate), int(batch_size), int(seed), reduce, folder)
+                           int(width), int(epochs), float(learning_rate), int(batch_size), int(seed), reduce, ranking,
+                           folder)
 
 
 def evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=None, metrics=None, class_names=None,

@@ -81,6 +81,10 @@ struct FeatureEvaluationOptions {
   }
 };
 
+constexpr const char* kRankingHelp =
+    "how maps rank pixels: method (each method's paper: by magnitude for saliency, smoothgrad and the pruned "
+    "gradient, signed for the rest), signed, magnitude";
+
 std::vector<FeatureAttributor*> pointers(const std::vector<std::unique_ptr<FeatureAttributor>>& methods) {
   std::vector<FeatureAttributor*> out;
   for (const auto& m : methods) out.push_back(m.get());
@@ -275,6 +279,7 @@ void add_evaluate(CLI::App& app) {
   auto percentages = std::make_shared<std::string>();
   perturbation_options->add_to(*perturbation, "test samples (a seeded random choice)");
   perturbation->add_option("--fill", removal->fill, "removed pixels become: mean, zero, blur, noise")->capture_default_str();
+  perturbation->add_option("--ranking", removal->ranking, kRankingHelp)->capture_default_str();
   perturbation->add_option("--percentages", *percentages,
                            "percentages of pixels removed (default 0–10 in steps of 1, then 20–100 in steps of 10)");
   perturbation->callback([=] {
@@ -305,6 +310,7 @@ void add_evaluate(CLI::App& app) {
   roar_options->add_to(*roar, "(unused: ROAR explains every training and test image)");
   roar->add_option("--fractions", *fractions, "percentages of pixels removed (ROAR) or kept (KAR)")->capture_default_str();
   roar->add_option("--modes", *modes, "roar, kar or both")->capture_default_str();
+  roar->add_option("--ranking", retraining->ranking, kRankingHelp)->capture_default_str();
   roar->add_option("--seeds", retraining->seeds, "retrainings per point")->capture_default_str();
   roar->add_option("--epochs", retraining->training.epochs, "epochs per retraining")->capture_default_str();
   roar->add_option("--lr", retraining->training.learning_rate, "learning rate of the retrainings")->capture_default_str();

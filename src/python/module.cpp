@@ -305,7 +305,8 @@ py::dict roar(PyNetwork& net, const torch::Tensor& train_x, const torch::Tensor&
               const torch::Tensor& test_y, const std::vector<std::string>& methods, const std::string& options,
               const std::vector<double>& fractions, const std::vector<std::string>& modes, int64_t seeds,
               const std::string& architecture, int64_t width, int64_t epochs, double learning_rate,
-              int64_t batch_size, uint64_t seed, const std::string& reduce, const std::string& cache) {
+              int64_t batch_size, uint64_t seed, const std::string& reduce, const std::string& ranking,
+              const std::string& cache) {
   RoarOptions roar_options;
   if (!fractions.empty()) roar_options.fractions = fractions;
   if (!modes.empty()) roar_options.modes = modes;
@@ -315,6 +316,7 @@ py::dict roar(PyNetwork& net, const torch::Tensor& train_x, const torch::Tensor&
   roar_options.training.batch_size = batch_size;
   roar_options.training.seed = seed;
   roar_options.reduce = reduce;
+  roar_options.ranking = ranking;
   roar_options.cache = cache;
   check_roar_options(roar_options);
   ZooOptions zoo;
@@ -572,7 +574,7 @@ PYBIND11_MODULE(_prism, m) {
   m.def("roar", &roar, py::arg("network"), py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
         py::arg("test_y"), py::arg("methods"), py::arg("options"), py::arg("fractions"), py::arg("modes"),
         py::arg("seeds"), py::arg("architecture"), py::arg("width"), py::arg("epochs"), py::arg("learning_rate"),
-        py::arg("batch_size"), py::arg("seed"), py::arg("reduce"), py::arg("cache"));
+        py::arg("batch_size"), py::arg("seed"), py::arg("reduce"), py::arg("ranking"), py::arg("cache"));
   m.def("evaluate_data_attribution", &evaluate_data, py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
         py::arg("test_y"), py::arg("class_names"), py::arg("group_of_class"), py::arg("group_names"),
         py::arg("methods"), py::arg("metrics"), py::arg("method_options"), py::arg("architecture"),
@@ -586,10 +588,12 @@ PYBIND11_MODULE(_prism, m) {
   m.def(
       "perturbation",
       [](PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets, const torch::Tensor& maps,
-         const std::string& method, const std::vector<double>& percentages, const std::string& fill) {
+         const std::string& method, const std::vector<double>& percentages, const std::string& fill,
+         const std::string& ranking) {
         PerturbationOptions options;
         if (!percentages.empty()) options.percentages = percentages;
         options.fill = fill;
+        options.ranking = ranking;
         PerturbationCurves curves;
         {
           py::gil_scoped_release release;
@@ -597,6 +601,7 @@ PYBIND11_MODULE(_prism, m) {
         }
         py::dict out;
         out["percentages"] = options.percentages;
+        out["ranking"] = curves.ranking;
         out["morf_probability"] = curves.morf_probability;
         out["lerf_probability"] = curves.lerf_probability;
         out["morf_logit"] = curves.morf_logit;
@@ -608,7 +613,7 @@ PYBIND11_MODULE(_prism, m) {
         return out;
       },
       py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("maps"), py::arg("method"),
-      py::arg("percentages"), py::arg("fill"));
+      py::arg("percentages"), py::arg("fill"), py::arg("ranking"));
 }
 
 }  // namespace prism::python

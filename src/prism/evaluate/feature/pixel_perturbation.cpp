@@ -36,6 +36,7 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
   const int64_t pixels = images.size(2) * images.size(3);
   PerturbationCurves out;
   out.method = method;
+  out.ranking = resolve_ranking(options.ranking, method);
   out.morf_probability = torch::empty({count, steps});
   out.lerf_probability = torch::empty({count, steps});
   out.morf_logit = torch::empty({count, steps});
@@ -57,7 +58,7 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
     const int64_t size = std::min(options.batch_size, count - begin);
     const auto batch = images.narrow(0, begin, size);
     const auto target = targets.narrow(0, begin, size);
-    const auto ranking = rank_pixels(maps.narrow(0, begin, size));
+    const auto ranking = rank_pixels(maps.narrow(0, begin, size), out.ranking);
     const auto fill = fill_values(network, batch, options.fill, options.seed + static_cast<uint64_t>(begin));
     const auto [probability, logit] = scores(batch, target);
     out.original_probability.narrow(0, begin, size).copy_(probability);
@@ -90,7 +91,7 @@ nlohmann::json PerturbationReport::to_json() const {
   nlohmann::json methods = nlohmann::json::array();
   const auto& grid = options.percentages;
   for (const auto& c : curves) {
-    nlohmann::json entry = {{"method", c.method}, {"samples", c.original_logit.size(0)}};
+    nlohmann::json entry = {{"method", c.method}, {"ranking", c.ranking}, {"samples", c.original_logit.size(0)}};
     for (const auto& [score, morf, lerf, original] :
          {std::tuple{"probability", c.morf_probability, c.lerf_probability, c.original_probability},
           std::tuple{"logit", c.morf_logit, c.lerf_logit, c.original_logit}}) {
@@ -104,21 +105,22 @@ nlohmann::json PerturbationReport::to_json() const {
     }
     methods.push_back(entry);
   }
-  return {{"percentages", grid},        {"fill", options.fill},
+  return {{"percentages", grid},        {"fill", options.fill}, {"ranking", options.ranking},
           {"seed", options.seed},        {"better", metric_directions("pixel perturbation")},
           {"methods", methods}};
 }
 
 std::string PerturbationReport::table() const {
   std::ostringstream out;
-  out << "| method | AOPC MoRF (prob.) ↑ | AOPC LeRF (prob.) ↓ | MoRF − LeRF ↑ | AOPC MoRF 1–10 % ↑ | "
-         "AOPC MoRF (logit) ↑ | AOPC LeRF (logit) ↓ |\n|---|---|---|---|---|---|---|\n";
+  out << "| method | ranked by | AOPC MoRF (prob.) ↑ | AOPC LeRF (prob.) ↓ | MoRF − LeRF ↑ | AOPC MoRF 1–10 % ↑ | "
+         "AOPC MoRF (logit) ↑ | AOPC LeRF (logit) ↓ |\n|---|---|---|---|---|---|---|---|\n";
   const auto& grid = options.percentages;
   char line[256];
   for (const auto& c : curves) {
     const double morf = aopc(c.morf_probability, c.original_probability, grid);
     const double lerf = aopc(c.lerf_probability, c.original_probability, grid);
-    std::snprintf(line, sizeof line, "| %s | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f |\n", c.method.c_str(), morf, lerf,
+    std::snprintf(line, sizeof line, "| %s | %s | %.4f | %.4f | %.4f | %.4f | %.3f | %.3f |\n", c.method.c_str(),
+                  c.ranking.c_str(), morf, lerf,
                   morf - lerf, aopc(c.morf_probability, c.original_probability, grid, 1, 10),
                   aopc(c.morf_logit, c.original_logit, grid), aopc(c.lerf_logit, c.original_logit, grid));
     out << line;

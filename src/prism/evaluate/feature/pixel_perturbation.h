@@ -19,19 +19,20 @@ namespace prism {
 struct PerturbationOptions {
   std::vector<double> percentages = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
   std::string fill = "mean";  // mean | zero | blur | noise (see fill_values)
+  std::string ranking = "method";  // method (each method's own convention) | signed | magnitude (rank_pixels)
   uint64_t seed = 0;          // of the noise fill
   int64_t batch_size = 64;
 };
 
 // One method's curves: the target's score after each removal step, per sample.
 struct PerturbationCurves {
-  std::string method;
+  std::string method, ranking;  // the ranking used: signed or magnitude
   torch::Tensor original_probability, original_logit;  // [B]
   torch::Tensor morf_probability, lerf_probability;    // [B, steps]
   torch::Tensor morf_logit, lerf_logit;                // [B, steps]
 };
 
-// The curves of collapsed maps [B, H, W] of `images` for `targets`.
+// The curves of collapsed maps [B, H, W] of `images` for `targets`, ranked as options.ranking says for `method`.
 PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
                                        const torch::Tensor& maps, const std::string& method,
                                        const PerturbationOptions& options = {});
@@ -46,7 +47,7 @@ struct PerturbationReport {
   std::vector<PerturbationCurves> curves;
 
   nlohmann::json to_json() const;
-  std::string table() const;  // markdown: AOPC of probability and logit, MoRF and LeRF, whole grid and 1–10 %
+  std::string table() const;  // markdown: the ranking, AOPC of probability and logit, MoRF and LeRF, whole grid and 1–10 %
   std::string to_csv() const;  // mean curves: method, order, percentage, probability, logit
   // The mean probability (or logit) against the share of pixels removed, one line per method and order.
   std::string plot_svg(const std::string& score, double max_percentage = 100) const;

@@ -2,14 +2,42 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+
 #include "prism/core/error.h"
 #include "prism/explain/feature/integrated_gradients.h"
 
 namespace prism {
 
-torch::Tensor rank_pixels(const torch::Tensor& maps) {
+namespace {
+
+void check_ranking_choice(const std::string& choice) {
+  require(choice == "method" || choice == "signed" || choice == "magnitude",
+          "unknown ranking '" + choice + "'; rankings are: method (each method's own), signed, magnitude");
+}
+
+}  // namespace
+
+torch::Tensor rank_pixels(const torch::Tensor& maps, const std::string& ranking) {
   require(maps.dim() == 3, "pixel ranking takes collapsed maps [B, H, W], got " + shape_string(maps.sizes()));
-  return std::get<1>(maps.flatten(1).to(torch::kFloat32).sort(/*stable=*/true, /*dim=*/1, /*descending=*/true));
+  require(ranking == "signed" || ranking == "magnitude",
+          "unknown pixel ranking '" + ranking + "'; rankings are: signed, magnitude");
+  const auto scores = maps.flatten(1).to(torch::kFloat32);
+  return std::get<1>((ranking == "magnitude" ? scores.abs() : scores).sort(/*stable=*/true, /*dim=*/1,
+                                                                           /*descending=*/true));
+}
+
+std::string resolve_ranking(const std::string& choice, const FeatureAttributor& method) {
+  check_ranking_choice(choice);
+  return choice == "method" ? method.ranking() : choice;
+}
+
+std::string resolve_ranking(const std::string& choice, const std::string& method) {
+  check_ranking_choice(choice);
+  if (choice != "method") return choice;
+  const auto known = feature_methods();
+  if (method != "random" && std::find(known.begin(), known.end(), method) == known.end()) return "signed";
+  return make_feature_attributor(method)->ranking();
 }
 
 torch::Tensor fill_values(const Network& network, const torch::Tensor& images, const std::string& fill, uint64_t seed) {

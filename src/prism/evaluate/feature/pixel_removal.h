@@ -5,13 +5,19 @@
 
 #include <string>
 
+#include "prism/explain/feature/attributor.h"
 #include "prism/model/network.h"
 
 namespace prism {
 
-// Pixel positions (flat, y·W + x), most relevant first: [B, H·W] from collapsed maps [B, H, W].
-// Ties keep the earlier position first.
-torch::Tensor rank_pixels(const torch::Tensor& maps);
+// Pixel positions (flat, y·W + x), most relevant first: [B, H·W] from collapsed maps [B, H, W], by value
+// (`ranking` "signed") or by |value| ("magnitude"). Ties keep the earlier position first.
+torch::Tensor rank_pixels(const torch::Tensor& maps, const std::string& ranking = "signed");
+
+// The ranking an evaluation uses for a method's maps: `choice` "signed" or "magnitude" for every method, or
+// "method" for each method's own (FeatureAttributor::ranking(); by name, one prism does not know ranks signed).
+std::string resolve_ranking(const std::string& choice, const FeatureAttributor& method);
+std::string resolve_ranking(const std::string& choice, const std::string& method);
 
 // What a removed pixel becomes, per image [B, C, H, W]: "mean" (the per-channel data mean the model
 // records), "zero", "blur" (Gaussian, σ = 2 px, of the image itself) or "noise" (uniform in [0, 1], seeded).

@@ -76,7 +76,7 @@ std::string fraction_text(double fraction) {
 }  // namespace
 
 torch::Tensor roar_images(const Network& trained, const torch::Tensor& images, const torch::Tensor& maps,
-                          const std::string& mode, double fraction) {
+                          const std::string& mode, double fraction, const std::string& ranking) {
   require(mode == "roar" || mode == "kar", "unknown mode '" + mode + "'; modes are: roar, kar");
   const int64_t pixels = images.size(2) * images.size(3);
   const auto top = static_cast<int64_t>(std::llround(fraction / 100.0 * pixels));
@@ -84,10 +84,10 @@ torch::Tensor roar_images(const Network& trained, const torch::Tensor& images, c
   for (int64_t begin = 0; begin < images.size(0); begin += 4096) {
     const int64_t size = std::min<int64_t>(4096, images.size(0) - begin);
     const auto batch = images.narrow(0, begin, size);
-    const auto ranking = rank_pixels(maps.narrow(0, begin, size));
+    const auto order = rank_pixels(maps.narrow(0, begin, size), ranking);
     const auto fill = fill_values(trained, batch, "mean", 0);
-    parts.push_back(mode == "roar" ? remove_pixels(batch, ranking, top, fill, true)
-                                   : remove_pixels(batch, ranking, pixels - top, fill, false));
+    parts.push_back(mode == "roar" ? remove_pixels(batch, order, top, fill, true)
+                                   : remove_pixels(batch, order, pixels - top, fill, false));
   }
   return torch::cat(parts);
 }
@@ -102,6 +102,7 @@ void check_roar_options(const RoarOptions& o) {
   require(!o.cache.empty(), "ROAR needs a cache folder");
   require(o.batch_size >= 1, "the batch size must be at least 1");
   collapse_channels(torch::zeros({1, 1, 1}), o.reduce);  // validates the reduction
+  resolve_ranking(o.ranking, "random");                   // validates the ranking
 }
 
 RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std::vector<FeatureAttributor*>& methods,
@@ -153,15 +154,19 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
     retrain("none", "none", 0, seed, nullptr, [](const Dataset& data) { return data; });
   for (auto* method : methods) {
     result.methods.push_back(method->name());
+    const auto ranking = resolve_ranking(o.ranking, *method);
+    result.rankings.push_back(ranking);
     // The key is taken before any attribution: some methods fill in defaults when first used (Grad-CAM's layer).
-    const nlohmann::json maps_key = {{"method", method->name()}, {"options", method->options()}, {"reduce", o.reduce}};
+    const nlohmann::json maps_key = {
+        {"method", method->name()}, {"options", method->options()}, {"reduce", o.reduce}, {"ranking", ranking}};
     const auto [train_maps, test_maps] = cached_maps(*method, trained, train, test, o, result.attribution_seconds);
     for (const auto& mode : o.modes)
       for (double fraction : o.fractions)
         for (int64_t seed = 0; seed < o.seeds; ++seed)
           retrain(method->name(), mode, fraction, seed, maps_key, [&](const Dataset& data) {
             Dataset changed = data;
-            changed.images = roar_images(trained, data.images, &data == &train ? train_maps : test_maps, mode, fraction);
+            changed.images =
+                roar_images(trained, data.images, &data == &train ? train_maps : test_maps, mode, fraction, ranking);
             return changed;
           });
   }
@@ -195,6 +200,8 @@ nlohmann::json RoarResult::to_json() const {
           {"modes", options.modes},
           {"seeds", options.seeds},
           {"reduce", options.reduce},
+          {"ranking", options.ranking},
+          {"rankings", rankings},
           {"training", training_key(options.training)},
           {"baseline_accuracy", accuracy("", "none", 0)},
           {"better", metric_directions("roar")},
@@ -216,14 +223,15 @@ std::string RoarResult::to_csv() const {
 std::string RoarResult::table(const std::string& mode) const {
   std::ostringstream out;
   out << "| method (" << mode << (mode == "roar" ? ", % removed; lower is better" : ", % kept; higher is better")
-      << ") |";
+      << ") | ranked by |";
   for (double f : options.fractions) out << ' ' << fraction_text(f) << " % |";
-  out << "\n|---|";
+  out << "\n|---|---|";
   for (size_t i = 0; i < options.fractions.size(); ++i) out << "---|";
   out << '\n';
   char cell[32];
-  for (const auto& method : methods) {
-    out << "| " << method << " |";
+  for (size_t m = 0; m < methods.size(); ++m) {
+    const auto& method = methods[m];
+    out << "| " << method << " | " << rankings[m] << " |";
     for (double f : options.fractions) {
       std::snprintf(cell, sizeof cell, " %.2f %% |", 100 * accuracy(method, mode, f));
       out << cell;

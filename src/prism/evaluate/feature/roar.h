@@ -26,6 +26,7 @@ struct RoarOptions {
   int64_t seeds = 1;             // retrainings per point, with training seeds training.seed + 0, 1, ...
   TrainOptions training;         // of each retraining (`out` is ignored)
   std::string reduce = "sum";    // channel collapse before ranking
+  std::string ranking = "method";  // method (each method's own convention) | signed | magnitude (rank_pixels)
   int64_t batch_size = 64;       // images per attribution call
   std::filesystem::path cache;   // required
   nlohmann::json key;            // what the trained model and data are (e.g. file checksums), stored with each entry
@@ -41,7 +42,7 @@ struct RoarRun {
 
 struct RoarResult {
   RoarOptions options;
-  std::vector<std::string> methods;
+  std::vector<std::string> methods, rankings;  // rankings[m]: how methods[m]'s maps ranked the pixels
   std::vector<RoarRun> runs;
   double attribution_seconds = 0, retraining_seconds = 0;  // spent in this run (cache hits cost neither)
 
@@ -56,9 +57,9 @@ struct RoarResult {
 void check_roar_options(const RoarOptions& options);
 
 // The images a ROAR / KAR point trains and tests on: the top ⌊fraction % · H·W⌉ pixels ranked by the collapsed
-// `maps` [B, H, W] replaced by the data mean (roar), or all the others (kar).
+// `maps` [B, H, W] (as `ranking` says, see rank_pixels) replaced by the data mean (roar), or all the others (kar).
 torch::Tensor roar_images(const Network& trained, const torch::Tensor& images, const torch::Tensor& maps,
-                          const std::string& mode, double fraction);
+                          const std::string& mode, double fraction, const std::string& ranking = "signed");
 
 // Runs ROAR / KAR for each method. `trained` ranks the pixels; fresh models come from `architecture`.
 RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std::vector<FeatureAttributor*>& methods,

@@ -35,6 +35,7 @@ class PrunedGradient : public FeatureAttributor {
   // With the masks of every activation layer and the pruned_share per sample.
   Attribution explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
+  std::string ranking() const override { return "magnitude"; }
 
  private:
   PrunedGradientOptions options_;

@@ -20,6 +20,7 @@ class Saliency : public FeatureAttributor {
   std::string name() const override { return "saliency"; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override { return options_json(options_); }
+  std::string ranking() const override { return "magnitude"; }
 
  private:
   SaliencyOptions options_;

@@ -29,6 +29,7 @@ class SmoothGrad : public FeatureAttributor {
   std::string name() const override { return "smoothgrad"; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override;
+  std::string ranking() const override { return "magnitude"; }
 
  private:
   SmoothGradOptions options_;
