@@ -1,10 +1,11 @@
-// The metric table: each metric's direction as its paper states it, names unique within a protocol, and the
-// data-attribution evaluation taking exactly its protocol's metrics.
+// The metric table: each metric's direction as its paper states it, names unique within a protocol, the
+// data-attribution evaluation taking exactly its protocol's metrics, and the README listing them all.
 #include <gtest/gtest.h>
 
 #include <set>
 
 #include "prism/core/error.h"
+#include "prism/core/files.h"
 #include "prism/evaluate/data/data_attribution_evaluation.h"
 #include "prism/evaluate/metrics.h"
 
@@ -45,6 +46,18 @@ TEST(Metrics, NamesAreUniqueWithinAProtocolAndUnknownOnesAreListed) {
   std::vector<std::string> data;
   for (const auto& metric : protocol_metrics("data attribution")) data.push_back(metric.name);
   EXPECT_EQ(data_metric_names(), data);
+}
+
+TEST(Metrics, TheReadmeListsEachWithItsDirectionAndMeaning) {
+  const auto readme = read_file(PRISM_SOURCE_DIR "/README.md", 1 << 20);
+  const std::string text(readme.begin(), readme.end());
+  for (const auto& metric : all_metrics()) {
+    std::string measures;
+    for (const char c : metric.measures) measures += c == '|' ? std::string("\\|") : std::string(1, c);
+    const auto row = "| " + metric.protocol + " | `" + metric.name + "` | " + metric.better + " " + metric.arrow() +
+                     " | " + measures + " |";
+    EXPECT_NE(text.find(row), std::string::npos) << "README.md lacks the row " << row;
+  }
 }
 
 }  // namespace
