@@ -63,6 +63,25 @@ TEST(IntegratedGradients, CompletenessHolds) {
   }
 }
 
+TEST(DeepLift, SumsToTheDifferenceOfTheLogitsOnAReluNetworkForEveryBaseline) {
+  // Summation-to-delta (Shrikumar et al. 2017, Eq. 1) is exact for linear ops and element-wise activations.
+  auto net = make_zoo_network({"mlp", {1, 28, 28}, 10, 0, 3});
+  set_metadata(*net, {1, 28, 28}, 10, {}, {{0.286f}, {0.353f}});
+  const auto x = some_images(4);
+  const auto targets = torch::tensor({1, 7, 3, 0}, torch::kInt64);
+  for (const std::string baseline : {"zeros", "mean", "blur"}) {
+    const auto explained = DeepLift({baseline}).explain(*net, x, targets);
+    const auto delta = target_scores(*net, x, targets) -
+                       target_scores(*net, make_baseline(*net, x, baseline, 5.0), targets);
+    EXPECT_TRUE(torch::allclose(explained.maps.flatten(1).sum(1), delta, 1e-4, 1e-4))
+        << baseline << ": " << explained.maps.flatten(1).sum(1) << " vs " << delta;
+    EXPECT_LT(explained.per_sample.at("completeness_error").max().item<float>(), 1e-3) << baseline;
+    // Not the gradient times the difference: the multipliers are secants of the ReLUs, not their slopes at x.
+    const auto gradient_times_delta = Saliency().attribute(*net, x, targets) * (x - make_baseline(*net, x, baseline, 5.0));
+    EXPECT_FALSE(torch::allclose(explained.maps, gradient_times_delta, 1e-3, 1e-5)) << baseline;
+  }
+}
+
 TEST(Saliency, MatchesFiniteDifferences) {
   // The mlp: max-pooling over tied zeros (the cnn's relu2) makes central differences one-sided.
   auto net = make_zoo_network({"mlp", {1, 28, 28}, 10, 0, 3});

@@ -101,6 +101,37 @@ TEST(PixelRemoval, MagnitudeRankingPutsTheLargestAbsoluteValueFirstAndEachMethod
   EXPECT_THROW(resolve_ranking("largest", "saliency"), Error);
 }
 
+TEST(PixelRemoval, LinearImputationReproducesALinearImageAndAPixelBecomesItsNeighboursWeightedMean) {
+  // The weighted mean of the eight neighbours of a linear function is its value: holes inside a ramp fill exactly.
+  const auto ramp = (torch::arange(12, torch::kFloat32).view({12, 1}) * 0.02 + torch::arange(10, torch::kFloat32) * 0.05)
+                        .view({1, 1, 12, 10}).repeat({2, 3, 1, 1});
+  auto removed = torch::zeros({2, 1, 12, 10}, torch::kBool);
+  removed[0][0].narrow(0, 2, 7).narrow(1, 3, 5).fill_(true);  // a 7 × 5 hole
+  removed[1][0].narrow(0, 4, 3).narrow(1, 1, 8).fill_(true);  // a 3 × 8 one
+  const auto filled = impute_linear(ramp, removed, 0.0, 0);
+  EXPECT_TRUE(torch::allclose(filled, ramp, 1e-5, 1e-5)) << (filled - ramp).abs().max();
+  // A corner has three neighbours: (f(0, 1) / 6 + f(1, 0) / 6 + f(1, 1) / 12) / (5 / 12) = 0.042 for f = 0.02 i + 0.05 j.
+  auto corner = torch::zeros({1, 1, 12, 10}, torch::kBool);
+  corner[0][0][0][0] = true;
+  EXPECT_NEAR(impute_linear(ramp.narrow(0, 0, 1), corner, 0.0, 0)[0][2][0][0].item<float>(), 0.042, 1e-6);
+  // One pixel of an image: (1/6 · Σ direct + 1/12 · Σ diagonal neighbours) / (4/6 + 4/12).
+  const auto image = torch::rand({1, 1, 3, 3});
+  auto centre = torch::zeros({1, 1, 3, 3}, torch::kBool);
+  centre[0][0][1][1] = true;
+  const auto v = image[0][0];
+  const auto direct = v[0][1] + v[1][0] + v[1][2] + v[2][1], diagonal = v[0][0] + v[0][2] + v[2][0] + v[2][2];
+  const auto expected = (direct / 6 + diagonal / 12).item<float>();
+  const auto one = impute_linear(image, centre, 0.0, 0);
+  EXPECT_NEAR(one[0][0][1][1].item<float>(), expected, 1e-6);
+  EXPECT_TRUE(torch::equal(one.masked_select(~centre), image.masked_select(~centre)));
+  // The noise: seeded, of the given σ, on the removed pixels only.
+  const auto noisy = impute_linear(ramp, removed, 0.05, 3);
+  EXPECT_TRUE(torch::equal(noisy, impute_linear(ramp, removed, 0.05, 3)));
+  const auto jitter = (noisy - filled).masked_select(removed.expand_as(ramp));
+  EXPECT_NEAR(jitter.std().item<double>(), 0.05, 0.01);
+  EXPECT_TRUE(torch::equal(noisy.masked_select(~removed.expand_as(ramp)), ramp.masked_select(~removed.expand_as(ramp))));
+}
+
 TEST(PixelRemoval, FillsAreZeroTheMeanAGaussianBlurOrSeededUniformNoise) {
   auto& network = small_trained_mlp();
   auto images = torch::zeros({2, 1, 16, 16});
@@ -187,6 +218,23 @@ TEST(PixelPerturbation, AFaithfulMapBeatsTheRandomControl) {
   const double morf = aopc(curves.morf_logit, curves.original_logit, grid);
   const double lerf = aopc(curves.lerf_logit, curves.original_logit, grid);
   EXPECT_GT(morf, lerf + 1.0);  // removing the most relevant pixels first drops the logit far faster
+}
+
+TEST(Road, AFaithfulMapKeepsThePredictionLongerLeastRelevantFirstAndTheRandomControlDoesNot) {
+  auto& network = small_trained_mlp();
+  const auto data = random_subset(test::fashion_test(), 200, 5);
+  const auto targets = predict_logits(network, data.images).argmax(1);
+  const auto ig = IntegratedGradients({.steps = 16}).attribute(network, data.images, targets).squeeze(1);
+  const auto random = RandomMap({4}).attribute(network, data.images, targets).squeeze(1);
+  const auto options = road_options();
+  const auto faithful = perturbation_curves(network, data.images, targets, ig, "integrated-gradients", options);
+  const auto control = perturbation_curves(network, data.images, targets, random, "random", options);
+  ASSERT_EQ(faithful.morf_hit.size(1), 9);
+  EXPECT_GT(faithful.lerf_hit.mean().item<double>(), faithful.morf_hit.mean().item<double>() + 0.2);
+  const double spread = (control.lerf_hit - control.morf_hit).mean(1).std().item<double>() / std::sqrt(200.0);
+  EXPECT_LT(std::abs((control.lerf_hit - control.morf_hit).mean().item<double>()), 4 * spread + 0.02);
+  const PerturbationReport report{options, {faithful, control}};
+  EXPECT_NE(report.hit_table().find("| integrated-gradients | signed |"), std::string::npos) << report.hit_table();
 }
 
 TEST(PixelPerturbation, SaliencyRanksByMagnitudeAndItsCurvesAreThoseOfTheAbsoluteMap) {
@@ -371,14 +419,23 @@ TEST(Cli, EvaluateWritesTablesAndRejectsBadInput) {
   EXPECT_EQ(report["methods"].size(), 2u);  // saliency and the random control
   EXPECT_EQ(report["methods"][1]["method"], "random");
   EXPECT_TRUE(std::filesystem::exists(dir / "pert/perturbation-probability.svg"));
+  result = test::run_prism("-q evaluate road" + base + (dir / "road").string() + " --methods saliency");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto road = nlohmann::json::parse(test::read_bytes(dir / "road/road.json"));
+  EXPECT_EQ(road["fill"], "linear");
+  EXPECT_EQ(road["percentages"].size(), 9u);
+  EXPECT_EQ(road["methods"][0]["ranking"], "magnitude");
+  EXPECT_EQ(road["better"]["lerf_minus_morf"], "higher");
+  EXPECT_NE(result.out.find("LeRF − MoRF ↑"), std::string::npos) << result.out;
   result = test::run_prism("-q evaluate sanity" + base + (dir / "sanity").string() + " --methods saliency");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(std::filesystem::exists(dir / "sanity/grid-000.png"));
   EXPECT_TRUE(std::filesystem::exists(dir / "sanity/sanity-ssim.svg"));
 
   const auto out = (dir / "bad").string();
-  test::expect_clean_failure(test::run_prism("evaluate sanity" + base + out + " --methods deeplift"),
+  test::expect_clean_failure(test::run_prism("evaluate sanity" + base + out + " --methods deeplab"),
                              "unknown attribution method");
+  test::expect_clean_failure(test::run_prism("evaluate road" + base + out + " --ranking largest"), "rankings are");
   test::expect_clean_failure(test::run_prism("evaluate sanity" + base + out + " --mode sideways"), "cascading");
   test::expect_clean_failure(test::run_prism("evaluate perturbation" + base + out + " --fill paint"), "fills are");
   test::expect_clean_failure(test::run_prism("evaluate perturbation" + base + out + " --percentages 5,120"), "[0, 100]");

@@ -331,7 +331,9 @@ def perturbation(network, x, target, maps, method="", percentages=None, fill="me
     """Pixel perturbation (MoRF and LeRF): the target's probability and logit as the pixels are removed in
     the order `maps` ranks them ([B, H, W], or [B, C, H, W] summed over channels), and the AOPCs. ranking:
     "signed" (largest value first), "magnitude" (largest |value| first) or "method", the convention of the
-    prism method named `method` (magnitude for saliency, smoothgrad and pruned-gradient; signed otherwise)."""
+    prism method named `method` (magnitude for saliency, smoothgrad and pruned-gradient; signed otherwise).
+    fill="linear" with percentages 10, 20, ..., 90 is ROAD (Rong et al. 2022): "morf_hit" and "lerf_hit" say
+    whether each sample is still predicted as the target."""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     maps = _tensor(maps, "maps", _torch.float32)

@@ -51,7 +51,9 @@ void run_attribute(AttributeOptions& o) {
   }
   std::unique_ptr<Network> network = load_network(o.model, {inputs.size(1), inputs.size(2), inputs.size(3)});
   std::vector<std::string> methods;
-  if (!o.methods.empty()) {
+  if (o.methods == "all") {
+    methods = feature_methods();
+  } else if (!o.methods.empty()) {
     std::stringstream stream(o.methods);
     for (std::string m; std::getline(stream, m, ',');) methods.push_back(m);
   } else {
@@ -113,7 +115,8 @@ void add_attribute(CLI::App& app) {
   command->add_option("--targets", o->targets, "predicted, true, a class number, or a .npy of classes")
       ->capture_default_str();
   command->add_option("--method", o->method, method_names(feature_method_docs()));
-  command->add_option("--methods", o->methods, "several methods, comma-separated: adds a comparison grid per sample");
+  command->add_option("--methods", o->methods,
+                      "several methods, comma-separated, or all: adds a comparison grid per sample");
   command->add_option("--out", o->out, "output folder")->required();
   command->add_option("--batch-size", o->batch_size, "samples per call of a method")->capture_default_str();
   command->add_option("--reduce", o->reduce, "channel reduction for pictures: sum, abs-sum, max-abs, signed-max")

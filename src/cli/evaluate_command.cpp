@@ -26,7 +26,8 @@ struct FeatureEvaluationOptions {
   void add_to(CLI::App& command, const std::string& default_samples_help) {
     command.add_option("--model", model, "model file (.prism, or TorchScript .pt)")->required();
     data.add_to(command);
-    command.add_option("--methods", methods, "comma-separated methods; the random control is added")->capture_default_str();
+    command.add_option("--methods", methods, "comma-separated methods, or all; the random control is added")
+        ->capture_default_str();
     command.add_option("--method-options", method_options,
                        "JSON options per method, e.g. {\"integrated-gradients\":{\"steps\":20}}");
     command.add_flag("--no-random", no_random, "leave out the random control");
@@ -46,7 +47,7 @@ struct FeatureEvaluationOptions {
       throw Error("--method-options is not valid JSON; write e.g. {\"integrated-gradients\":{\"steps\":20}}");
     }
     require(given.is_object(), "--method-options must be a JSON object keyed by method name");
-    auto names = parse_list<std::string>(methods, "--methods");
+    auto names = methods == "all" ? feature_methods() : parse_list<std::string>(methods, "--methods");
     if (!no_random && std::find(names.begin(), names.end(), "random") == names.end()) names.push_back("random");
     for (const auto& item : given.items())
       require(std::find(names.begin(), names.end(), item.key()) != names.end(),
@@ -165,6 +166,7 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
   std::printf("tables, plots (sanity-*.svg, .png) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
 }
 
+// Pixel perturbation, or ROAD (options.fill "linear"): its files are road.* with ROAD's table of accuracies.
 void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {
   auto [network, methods, images, targets] = o.set_up();
   PerturbationReport report;
@@ -175,6 +177,16 @@ void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptio
     report.curves.push_back(perturbation_curves(*network, images, targets, maps, method->name(), options));
   }
   const fs::path out = o.out;
+  if (options.fill == "linear") {
+    const auto table = report.hit_table();
+    write_file_atomic(out / "road.svg", report.plot_svg("hit"));
+    write_file_atomic(out / "road-probability.svg", report.plot_svg("probability"));
+    write_file_atomic(out / "road.csv", report.to_csv());
+    write_file_atomic(out / "road.md", table);
+    write_file_atomic(out / "road.json", report.to_json().dump(2));
+    std::printf("%s\ncurves, plots (road*.svg) and tables in %s\n", table.c_str(), o.out.c_str());
+    return;
+  }
   const auto table = report.table();
   write_file_atomic(out / "perturbation-probability.svg", report.plot_svg("probability"));
   write_file_atomic(out / "perturbation-logit.svg", report.plot_svg("logit"));
@@ -259,7 +271,7 @@ void run_perturbation_evaluation(const std::string& model, const DataOptions& da
 }
 
 void add_evaluate(CLI::App& app) {
-  auto* evaluate = app.add_subcommand("evaluate", "evaluate explanations: sanity, perturbation, roar, measures (feature maps), data-attribution");
+  auto* evaluate = app.add_subcommand("evaluate", "evaluate explanations: sanity, perturbation, road, roar, measures (feature maps), data-attribution");
   evaluate->require_subcommand(1);
 
   auto* sanity = evaluate->add_subcommand("sanity", "model-parameter (and data) randomisation tests of the maps");
@@ -278,7 +290,10 @@ void add_evaluate(CLI::App& app) {
   auto removal = std::make_shared<PerturbationOptions>();
   auto percentages = std::make_shared<std::string>();
   perturbation_options->add_to(*perturbation, "test samples (a seeded random choice)");
-  perturbation->add_option("--fill", removal->fill, "removed pixels become: mean, zero, blur, noise")->capture_default_str();
+  perturbation->add_option("--fill", removal->fill,
+                           "removed pixels become: mean, zero, blur, noise, linear (ROAD's noisy linear imputation)")
+      ->capture_default_str();
+  perturbation->add_option("--noise", removal->noise, "sigma of the linear fill's noise")->capture_default_str();
   perturbation->add_option("--ranking", removal->ranking, kRankingHelp)->capture_default_str();
   perturbation->add_option("--percentages", *percentages,
                            "percentages of pixels removed (default 0–10 in steps of 1, then 20–100 in steps of 10)");
@@ -299,6 +314,19 @@ void add_evaluate(CLI::App& app) {
     removal->seed = perturbation_options->seed;
     removal->batch_size = perturbation_options->batch_size;
     run_perturbation(*perturbation_options, *removal);
+  });
+
+  auto* road = evaluate->add_subcommand("road", "ROAD: MoRF and LeRF with the removed pixels imputed from their "
+                                                "neighbours (no retraining), accuracy at 10-90 %");
+  auto road_setup = std::make_shared<FeatureEvaluationOptions>();
+  auto imputation = std::make_shared<PerturbationOptions>(road_options());
+  road_setup->add_to(*road, "test samples (a seeded random choice)");
+  road->add_option("--noise", imputation->noise, "sigma of the imputation's noise (ROAD's)")->capture_default_str();
+  road->add_option("--ranking", imputation->ranking, kRankingHelp)->capture_default_str();
+  road->callback([=] {
+    imputation->seed = road_setup->seed;
+    imputation->batch_size = road_setup->batch_size;
+    run_perturbation(*road_setup, *imputation);
   });
 
   auto* roar = evaluate->add_subcommand("roar", "ROAR / KAR: remove (or keep) the top pixels, retrain, measure");

@@ -608,6 +608,8 @@ PYBIND11_MODULE(_prism, m) {
         out["lerf_logit"] = curves.lerf_logit;
         out["original_probability"] = curves.original_probability;
         out["original_logit"] = curves.original_logit;
+        out["morf_hit"] = curves.morf_hit;
+        out["lerf_hit"] = curves.lerf_hit;
         out["aopc_morf"] = aopc(curves.morf_probability, curves.original_probability, options.percentages);
         out["aopc_lerf"] = aopc(curves.lerf_probability, curves.original_probability, options.percentages);
         return out;

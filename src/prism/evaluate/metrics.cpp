@@ -16,6 +16,11 @@ const std::vector<Metric>& all_metrics() {
       {"aopc_morf", "pixel perturbation", "higher", "AOPC removing the most relevant pixels first (Samek et al. 2017)"},
       {"aopc_lerf", "pixel perturbation", "lower", "AOPC removing the least relevant pixels first"},
       {"morf_minus_lerf", "pixel perturbation", "higher", "AOPC MoRF - AOPC LeRF: both ends of the ranking at once"},
+      // ROAD (pixel_perturbation.h, fill "linear"): the share of samples still predicted as the target.
+      {"morf_accuracy", "road", "lower",
+       "share still predicted as the target, most relevant pixels imputed first, mean over 10-90 % (Rong et al. 2022)"},
+      {"lerf_accuracy", "road", "higher", "the same, least relevant pixels imputed first"},
+      {"lerf_minus_morf", "road", "higher", "LeRF - MoRF accuracy: both ends of the ranking at once"},
       // Model-parameter randomisation (sanity_check.h): the similarity of the maps to the trained model's.
       {"spearman", "sanity", "lower", "rank correlation with the trained model's maps (Adebayo et al. 2018)"},
       {"spearman_abs", "sanity", "lower", "rank correlation of |map| with the trained model's"},

@@ -41,6 +41,8 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
   out.lerf_probability = torch::empty({count, steps});
   out.morf_logit = torch::empty({count, steps});
   out.lerf_logit = torch::empty({count, steps});
+  out.morf_hit = torch::empty({count, steps});
+  out.lerf_hit = torch::empty({count, steps});
   out.original_probability = torch::empty({count});
   out.original_logit = torch::empty({count});
   // Forward passes only, (1 + 2 × steps) per batch: through the compiled graph where there are enough.
@@ -52,29 +54,44 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
   const auto scores = [&](const torch::Tensor& batch, const torch::Tensor& target) {
     const auto logits = pass.run(batch).at(0).to(target.device());
     const auto index = target.view({-1, 1});
-    return std::make_pair(logits.softmax(1).gather(1, index).squeeze(1), logits.gather(1, index).squeeze(1));
+    return std::make_tuple(logits.softmax(1).gather(1, index).squeeze(1), logits.gather(1, index).squeeze(1),
+                           logits.argmax(1).eq(target).to(torch::kFloat32));
   };
   for (int64_t begin = 0; begin < count; begin += options.batch_size) {
     const int64_t size = std::min(options.batch_size, count - begin);
     const auto batch = images.narrow(0, begin, size);
     const auto target = targets.narrow(0, begin, size);
     const auto ranking = rank_pixels(maps.narrow(0, begin, size), out.ranking);
-    const auto fill = fill_values(network, batch, options.fill, options.seed + static_cast<uint64_t>(begin));
-    const auto [probability, logit] = scores(batch, target);
-    out.original_probability.narrow(0, begin, size).copy_(probability);
-    out.original_logit.narrow(0, begin, size).copy_(logit);
+    const bool imputed = options.fill == "linear";
+    const auto fill = imputed ? torch::Tensor() : fill_values(network, batch, options.fill, options.seed + begin);
+    const auto removed_images = [&](int64_t removed, bool from_top, int64_t s) {
+      if (!imputed) return remove_pixels(batch, ranking, removed, fill, from_top);
+      const auto mask = removal_mask(ranking, removed, from_top, batch.sizes()).to(batch.device());
+      return impute_linear(batch, mask, options.noise, options.seed + 1000003 * begin + 2 * s + from_top);
+    };
+    const auto original = scores(batch, target);
+    out.original_probability.narrow(0, begin, size).copy_(std::get<0>(original));
+    out.original_logit.narrow(0, begin, size).copy_(std::get<1>(original));
     for (int64_t s = 0; s < steps; ++s) {
       const auto removed = static_cast<int64_t>(std::llround(options.percentages[s] / 100.0 * pixels));
-      const auto both = torch::cat({remove_pixels(batch, ranking, removed, fill, true),
-                                    remove_pixels(batch, ranking, removed, fill, false)});
-      const auto [p, l] = scores(both, torch::cat({target, target}));
+      const auto both = torch::cat({removed_images(removed, true, s), removed_images(removed, false, s)});
+      const auto [p, l, h] = scores(both, torch::cat({target, target}));
       out.morf_probability.narrow(0, begin, size).select(1, s).copy_(p.narrow(0, 0, size));
       out.lerf_probability.narrow(0, begin, size).select(1, s).copy_(p.narrow(0, size, size));
       out.morf_logit.narrow(0, begin, size).select(1, s).copy_(l.narrow(0, 0, size));
       out.lerf_logit.narrow(0, begin, size).select(1, s).copy_(l.narrow(0, size, size));
+      out.morf_hit.narrow(0, begin, size).select(1, s).copy_(h.narrow(0, 0, size));
+      out.lerf_hit.narrow(0, begin, size).select(1, s).copy_(h.narrow(0, size, size));
     }
   }
   return out;
+}
+
+PerturbationOptions road_options() {
+  PerturbationOptions options;
+  options.percentages = {10, 20, 30, 40, 50, 60, 70, 80, 90};
+  options.fill = "linear";
+  return options;
 }
 
 double aopc(const torch::Tensor& curve, const torch::Tensor& original, const std::vector<double>& percentages,
@@ -103,11 +120,17 @@ nlohmann::json PerturbationReport::to_json() const {
                       {"aopc_morf_1_10", aopc(morf, original, grid, 1, 10)},
                       {"aopc_lerf_1_10", aopc(lerf, original, grid, 1, 10)}};
     }
+    const double morf_hit = c.morf_hit.mean().item<double>(), lerf_hit = c.lerf_hit.mean().item<double>();
+    entry["hit"] = {{"morf", mean_curve(c.morf_hit)}, {"lerf", mean_curve(c.lerf_hit)},
+                    {"morf_accuracy", morf_hit}, {"lerf_accuracy", lerf_hit}, {"lerf_minus_morf", lerf_hit - morf_hit}};
     methods.push_back(entry);
   }
-  return {{"percentages", grid},        {"fill", options.fill}, {"ranking", options.ranking},
-          {"seed", options.seed},        {"better", metric_directions("pixel perturbation")},
-          {"methods", methods}};
+  auto better = metric_directions("pixel perturbation");
+  better.update(metric_directions("road"));
+  nlohmann::json out = {{"percentages", grid}, {"fill", options.fill},   {"ranking", options.ranking},
+                        {"seed", options.seed}, {"better", better}, {"methods", methods}};
+  if (options.fill == "linear") out["noise"] = options.noise;
+  return out;
 }
 
 std::string PerturbationReport::table() const {
@@ -130,28 +153,57 @@ std::string PerturbationReport::table() const {
 
 std::string PerturbationReport::to_csv() const {
   std::ostringstream out;
-  out << "method,order,percentage,probability,logit\n";
+  out << "method,order,percentage,probability,logit,hit\n";
   for (const auto& c : curves)
-    for (const auto& [order, probability, logit] :
-         {std::tuple{"morf", c.morf_probability, c.morf_logit}, std::tuple{"lerf", c.lerf_probability, c.lerf_logit}}) {
-      const auto p = mean_curve(probability), l = mean_curve(logit);
+    for (const auto& [order, probability, logit, hit] :
+         {std::tuple{"morf", c.morf_probability, c.morf_logit, c.morf_hit},
+          std::tuple{"lerf", c.lerf_probability, c.lerf_logit, c.lerf_hit}}) {
+      const auto p = mean_curve(probability), l = mean_curve(logit), h = mean_curve(hit);
       for (size_t s = 0; s < p.size(); ++s)
-        out << c.method << ',' << order << ',' << options.percentages[s] << ',' << p[s] << ',' << l[s] << '\n';
+        out << c.method << ',' << order << ',' << options.percentages[s] << ',' << p[s] << ',' << l[s] << ',' << h[s]
+            << '\n';
     }
   return out.str();
 }
 
+std::string PerturbationReport::hit_table() const {
+  std::ostringstream out;
+  out << "| method | ranked by |";
+  for (double p : options.percentages) out << " MoRF " << short_number(p) << " % |";
+  for (double p : options.percentages) out << " LeRF " << short_number(p) << " % |";
+  out << " MoRF mean ↓ | LeRF mean ↑ | LeRF − MoRF ↑ |\n|---|---|";
+  for (size_t i = 0; i < 2 * options.percentages.size() + 3; ++i) out << "---|";
+  out << '\n';
+  char cell[32];
+  for (const auto& c : curves) {
+    out << "| " << c.method << " | " << c.ranking << " |";
+    for (const auto* curve : {&c.morf_hit, &c.lerf_hit})
+      for (const double value : mean_curve(*curve)) {
+        std::snprintf(cell, sizeof cell, " %.3f |", value);
+        out << cell;
+      }
+    const double morf = c.morf_hit.mean().item<double>(), lerf = c.lerf_hit.mean().item<double>();
+    std::snprintf(cell, sizeof cell, " %.3f | %.3f | %.3f |\n", morf, lerf, lerf - morf);
+    out << cell;
+  }
+  return out.str();
+}
+
 std::string PerturbationReport::plot_svg(const std::string& score, double max_percentage) const {
-  require(score == "probability" || score == "logit", "plot the probability or the logit");
+  require(score == "probability" || score == "logit" || score == "hit", "plot the probability, the logit or the hit");
   LinePlot plot;
-  plot.title = "Pixel perturbation (fill: " + options.fill + "): solid MoRF, dashed LeRF";
+  plot.title = std::string(options.fill == "linear" ? "ROAD" : "Pixel perturbation") + " (fill: " + options.fill +
+               "): solid MoRF, dashed LeRF";
   plot.x_label = "pixels removed (%)";
-  plot.y_label = score == "probability" ? "target probability" : "target logit";
+  plot.y_label = score == "probability" ? "target probability"
+                 : score == "logit"     ? "target logit"
+                                        : "share still predicted as the target";
   for (size_t m = 0; m < curves.size(); ++m)
     for (bool morf : {true, false}) {
       const auto& c = curves[m];
       const auto& curve = score == "probability" ? (morf ? c.morf_probability : c.lerf_probability)
-                                                 : (morf ? c.morf_logit : c.lerf_logit);
+                          : score == "logit"     ? (morf ? c.morf_logit : c.lerf_logit)
+                                                 : (morf ? c.morf_hit : c.lerf_hit);
       const auto mean = mean_curve(curve);
       PlotSeries series{c.method + (morf ? " MoRF" : " LeRF"), {}, {}, !morf, static_cast<int>(m)};
       for (size_t s = 0; s < mean.size(); ++s)

@@ -5,6 +5,10 @@
 //   AOPC = 1/(L+1) Σ_{k=0..L} ⟨f(x⁽⁰⁾) − f(x⁽ᵏ⁾)⟩,
 // large for MoRF and small for LeRF when the map is faithful. The seed-003 authors measured steps of
 // 1–10 % of the pixels; the default grid holds those and the whole 0–100 % curve.
+// ROAD (Rong et al. 2022, "A consistent and efficient evaluation strategy for attribution methods") is the same
+// protocol with the removed pixels imputed from their neighbours (fill "linear"), so that the shape of the removed
+// region no longer tells the model the class, on 10–90 % in steps of 10 (road_options()), reported as the share
+// of samples whose prediction is still the target: low for MoRF, high for LeRF.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -18,7 +22,8 @@ namespace prism {
 
 struct PerturbationOptions {
   std::vector<double> percentages = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
-  std::string fill = "mean";  // mean | zero | blur | noise (see fill_values)
+  std::string fill = "mean";  // mean | zero | blur | noise (see fill_values) | linear (ROAD: impute_linear)
+  double noise = 0.01;        // σ of the linear fill's noise (ROAD's), in input units
   std::string ranking = "method";  // method (each method's own convention) | signed | magnitude (rank_pixels)
   uint64_t seed = 0;          // of the noise fill
   int64_t batch_size = 64;
@@ -30,7 +35,11 @@ struct PerturbationCurves {
   torch::Tensor original_probability, original_logit;  // [B]
   torch::Tensor morf_probability, lerf_probability;    // [B, steps]
   torch::Tensor morf_logit, lerf_logit;                // [B, steps]
+  torch::Tensor morf_hit, lerf_hit;                    // [B, steps]: 1 where the target is still the top class
 };
+
+// ROAD's protocol: the linear fill on 10, 20, ..., 90 % of the pixels.
+PerturbationOptions road_options();
 
 // The curves of collapsed maps [B, H, W] of `images` for `targets`, ranked as options.ranking says for `method`.
 PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
@@ -48,8 +57,12 @@ struct PerturbationReport {
 
   nlohmann::json to_json() const;
   std::string table() const;  // markdown: the ranking, AOPC of probability and logit, MoRF and LeRF, whole grid and 1–10 %
-  std::string to_csv() const;  // mean curves: method, order, percentage, probability, logit
-  // The mean probability (or logit) against the share of pixels removed, one line per method and order.
+  std::string to_csv() const;  // mean curves: method, order, percentage, probability, logit, hit
+  // markdown: per method the share of samples still predicted as the target after each step, MoRF and LeRF, their
+  // means over the steps and LeRF − MoRF (ROAD's table)
+  std::string hit_table() const;
+  // The mean probability, logit or hit (share still predicted as the target) against the share of pixels removed,
+  // one line per method and order.
   std::string plot_svg(const std::string& score, double max_percentage = 100) const;
 };
 

@@ -5,8 +5,11 @@
 #include "prism/core/error.h"
 #include "prism/core/method_registry.h"
 #include "prism/core/progress.h"
+#include "prism/explain/feature/deeplift.h"
 #include "prism/explain/feature/grad_cam.h"
+#include "prism/explain/feature/gradient_shap.h"
 #include "prism/explain/feature/gradient_x_input.h"
+#include "prism/explain/feature/guided_backprop.h"
 #include "prism/explain/feature/integrated_gradients.h"
 #include "prism/explain/feature/lrp.h"
 #include "prism/explain/feature/occlusion.h"
@@ -38,8 +41,31 @@ const std::vector<MethodEntry<FeatureAttributor>>& registry() {
           "to f(x) - f(baseline)"),
       method<SmoothGrad, SmoothGradOptions>("smoothgrad",
                                             "the gradient averaged over noisy copies of the input (Smilkov et al. 2017)"),
+      method<DeepLift, DeepLiftOptions>(
+          "deeplift",
+          "DeepLIFT, Rescale rule (Shrikumar et al. 2017): the difference from a baseline times the multipliers "
+          "Delta y / Delta x of the activations; the map sums to f(x) - f(baseline)"),
+      method<DeepLiftShap, DeepLiftShapOptions>(
+          "deeplift-shap", "DeepLIFT averaged over a set of baselines (Lundberg and Lee 2017)"),
+      method<GradientShap, GradientShapOptions>(
+          "gradient-shap",
+          "expected gradients: the gradient at random points between the input and baselines drawn from a set, "
+          "times their difference (Lundberg and Lee 2017, as Captum's GradientShap)"),
+      method<GuidedBackprop>("guided-backprop",
+                             "the gradient with only positive gradients passed back through the activations "
+                             "(Springenberg et al. 2015)"),
       method<GradCam, GradCamOptions>(
           "grad-cam", "a layer's feature maps weighted by their pooled gradients, upsampled (Selvaraju et al. 2017)"),
+      method<GradCamPlusPlus, GradCamOptions>(
+          "grad-cam++", "Grad-CAM with each position's gradient weighted by higher-order terms (Chattopadhay et al. 2018)"),
+      method<HiResCam, GradCamOptions>(
+          "hires-cam", "a layer's feature maps times their gradients element-wise, summed over channels (Draelos and "
+                       "Carin 2020)"),
+      method<LayerCam, GradCamOptions>(
+          "layer-cam", "a layer's feature maps times their positive gradients, summed over channels (Jiang et al. 2021)"),
+      method<ScoreCam, GradCamOptions>(
+          "score-cam", "a layer's feature maps weighted by the target's scores on the input masked by each of them, no "
+                       "gradient (Wang et al. 2020)"),
       method<Lrp, LrpOptions>("lrp",
                               "layer-wise relevance propagation (Bach et al. 2015) with zennit's composites; the map "
                               "sums to the target logit"),

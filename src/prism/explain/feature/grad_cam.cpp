@@ -19,9 +19,47 @@ std::string GradCam::default_layer(Network& network) {
     const bool feature_map = is_activation(layer.kind) || layer.kind == "conv";
     if (feature_map && out.defined() && out.dim() == 4 && out.size(2) * out.size(3) > 1) chosen = layer.name;
   }
-  require(!chosen.empty(), "Grad-CAM needs a layer with spatial feature maps, and this model has none; "
+  require(!chosen.empty(), "the CAM methods need a layer with spatial feature maps, and this model has none; "
                            "give --layer");
   return chosen;
+}
+
+nlohmann::json GradCam::options() const {
+  auto json = options_json(options_);
+  if (variant_ != "score-cam") json.erase("internal_batch_size");
+  return json;
+}
+
+torch::Tensor GradCam::layer_map(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets,
+                                 const torch::Tensor& maps, const torch::Tensor& gradient) const {
+  if (variant_ == "grad-cam") return (gradient.mean({2, 3}, /*keepdim=*/true) * maps).sum(1, true);  // Eqs. 1–2
+  if (variant_ == "hires-cam") return (gradient * maps).sum(1, true);
+  if (variant_ == "layer-cam") return (torch::relu(gradient) * maps).sum(1, true);
+  if (variant_ == "grad-cam++") {
+    const auto squared = gradient.pow(2), cubed = gradient.pow(3);
+    const auto denominator = 2 * squared + maps.sum({2, 3}, /*keepdim=*/true) * cubed;
+    const auto a = torch::where(gradient != 0, squared / torch::where(denominator != 0, denominator,
+                                                                      torch::ones_like(denominator)),
+                                torch::zeros_like(gradient));
+    return ((a * torch::relu(gradient)).sum({2, 3}, /*keepdim=*/true) * maps).sum(1, true);
+  }
+  // score-cam: each channel, upsampled and scaled to [0, 1], masks the input; the target's logits on the
+  // masked inputs, softmaxed over the channels, weight the channels.
+  require(options_.internal_batch_size >= 1, "the internal batch size must be at least 1");
+  torch::NoGradGuard no_grad;
+  const int64_t batch = maps.size(0), channels = maps.size(1);
+  auto masks = torch::upsample_bilinear2d(maps, {inputs.size(2), inputs.size(3)}, /*align_corners=*/false);
+  const auto low = std::get<0>(masks.flatten(2).min(2)).view({batch, channels, 1, 1});
+  const auto high = std::get<0>(masks.flatten(2).max(2)).view({batch, channels, 1, 1});
+  masks = (masks - low) / torch::where(high > low, high - low, torch::ones_like(high));
+  auto scores = torch::empty({batch, channels}, maps.options());
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t start = 0; start < channels; start += options_.internal_batch_size) {
+      const int64_t count = std::min(options_.internal_batch_size, channels - start);
+      const auto masked = inputs[b].unsqueeze(0) * masks[b].narrow(0, start, count).unsqueeze(1);
+      scores[b].narrow(0, start, count).copy_(network.forward(masked).select(1, targets[b].item<int64_t>()));
+    }
+  return (scores.softmax(1).view({batch, channels, 1, 1}) * maps).sum(1, true);
 }
 
 torch::Tensor GradCam::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
@@ -32,12 +70,18 @@ torch::Tensor GradCam::attribute(Network& network, const torch::Tensor& inputs, 
   torch::Tensor maps;
   TapSet taps;
   taps.capture(options_.layer, &maps);
-  const auto scores = network.forward(inputs.detach().requires_grad_(true), taps).gather(1, targets.view({-1, 1})).sum();
-  require(maps.defined() && maps.dim() == 4,
-          "Grad-CAM needs feature maps [B, K, h, w] at layer '" + options_.layer + "'; choose a convolutional layer");
-  const auto gradient = torch::autograd::grad({scores}, {maps})[0];
-  const auto alpha = gradient.mean({2, 3}, /*keepdim=*/true);                   // Eq. 1
-  auto cam = (alpha * maps.detach()).sum(1, /*keepdim=*/true);                 // Eq. 2
+  const bool needs_gradient = variant_ != "score-cam";
+  torch::Tensor gradient;
+  {
+    torch::AutoGradMode grad_mode(needs_gradient);
+    const auto scores = network.forward(inputs.detach().requires_grad_(needs_gradient), taps)
+                            .gather(1, targets.view({-1, 1}))
+                            .sum();
+    require(maps.defined() && maps.dim() == 4, name() + " needs feature maps [B, K, h, w] at layer '" + options_.layer +
+                                                   "'; choose a convolutional layer");
+    if (needs_gradient) gradient = torch::autograd::grad({scores}, {maps})[0];
+  }
+  auto cam = layer_map(network, inputs.detach(), targets, maps.detach(), gradient);
   if (options_.relu) cam = torch::relu(cam);
   cam = torch::upsample_bilinear2d(cam, {inputs.size(2), inputs.size(3)}, /*align_corners=*/false);
   return cam.expand_as(inputs).contiguous();
