@@ -49,6 +49,13 @@ bool is_activation(const std::string& kind) {
   return kinds.count(kind) > 0;
 }
 
+std::vector<std::string> activation_layers(const Network& network) {
+  std::vector<std::string> names;
+  for (const auto& layer : network.layers())
+    if (is_activation(layer.kind)) names.push_back(layer.name);
+  return names;
+}
+
 const LayerInfo& last_linear_layer_info(const Network& network) {
   const auto& layers = network.layers();
   const auto last = std::find_if(layers.rbegin(), layers.rend(), [](const LayerInfo& l) { return l.kind == "linear"; });

@@ -111,6 +111,9 @@ class Network {
                            Normalization);
 };
 
+// The names of the network's element-wise activation layers (is_activation), in forward order.
+std::vector<std::string> activation_layers(const Network& network);
+
 // The last linear layer (the one that computes the logits in a classifier), and the penultimate features, the
 // default of every option that names a layer: the layer that feeds the last linear layer (or, in a model with
 // a convolutional classifier and no linear layer, its last conv). Errors name the problem.

@@ -39,8 +39,9 @@ class FeatureAttributor {
   virtual nlohmann::json options() const = 0;
   // How the evaluations that remove pixels in rank order (pixel perturbation, ROAR) read this method's collapsed
   // maps, as its paper does: "signed" (largest value first) for contributions to the score (×input, integrated
-  // gradients, LRP, occlusion, the CAMs), "magnitude" (largest |value| first) for gradients, whose sign only says
-  // which way a pixel moves the score (saliency, SmoothGrad, the pruned gradient; Quantus ranks them so too).
+  // gradients, DeepLIFT, the SHAP methods, LRP, occlusion, the CAMs), "magnitude" (largest |value| first) for
+  // gradients, whose sign only says which way a pixel moves the score (saliency, SmoothGrad, guided backprop, the
+  // pruned gradient; Quantus ranks them so too).
   virtual std::string ranking() const { return "signed"; }
 };
 

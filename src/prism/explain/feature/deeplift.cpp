@@ -3,7 +3,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "prism/core/error.h"
-#include "prism/explain/feature/guided_backprop.h"
 #include "prism/explain/feature/integrated_gradients.h"
 #include "prism/io/npy.h"
 
@@ -30,7 +29,7 @@ DeepLiftResult deeplift_rescale(Network& network, const torch::Tensor& inputs, c
   network.set_training(false);
   // Each activation whose single input is a layer (one reading the network's input keeps its gradient).
   std::vector<std::pair<std::string, std::string>> rescaled;  // (activation, the layer it reads)
-  for (const auto& layer : activation_layers(network, "deeplift"))
+  for (const auto& layer : activation_layers(network))
     if (const auto input = network.layer(layer).input(); !input.empty() && input != "?") rescaled.push_back({layer, input});
   const auto target_index = targets.view({-1, 1});
 

@@ -15,7 +15,4 @@ class GuidedBackprop : public FeatureAttributor {
   std::string ranking() const override { return "magnitude"; }
 };
 
-// The network's element-wise activation layers (is_activation); an error naming `method` when there are none.
-std::vector<std::string> activation_layers(const Network& network, const std::string& method);
-
 }  // namespace prism

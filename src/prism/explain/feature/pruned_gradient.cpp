@@ -9,10 +9,8 @@
 namespace prism {
 namespace {
 
-std::vector<std::string> activation_layers(const Network& network) {
-  std::vector<std::string> names;
-  for (const auto& layer : network.layers())
-    if (is_activation(layer.kind)) names.push_back(layer.name);
+std::vector<std::string> pruned_layers(const Network& network) {
+  auto names = activation_layers(network);
   require(!names.empty(), "the pruned gradient prunes the outputs of activation layers (ReLU, ReLU6, SiLU, GELU, ...), "
                           "and this model has none");
   return names;
@@ -53,7 +51,7 @@ nlohmann::json PrunedGradient::options() const { return options_json(options_); 
 Attribution PrunedGradient::explain(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   network.set_training(false);
-  const auto layers = activation_layers(network);
+  const auto layers = pruned_layers(network);
   const int64_t batch = inputs.size(0);
 
   // 1. Taylor scores |a · ∂f_c/∂a|, or with path-averaged gradients for the integrated variant.
