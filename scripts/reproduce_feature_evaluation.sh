@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/feature-evaluation/: the seed-003 comparison (pruned gradient against saliency,
 # gradient x input, integrated gradients, SmoothGrad, Grad-CAM, LRP and the random control) on Fashion-MNIST
-# with sanity checks, pixel perturbation, single-map measures and ROAR / KAR. Working files (caches,
+# with sanity checks, pixel perturbation, ROAD, single-map measures and ROAR / KAR. Working files (caches,
 # retrained models) go to runs/feature-evaluation/; only tables, plots and grids are copied to docs/.
 #   scripts/reproduce_feature_evaluation.sh [prism binary, default build/prism]
 # About 80 minutes on 2 cores in all. A step whose results exist is skipped (FORCE=1 recomputes every step);
@@ -36,8 +36,12 @@ step $work/cnn/sanity-independent "$prism" -q evaluate sanity --model $cnn --dat
 # Pixel perturbation on 500 test images, ranking by the signed map and by its magnitude.
 for reduce in sum abs-sum; do
   step $work/cnn/perturbation-$reduce "$prism" -q evaluate perturbation --model $cnn --data fashion-mnist \
-    --samples 500 --reduce $reduce
+    --samples 500 --reduce $reduce --ranking signed
 done
+# ROAD on the same 500 images: each method ranked by its paper's convention, then every one by magnitude.
+step $work/cnn/road "$prism" -q evaluate road --model $cnn --data fashion-mnist --samples 500
+step $work/cnn/road-magnitude "$prism" -q evaluate road --model $cnn --data fashion-mnist --samples 500 \
+  --ranking magnitude
 # The pruned gradient's one parameter: the share of neurons pruned (the paper used 70-90 %).
 for sparsity in 70 95 99; do
   step $work/cnn/perturbation-pruned-$sparsity "$prism" -q evaluate perturbation --model $cnn --data fashion-mnist \
@@ -52,7 +56,7 @@ step $work/resnet18/sanity-cascading "$prism" -q evaluate sanity --model $resnet
   --mode cascading
 for reduce in sum abs-sum; do
   step $work/resnet18/perturbation-$reduce "$prism" -q evaluate perturbation --model $resnet --data fashion-mnist \
-    --samples 200 --reduce $reduce
+    --samples 200 --reduce $reduce --ranking signed
 done
 step $work/resnet18/measures "$prism" -q evaluate measures --model $resnet --data fashion-mnist --samples 32
 

@@ -120,7 +120,7 @@ TEST(Cli, AttributeRejectsBadInput) {
   save_network(*net, dir / "cnn.prism");
   const auto base = "attribute --model " + (dir / "cnn.prism").string() + " --data fashion-mnist --out " +
                     (dir / "out").string();
-  expect_clean_failure(run_prism(base + " --method deeplift"), "unknown attribution method");
+  expect_clean_failure(run_prism(base + " --method deeplab"), "unknown attribution method");
   expect_clean_failure(run_prism(base + " --method pruned-gradient --sparsity 100"), "sparsity must lie in [0, 100)");
   expect_clean_failure(run_prism(base + " --method saliency --indices 9999:10001"), "outside the data");
   expect_clean_failure(run_prism(base + " --method saliency --targets 12"), "outside the model's classes");

@@ -254,7 +254,7 @@ TEST(FeatureMethods, AgreeBetweenBuiltInAndTorchScriptModels) {
 TEST(FeatureMethods, RejectBadInput) {
   auto net = random_cnn();
   const auto x = some_images(2);
-  EXPECT_THROW(make_feature_attributor("deeplift"), Error);
+  EXPECT_THROW(make_feature_attributor("deeplab"), Error);
   EXPECT_THROW(make_feature_attributor("saliency", {{"steps", 3}}), Error);
   EXPECT_THROW(make_feature_attributor("smoothgrad", {{"samples", "many"}}), Error);
   EXPECT_THROW(Saliency().attribute(*net, x, torch::tensor({0, 10}, torch::kInt64)), Error);

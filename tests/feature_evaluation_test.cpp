@@ -161,6 +161,7 @@ TEST(PixelRemoval, FillsAreZeroTheMeanAGaussianBlurOrSeededUniformNoise) {
 // On a linear model f_c(x) = w_c·x + b_c with a zero data mean, removing a subset S changes the logit by exactly
 // Σ_{i∈S} w_c,i x_i, the sum of gradient × input over S: faithfulness correlation 1 (−1 for the negated map).
 // Saliency |w_c| does not depend on x: max-sensitivity 0; gradient × input moves by w_c ⊙ δ, bounded by r‖w_c‖.
+// A perturbation I changes the logit by w_c · I, which is exactly Iᵀ(saliency): infidelity 0, and not Iᵀ(w_c ⊙ x).
 TEST(MapMeasures, FaithfulnessAndSensitivityOnALinearModelHaveTheirKnownValues) {
   auto network = load_network(test::fixtures() / "linear.pt", {1, 28, 28});
   set_metadata(*network, {1, 28, 28}, 10, {}, {{0.0f}, {1.0f}});
@@ -187,6 +188,13 @@ TEST(MapMeasures, FaithfulnessAndSensitivityOnALinearModelHaveTheirKnownValues) 
   Saliency saliency;
   const auto constant = measure_maps(*network, saliency, images, targets, saliency.attribute(*network, images, targets), options);
   EXPECT_LT(constant.max_sensitivity.abs().max().item<double>(), 1e-6);
+  // (Δ² is about (σ‖w_c‖)²; float32 logits leave ~1e-6 of it.)
+  EXPECT_LT(constant.infidelity.max().item<double>(), 1e-4 * measured.infidelity.min().item<double>() + 1e-9)
+      << constant.infidelity << " vs " << measured.infidelity;
+  EXPECT_GT(measured.infidelity.min().item<double>(), 0.0);
+  // Another class's weights: a different map, so the SSIM to it is below 1.
+  EXPECT_LT(constant.random_logit.max().item<double>(), 0.99);
+  EXPECT_GT(constant.random_logit.min().item<double>(), -1.0);
 }
 
 TEST(PixelPerturbation, TheRandomControlsMorfAndLerfCurvesCoincideWithinNoise) {
@@ -236,6 +244,34 @@ TEST(Road, AFaithfulMapKeepsThePredictionLongerLeastRelevantFirstAndTheRandomCon
   EXPECT_LT(std::abs((control.lerf_hit - control.morf_hit).mean().item<double>()), 4 * spread + 0.02);
   const PerturbationReport report{options, {faithful, control}};
   EXPECT_NE(report.hit_table().find("| saliency | magnitude |"), std::string::npos) << report.hit_table();
+}
+
+TEST(InsertionDeletion, CurvesRunFromTheImageToZerosAndFromTheBlurToTheImageAndAFaithfulMapBeatsRandom) {
+  EXPECT_DOUBLE_EQ(area_under({0, 0.5, 1}, {1, 0.5, 0}), 0.5);
+  auto& network = small_trained_mlp();
+  const auto data = random_subset(test::fashion_test(), 100, 6);
+  const auto targets = predict_logits(network, data.images).argmax(1);
+  const auto gradient = Saliency().attribute(network, data.images, targets).squeeze(1);
+  const auto random = RandomMap({5}).attribute(network, data.images, targets).squeeze(1);
+  InsertionDeletionOptions options;
+  options.steps = 10;
+  const auto faithful = insertion_deletion(network, data.images, targets, gradient, "saliency", options);
+  const auto control = insertion_deletion(network, data.images, targets, random, "random", options);
+  ASSERT_EQ(faithful.fractions.size(), 11u);
+  EXPECT_EQ(faithful.ranking, "magnitude");
+  const auto probability = [&](const torch::Tensor& images) {
+    return predict_logits(network, images).softmax(1).gather(1, targets.view({-1, 1})).squeeze(1);
+  };
+  EXPECT_TRUE(torch::allclose(faithful.deletion.select(1, 0), probability(data.images), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(faithful.deletion.select(1, 10), probability(torch::zeros_like(data.images)), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(faithful.insertion.select(1, 10), probability(data.images), 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(faithful.insertion.select(1, 0),
+                              probability(make_baseline(network, data.images, "blur", 2.0)), 1e-4, 1e-5));
+  EXPECT_LT(faithful.deletion_auc, control.deletion_auc);
+  EXPECT_GT(faithful.insertion_auc, control.insertion_auc);
+  const InsertionDeletionReport report{options, {faithful, control}};
+  EXPECT_EQ(report.to_json()["better"]["deletion_auc"], "lower");
+  EXPECT_NE(report.table().find("| saliency | magnitude |"), std::string::npos) << report.table();
 }
 
 TEST(PixelPerturbation, SaliencyRanksByMagnitudeAndItsCurvesAreThoseOfTheAbsoluteMap) {
@@ -428,6 +464,13 @@ TEST(Cli, EvaluateWritesTablesAndRejectsBadInput) {
   EXPECT_EQ(road["methods"][0]["ranking"], "magnitude");
   EXPECT_EQ(road["better"]["lerf_minus_morf"], "higher");
   EXPECT_NE(result.out.find("LeRF − MoRF ↑"), std::string::npos) << result.out;
+  result = test::run_prism("-q evaluate insertion-deletion" + base + (dir / "insdel").string() +
+                           " --methods integrated-gradients --steps 4");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto insdel = nlohmann::json::parse(test::read_bytes(dir / "insdel/insertion-deletion.json"));
+  EXPECT_EQ(insdel["fractions"].size(), 5u);
+  EXPECT_EQ(insdel["methods"][0]["ranking"], "signed");
+  EXPECT_TRUE(std::filesystem::exists(dir / "insdel/insertion.svg"));
   result = test::run_prism("-q evaluate sanity" + base + (dir / "sanity").string() + " --methods saliency");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_TRUE(std::filesystem::exists(dir / "sanity/grid-000.png"));

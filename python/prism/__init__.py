@@ -344,8 +344,9 @@ def perturbation(network, x, target, maps, method="", percentages=None, fill="me
 
 
 def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0, **options):
-    """Quantus-style measures per sample: sparseness (Gini), complexity (entropy), max-sensitivity and
-    faithfulness correlation of `method`'s maps (computed here unless given)."""
+    """Quantus-style measures per sample: sparseness (Gini), complexity (entropy), max-sensitivity,
+    faithfulness correlation, infidelity and the random-logit test of `method`'s maps (computed here unless
+    given)."""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     given = None if maps is None else _tensor(maps, "maps", _torch.float32)

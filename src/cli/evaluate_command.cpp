@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "prism/evaluate/feature/insertion_deletion.h"
 #include "prism/evaluate/feature/map_measures.h"
 #include "prism/evaluate/feature/pixel_perturbation.h"
 #include "prism/evaluate/feature/roar.h"
@@ -197,6 +198,25 @@ void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptio
   std::printf("%s\ncurves, plots (perturbation-*.svg) and tables in %s\n", table.c_str(), o.out.c_str());
 }
 
+void run_insertion_deletion(const FeatureEvaluationOptions& o, InsertionDeletionOptions options) {
+  auto [network, methods, images, targets] = o.set_up();
+  options.batch_size = o.batch_size;
+  InsertionDeletionReport report;
+  report.options = options;
+  for (const auto& method : methods) {
+    const auto maps = collapse_channels(
+        attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name()), o.reduce);
+    report.curves.push_back(insertion_deletion(*network, images, targets, maps, method->name(), options));
+  }
+  const fs::path out = o.out;
+  const auto table = report.table();
+  write_file_atomic(out / "deletion.svg", report.plot_svg("deletion"));
+  write_file_atomic(out / "insertion.svg", report.plot_svg("insertion"));
+  write_file_atomic(out / "insertion-deletion.md", table);
+  write_file_atomic(out / "insertion-deletion.json", report.to_json().dump(2));
+  std::printf("%s\ncurves (deletion.svg, insertion.svg) and tables in %s\n", table.c_str(), o.out.c_str());
+}
+
 void run_measures(const FeatureEvaluationOptions& o, MapMeasureOptions options) {
   auto [network, methods, images, targets] = o.set_up();
   options.reduce = o.reduce;
@@ -271,7 +291,8 @@ void run_perturbation_evaluation(const std::string& model, const DataOptions& da
 }
 
 void add_evaluate(CLI::App& app) {
-  auto* evaluate = app.add_subcommand("evaluate", "evaluate explanations: sanity, perturbation, road, roar, measures (feature maps), data-attribution");
+  auto* evaluate = app.add_subcommand("evaluate", "evaluate explanations: sanity, perturbation, road, insertion-deletion, "
+                                                  "roar, measures (feature maps), data-attribution");
   evaluate->require_subcommand(1);
 
   auto* sanity = evaluate->add_subcommand("sanity", "model-parameter (and data) randomisation tests of the maps");
@@ -329,6 +350,15 @@ void add_evaluate(CLI::App& app) {
     run_perturbation(*road_setup, *imputation);
   });
 
+  auto* insertion = evaluate->add_subcommand("insertion-deletion", "insertion and deletion curves of the target's "
+                                                                   "probability and their areas (Petsiuk et al. 2018)");
+  auto insertion_setup = std::make_shared<FeatureEvaluationOptions>();
+  auto insertion_options = std::make_shared<InsertionDeletionOptions>();
+  insertion_setup->add_to(*insertion, "test samples (a seeded random choice)");
+  insertion->add_option("--steps", insertion_options->steps, "points of each curve, after the first")->capture_default_str();
+  insertion->add_option("--ranking", insertion_options->ranking, kRankingHelp)->capture_default_str();
+  insertion->callback([=] { run_insertion_deletion(*insertion_setup, *insertion_options); });
+
   auto* roar = evaluate->add_subcommand("roar", "ROAR / KAR: remove (or keep) the top pixels, retrain, measure");
   auto roar_options = std::make_shared<FeatureEvaluationOptions>();
   auto retraining = std::make_shared<RoarOptions>();
@@ -350,7 +380,8 @@ void add_evaluate(CLI::App& app) {
   });
 
   auto* measures = evaluate->add_subcommand("measures", "single-map measures: sparseness, complexity, "
-                                                        "max-sensitivity, faithfulness correlation");
+                                                        "max-sensitivity, faithfulness correlation, infidelity, "
+                                                        "random logit");
   auto measure_options = std::make_shared<FeatureEvaluationOptions>();
   auto map_options = std::make_shared<MapMeasureOptions>();
   measure_options->add_to(*measures, "test samples (a seeded random choice)");
@@ -359,6 +390,10 @@ void add_evaluate(CLI::App& app) {
   measures->add_option("--sensitivity-radius", map_options->sensitivity_radius, "noise radius (input units)")
       ->capture_default_str();
   measures->add_option("--faithfulness-runs", map_options->faithfulness_runs, "random subsets for faithfulness")
+      ->capture_default_str();
+  measures->add_option("--infidelity-samples", map_options->infidelity_samples, "Gaussian perturbations for infidelity")
+      ->capture_default_str();
+  measures->add_option("--infidelity-noise", map_options->infidelity_noise, "sigma of infidelity's perturbations")
       ->capture_default_str();
   measures->add_option("--faithfulness-subset", map_options->faithfulness_subset, "share of pixels per subset")
       ->capture_default_str();

@@ -18,6 +18,7 @@
 #include "prism/evaluate/example/knn_sweep.h"
 #include "prism/evaluate/feature/map_measures.h"
 #include "prism/evaluate/feature/map_similarity.h"
+#include "prism/evaluate/feature/insertion_deletion.h"
 #include "prism/evaluate/feature/pixel_perturbation.h"
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/evaluate/feature/roar.h"

@@ -296,6 +296,8 @@ py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tenso
   out["complexity"] = measured.complexity;
   out["max_sensitivity"] = measured.max_sensitivity;
   out["faithfulness"] = measured.faithfulness;
+  out["infidelity"] = measured.infidelity;
+  out["random_logit"] = measured.random_logit;
   return out;
 }
 

@@ -81,7 +81,7 @@ def test_a_module_scripted_here_is_explained_without_a_file(tmp_path, monkeypatc
 
 def test_errors_are_prism_errors_with_one_line(cnn, images):
     cases = [
-        (lambda: prism.attribute(cnn, images, 0, method="deeplift"), "unknown attribution method"),
+        (lambda: prism.attribute(cnn, images, 0, method="deeplab"), "unknown attribution method"),
         (lambda: prism.attribute(cnn, images, 0, method="saliency", steps=3), "steps"),
         (lambda: prism.attribute(cnn, images, 12), "class"),
         (lambda: prism.attribute(cnn, torch.rand(2, 3, 32, 32), 0), "[B, 1, 28, 28]"),
@@ -175,7 +175,7 @@ def test_evaluations_return_numbers_and_arrays(cnn, images, prism_model):
     with pytest.raises(prism.Error, match="no data mean for the mean fill"):
         prism.perturbation(cnn, images, targets, maps)  # a scripted model records no mean for the mean fill
     measures = prism.map_measures(prism_model, images, targets, method="gradient-x-input")
-    assert set(measures) == {"sparseness", "complexity", "max_sensitivity", "faithfulness"}
+    assert set(measures) == {"sparseness", "complexity", "max_sensitivity", "faithfulness", "infidelity", "random_logit"}
     assert measures["sparseness"].shape == (3,)
     assert ((measures["sparseness"] > 0) & (measures["sparseness"] < 1)).all()
 

@@ -12,6 +12,10 @@ const std::vector<Metric>& all_metrics() {
       {"max_sensitivity", "map measures", "lower", "largest change of the map under small input noise (Yeh et al. 2019)"},
       {"faithfulness", "map measures", "higher",
        "correlation of the map's sums over random subsets with the score drop when they are removed (Bhatt et al. 2020)"},
+      {"infidelity", "map measures", "lower",
+       "squared error of the map, best scaled, in predicting the score's change under Gaussian noise (Yeh et al. 2019)"},
+      {"random_logit", "map measures", "lower",
+       "SSIM between the maps of the target and of a random other class (Sixt et al. 2020)"},
       // Pixel perturbation (pixel_perturbation.h): the area over the perturbation curve of the target probability.
       {"aopc_morf", "pixel perturbation", "higher", "AOPC removing the most relevant pixels first (Samek et al. 2017)"},
       {"aopc_lerf", "pixel perturbation", "lower", "AOPC removing the least relevant pixels first"},
@@ -21,6 +25,12 @@ const std::vector<Metric>& all_metrics() {
        "share still predicted as the target, most relevant pixels imputed first, mean over 10-90 % (Rong et al. 2022)"},
       {"lerf_accuracy", "road", "higher", "the same, least relevant pixels imputed first"},
       {"lerf_minus_morf", "road", "higher", "LeRF - MoRF accuracy: both ends of the ranking at once"},
+      // Insertion and deletion (insertion_deletion.h): areas under the target probability's curves.
+      {"deletion_auc", "insertion-deletion", "lower",
+       "area under the probability as the most relevant pixels are set to 0 first (Petsiuk et al. 2018)"},
+      {"insertion_auc", "insertion-deletion", "higher",
+       "area under the probability as the most relevant pixels are put back into a blurred copy first"},
+      {"insertion_minus_deletion", "insertion-deletion", "higher", "insertion AUC - deletion AUC"},
       // Model-parameter randomisation (sanity_check.h): the similarity of the maps to the trained model's.
       {"spearman", "sanity", "lower", "rank correlation with the trained model's maps (Adebayo et al. 2018)"},
       {"spearman_abs", "sanity", "lower", "rank correlation of |map| with the trained model's"},

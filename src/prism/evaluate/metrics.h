@@ -16,8 +16,8 @@ struct Metric {
   std::string arrow() const { return better == "higher" ? "↑" : "↓"; }
 };
 
-// All metrics, by protocol: "map measures", "pixel perturbation", "sanity", "roar", "data attribution", "flint",
-// "knn sweep".
+// All metrics, by protocol: "map measures", "pixel perturbation", "road", "insertion-deletion", "sanity", "roar",
+// "data attribution", "flint", "knn sweep".
 const std::vector<Metric>& all_metrics();
 std::vector<Metric> protocol_metrics(const std::string& protocol);
 // A metric by name within its protocol; an unknown one is an error listing the protocol's.

@@ -31,6 +31,8 @@ const torch::Tensor& measure_values(const MapMeasures& m, const std::string& nam
   if (name == "sparseness") return m.sparseness;
   if (name == "complexity") return m.complexity;
   if (name == "max_sensitivity") return m.max_sensitivity;
+  if (name == "infidelity") return m.infidelity;
+  if (name == "random_logit") return m.random_logit;
   return m.faithfulness;
 }
 
@@ -60,6 +62,8 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   require(o.sensitivity_samples >= 1 && o.sensitivity_radius > 0, "max-sensitivity needs samples ≥ 1 and a radius > 0");
   require(o.faithfulness_runs >= 2 && o.faithfulness_subset > 0 && o.faithfulness_subset < 1,
           "faithfulness correlation needs ≥ 2 runs and a subset share in (0, 1)");
+  require(o.infidelity_samples >= 1 && o.infidelity_noise > 0, "infidelity needs samples ≥ 1 and a noise σ > 0");
+  require(network.num_classes() >= 2, "the random-logit test needs at least two classes");
   const int64_t count = images.size(0), pixels = images.size(2) * images.size(3);
   MapMeasures out;
   out.method = attributor.name();
@@ -82,6 +86,14 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
       out.max_sensitivity[i] = std::max(out.max_sensitivity[i].item<double>(), sensitivity(maps[i], noisy_maps[i]));
   }
 
+  // Random logit: the map of a random other class (drawn per sample), compared with the target's.
+  const auto offset = torch::randint(1, network.num_classes(), {count}, generator, torch::kInt64).to(targets.device());
+  const auto others = (targets + offset).remainder(network.num_classes());
+  const auto other_maps =
+      collapse_channels(attribute_in_batches(attributor, network, images, others, o.batch_size), o.reduce);
+  out.random_logit = torch::empty({count}, torch::kFloat64);
+  for (int64_t i = 0; i < count; ++i) out.random_logit[i] = compare_maps(maps[i], other_maps[i]).ssim;
+
   // Faithfulness correlation: random subsets filled with the data mean.
   torch::NoGradGuard no_grad;
   network.set_training(false);
@@ -99,6 +111,20 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
     sums.select(1, r).copy_(maps.flatten(1).gather(1, ranking.narrow(1, 0, subset)).sum(1));
   }
   for (int64_t i = 0; i < count; ++i) out.faithfulness[i] = pearson_correlation(sums[i], drops[i]);
+
+  // Infidelity with the optimal scale β = E[Iᵀφ Δ] / E[(Iᵀφ)²]: E[Δ²] − E[Iᵀφ Δ]² / E[(Iᵀφ)²].
+  const auto phi = attributions.to(torch::kFloat64).flatten(1);
+  auto predicted = torch::empty({count, o.infidelity_samples}, torch::kFloat64);
+  auto changes = torch::empty({count, o.infidelity_samples}, torch::kFloat64);
+  for (int64_t s = 0; s < o.infidelity_samples; ++s) {
+    const auto perturbation = (torch::randn(images.sizes(), generator, torch::kFloat32) * o.infidelity_noise).to(images.device());
+    const auto scores = network.forward(images - perturbation).gather(1, targets.view({-1, 1})).squeeze(1);
+    predicted.select(1, s).copy_((perturbation.to(torch::kFloat64).flatten(1) * phi).sum(1));
+    changes.select(1, s).copy_((original - scores).to(torch::kFloat64));
+  }
+  const auto cross = (predicted * changes).mean(1), energy = (predicted * predicted).mean(1);
+  out.infidelity = (changes * changes).mean(1) - torch::where(energy > 0, cross * cross / energy.clamp_min(1e-300),
+                                                               torch::zeros_like(energy));
   return out;
 }
 
@@ -115,7 +141,8 @@ nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const 
   return {{"options",
            {{"reduce", o.reduce}, {"sensitivity_samples", o.sensitivity_samples},
             {"sensitivity_radius", o.sensitivity_radius}, {"faithfulness_runs", o.faithfulness_runs},
-            {"faithfulness_subset", o.faithfulness_subset}, {"seed", o.seed}}},
+            {"faithfulness_subset", o.faithfulness_subset}, {"infidelity_samples", o.infidelity_samples},
+            {"infidelity_noise", o.infidelity_noise}, {"seed", o.seed}}},
           {"methods", methods}};
 }
 
@@ -123,7 +150,9 @@ std::string measures_table(const std::vector<MapMeasures>& measures) {
   std::ostringstream out;
   out << "| method |";
   for (const auto& metric : protocol_metrics("map measures")) out << ' ' << metric.name << ' ' << metric.arrow() << " |";
-  out << "\n|---|---|---|---|---|\n";
+  out << "\n|---|";
+  for (size_t i = 0; i < protocol_metrics("map measures").size(); ++i) out << "---|";
+  out << '\n';
   char cell[64];
   for (const auto& m : measures) {
     out << "| " << m.method << " |";

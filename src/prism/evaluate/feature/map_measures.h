@@ -6,6 +6,11 @@
 //                (Yeh et al. 2019, Eq. 3, normalised as Quantus does). Lower: more robust.
 //   faithfulness correlation  Pearson correlation, over random pixel subsets S, between Σ_{i∈S} map_i and
 //                f_c(x) − f_c(x with S filled by the data mean) (Bhatt et al. 2020, Eq. 3). Higher: more faithful.
+//   infidelity   E_I[(β Iᵀφ − (f_c(x) − f_c(x − I)))²] over Gaussian perturbations I ~ N(0, σ²) of every input
+//                value (Yeh et al. 2019, Eq. 1), φ the uncollapsed map, β the scale that minimises it (Captum's
+//                normalize=True), so maps of any scale compare. Lower: the map predicts the score's changes.
+//   random logit SSIM between the map of the target and that of a random other class (Sixt et al. 2020, as
+//                Quantus's RandomLogit). Lower: the map depends on the class explained.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -23,6 +28,8 @@ struct MapMeasureOptions {
   double sensitivity_radius = 0.1;     // r, in input units (images in [0, 1])
   int64_t faithfulness_runs = 50;      // random subsets per input
   double faithfulness_subset = 0.05;   // share of pixels per subset
+  int64_t infidelity_samples = 10;     // perturbations per input (Captum's n_perturb_samples)
+  double infidelity_noise = 0.1;       // σ of the perturbations, in input units
   uint64_t seed = 0;
   int64_t batch_size = 32;
 };
@@ -34,7 +41,7 @@ double map_entropy(const torch::Tensor& map);
 // Per-sample values [B] of each measure, for one method.
 struct MapMeasures {
   std::string method;
-  torch::Tensor sparseness, complexity, max_sensitivity, faithfulness;
+  torch::Tensor sparseness, complexity, max_sensitivity, faithfulness, infidelity, random_logit;
 };
 
 // The measures of `attributor`'s maps of `images` for `targets`; `attributions` are its maps [B, C, H, W].
