@@ -19,6 +19,16 @@ struct LinearModel {
   }
 };
 
+// The scripted nn.Sequential that `build` (Python statements making `m` and setting its weights under no_grad)
+// describes, written by PyTorch and loaded by prism for inputs shaped `input_shape`.
+std::unique_ptr<Network> scripted_sequential(const std::string& build, const std::vector<int64_t>& input_shape) {
+  test::TempDir tmp;
+  std::ofstream(tmp / "make.py") << "import torch, torch.nn as nn, sys\n" << build
+                                 << "torch.jit.script(m.eval()).save(sys.argv[1])\n";
+  EXPECT_EQ(std::system(("/usr/bin/python3 " + (tmp / "make.py").string() + " " + (tmp / "m.pt").string()).c_str()), 0);
+  return load_network(tmp / "m.pt", input_shape);
+}
+
 TEST(Occlusion, OnePixelPatchesOnALinearModelGiveWeightTimesInput) {
   LinearModel m;
   const auto map = make_feature_attributor("occlusion", {{"patch", 1}, {"stride", 1}, {"fill", 0.0}})
@@ -71,16 +81,11 @@ TEST(Lrp, AlphaTwoBetaOneMatchesAHandComputation) {
   EXPECT_NEAR(by_hand[1].item<double>(), -0.5, 1e-12);
   // The same through prism: a 1×1 conv (weights 2, −1 from channels 0, 1) into a sum, the ε-rule on the dense
   // layer (here the identity, which passes R on) and α2β1 on the conv.
-  test::TempDir tmp;
-  const auto script = tmp / "make.py";
-  std::ofstream(script) << "import torch, torch.nn as nn, sys\n"
-                           "m = nn.Sequential(nn.Conv2d(2, 1, 1, bias=False), nn.Flatten(), nn.Linear(1, 2, bias=False))\n"
-                           "with torch.no_grad():\n"
-                           "    m[0].weight.copy_(torch.tensor([2.0, -1.0]).view(1, 2, 1, 1))\n"
-                           "    m[2].weight.copy_(torch.tensor([[1.0], [-1.0]]))\n"
-                           "torch.jit.script(m.eval()).save(sys.argv[1])\n";
-  ASSERT_EQ(std::system(("/usr/bin/python3 " + script.string() + " " + (tmp / "m.pt").string()).c_str()), 0);
-  auto net = load_network(tmp / "m.pt", {2, 1, 1});
+  auto net = scripted_sequential("m = nn.Sequential(nn.Conv2d(2, 1, 1, bias=False), nn.Flatten(), nn.Linear(1, 2, bias=False))\n"
+                                 "with torch.no_grad():\n"
+                                 "    m[0].weight.copy_(torch.tensor([2.0, -1.0]).view(1, 2, 1, 1))\n"
+                                 "    m[2].weight.copy_(torch.tensor([[1.0], [-1.0]]))\n",
+                                 {2, 1, 1});
   const auto x = torch::tensor({0.3f, 0.1f}).view({1, 2, 1, 1});
   const auto relevance = Lrp({"epsilon-alpha-beta", 1e-12, 0.25, 2.0}).attribute(*net, x, torch::tensor({0}, torch::kInt64));
   EXPECT_NEAR(relevance.flatten()[0].item<float>(), 1, 1e-5);
@@ -126,22 +131,15 @@ TEST(GuidedBackprop, RefusesAModelWithoutActivationsInOneLine) {
 // f = w2 · ReLU(W1 x + b1) with W1 = [[1, −1], [2, 1]], b1 = [−1, 0], w2 (class 0) = [1, −3], at x = [2, 0]:
 // the hidden units are h = [1, 4] (both on), and at the baseline x' = 0 they are h' = [−1, 0] (both off).
 struct TwoUnitNetwork {
-  test::TempDir tmp;
-  std::unique_ptr<Network> net;
+  std::unique_ptr<Network> net = scripted_sequential(
+      "m = nn.Sequential(nn.Flatten(), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2, bias=False))\n"
+      "with torch.no_grad():\n"
+      "    m[1].weight.copy_(torch.tensor([[1.0, -1.0], [2.0, 1.0]]))\n"
+      "    m[1].bias.copy_(torch.tensor([-1.0, 0.0]))\n"
+      "    m[3].weight.copy_(torch.tensor([[1.0, -3.0], [0.0, 1.0]]))\n",
+      {2, 1, 1});
   torch::Tensor x = torch::tensor({2.0f, 0.0f}).view({1, 2, 1, 1});
   torch::Tensor target = torch::tensor({0}, torch::kInt64);
-  TwoUnitNetwork() {
-    const auto script = tmp / "make.py";
-    std::ofstream(script) << "import torch, torch.nn as nn, sys\n"
-                             "m = nn.Sequential(nn.Flatten(), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2, bias=False))\n"
-                             "with torch.no_grad():\n"
-                             "    m[1].weight.copy_(torch.tensor([[1.0, -1.0], [2.0, 1.0]]))\n"
-                             "    m[1].bias.copy_(torch.tensor([-1.0, 0.0]))\n"
-                             "    m[3].weight.copy_(torch.tensor([[1.0, -3.0], [0.0, 1.0]]))\n"
-                             "torch.jit.script(m.eval()).save(sys.argv[1])\n";
-    EXPECT_EQ(std::system(("/usr/bin/python3 " + script.string() + " " + (tmp / "m.pt").string()).c_str()), 0);
-    net = load_network(tmp / "m.pt", {2, 1, 1});
-  }
 };
 
 TEST(GuidedBackprop, PassesOnlyPositiveGradientsThroughTheReluAsWrittenOutByHand) {
@@ -174,17 +172,13 @@ TEST(DeepLift, TheRescaleRuleMatchesAHandComputationAndSumsToTheDifferenceOfTheL
 // the feature maps are A⁰ = [[1, 2], [3, 0]], A¹ = [[0.5, 0], [0, 1]], and the gradients of logit 0 are the linear
 // layer's weights G⁰ = [[1, −1], [2, 0]], G¹ = [[−2, 1], [0, 3]]. The map has the layer's 2 × 2 size, as the input.
 TEST(ClassActivationMaps, EachVariantMatchesAHandComputation) {
-  test::TempDir tmp;
-  const auto script = tmp / "make.py";
-  std::ofstream(script) << "import torch, torch.nn as nn, sys\n"
-                           "m = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(8, 2, bias=False))\n"
-                           "with torch.no_grad():\n"
-                           "    m[0].weight.copy_(torch.tensor([1.0, -0.5]).view(2, 1, 1, 1))\n"
-                           "    m[0].bias.copy_(torch.tensor([0.0, 1.0]))\n"
-                           "    m[3].weight.copy_(torch.tensor([[1.0, -1, 2, 0, -2, 1, 0, 3], [0.0] * 8]))\n"
-                           "torch.jit.script(m.eval()).save(sys.argv[1])\n";
-  ASSERT_EQ(std::system(("/usr/bin/python3 " + script.string() + " " + (tmp / "m.pt").string()).c_str()), 0);
-  auto net = load_network(tmp / "m.pt", {1, 2, 2});
+  auto net = scripted_sequential(
+      "m = nn.Sequential(nn.Conv2d(1, 2, 1), nn.ReLU(), nn.Flatten(), nn.Linear(8, 2, bias=False))\n"
+      "with torch.no_grad():\n"
+      "    m[0].weight.copy_(torch.tensor([1.0, -0.5]).view(2, 1, 1, 1))\n"
+      "    m[0].bias.copy_(torch.tensor([0.0, 1.0]))\n"
+      "    m[3].weight.copy_(torch.tensor([[1.0, -1, 2, 0, -2, 1, 0, 3], [0.0] * 8]))\n",
+      {1, 2, 2});
   const auto x = torch::tensor({1.0f, 2.0f, 3.0f, 0.0f}).view({1, 1, 2, 2});
   const auto target = torch::tensor({0}, torch::kInt64);
   const auto cam = [&](const std::string& method) {

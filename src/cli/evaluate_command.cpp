@@ -81,6 +81,12 @@ struct FeatureEvaluationOptions {
     check_attribution_inputs(*setup.network, setup.images, setup.targets);
     return setup;
   }
+
+  // `method`'s maps of the set-up images, channels collapsed as --reduce says.
+  torch::Tensor collapsed_maps(const Setup& setup, FeatureAttributor& method) const {
+    return collapse_channels(
+        attribute_in_batches(method, *setup.network, setup.images, setup.targets, batch_size, method.name()), reduce);
+  }
 };
 
 constexpr const char* kRankingHelp =
@@ -169,14 +175,12 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
 
 // Pixel perturbation, or ROAD (options.fill "linear"): its files are road.* with ROAD's table of accuracies.
 void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {
-  auto [network, methods, images, targets] = o.set_up();
+  const auto setup = o.set_up();
   PerturbationReport report;
   report.options = options;
-  for (const auto& method : methods) {
-    const auto maps = collapse_channels(
-        attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name()), o.reduce);
-    report.curves.push_back(perturbation_curves(*network, images, targets, maps, method->name(), options));
-  }
+  for (const auto& method : setup.methods)
+    report.curves.push_back(perturbation_curves(*setup.network, setup.images, setup.targets,
+                                                o.collapsed_maps(setup, *method), method->name(), options));
   const fs::path out = o.out;
   if (options.fill == "linear") {
     const auto table = report.hit_table();
@@ -199,15 +203,13 @@ void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptio
 }
 
 void run_insertion_deletion(const FeatureEvaluationOptions& o, InsertionDeletionOptions options) {
-  auto [network, methods, images, targets] = o.set_up();
+  const auto setup = o.set_up();
   options.batch_size = o.batch_size;
   InsertionDeletionReport report;
   report.options = options;
-  for (const auto& method : methods) {
-    const auto maps = collapse_channels(
-        attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name()), o.reduce);
-    report.curves.push_back(insertion_deletion(*network, images, targets, maps, method->name(), options));
-  }
+  for (const auto& method : setup.methods)
+    report.curves.push_back(insertion_deletion(*setup.network, setup.images, setup.targets,
+                                               o.collapsed_maps(setup, *method), method->name(), options));
   const fs::path out = o.out;
   const auto table = report.table();
   write_file_atomic(out / "deletion.svg", report.plot_svg("deletion"));
