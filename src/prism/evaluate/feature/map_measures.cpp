@@ -92,7 +92,7 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   const auto other_maps =
       collapse_channels(attribute_in_batches(attributor, network, images, others, o.batch_size), o.reduce);
   out.random_logit = torch::empty({count}, torch::kFloat64);
-  for (int64_t i = 0; i < count; ++i) out.random_logit[i] = compare_maps(maps[i], other_maps[i]).ssim;
+  for (int64_t i = 0; i < count; ++i) out.random_logit[i] = magnitude_ssim(maps[i], other_maps[i]);
 
   // Faithfulness correlation: random subsets filled with the data mean.
   torch::NoGradGuard no_grad;

@@ -36,6 +36,11 @@ torch::Tensor unit_magnitude(const torch::Tensor& map) {
   return peak > 0 ? magnitude / peak : magnitude;
 }
 
+// SSIM of two maps scaled to [0, 1], in windows of 5 (or the map's size where smaller).
+double unit_ssim(const torch::Tensor& a, const torch::Tensor& b) {
+  return ssim(a, b, std::min<int64_t>(5, std::min(a.size(0), a.size(1))));
+}
+
 }  // namespace
 
 std::vector<std::string> similarity_measures() { return {"spearman", "spearman_abs", "ssim", "hog_pearson"}; }
@@ -109,9 +114,13 @@ MapSimilarity compare_maps(const torch::Tensor& original, const torch::Tensor& o
   s.spearman = spearman_correlation(original, other);
   s.spearman_abs = spearman_correlation(original.abs(), other.abs());
   const auto a = unit_magnitude(original), b = unit_magnitude(other);
-  s.ssim = ssim(a, b, std::min<int64_t>(5, std::min(a.size(0), a.size(1))));
+  s.ssim = unit_ssim(a, b);
   s.hog_pearson = pearson_correlation(hog_features(a), hog_features(b));
   return s;
+}
+
+double magnitude_ssim(const torch::Tensor& original, const torch::Tensor& other) {
+  return unit_ssim(unit_magnitude(original), unit_magnitude(other));
 }
 
 }  // namespace prism

@@ -33,5 +33,7 @@ double ssim(const torch::Tensor& a, const torch::Tensor& b, int64_t window = 5, 
 torch::Tensor hog_features(const torch::Tensor& map, int64_t cell = 4, int64_t bins = 9);
 
 MapSimilarity compare_maps(const torch::Tensor& original, const torch::Tensor& other);
+// compare_maps's SSIM alone: of |map| / max |map|, window 5 (or the map's size where smaller).
+double magnitude_ssim(const torch::Tensor& original, const torch::Tensor& other);
 
 }  // namespace prism

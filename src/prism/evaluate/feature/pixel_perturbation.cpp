@@ -51,6 +51,7 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
   if (count * (1 + 2 * steps) < inference.compile_from) inference.compile_from = std::numeric_limits<int64_t>::max();
   else inference.compile_from = 0;
   InferencePass pass(network, {}, inference);
+  const bool imputed = options.fill == "linear";
   const auto scores = [&](const torch::Tensor& batch, const torch::Tensor& target) {
     const auto logits = pass.run(batch).at(0).to(target.device());
     const auto index = target.view({-1, 1});
@@ -62,11 +63,11 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
     const auto batch = images.narrow(0, begin, size);
     const auto target = targets.narrow(0, begin, size);
     const auto ranking = rank_pixels(maps.narrow(0, begin, size), out.ranking);
-    const bool imputed = options.fill == "linear";
     const auto fill = imputed ? torch::Tensor() : fill_values(network, batch, options.fill, options.seed + begin);
     const auto removed_images = [&](int64_t removed, bool from_top, int64_t s) {
       if (!imputed) return remove_pixels(batch, ranking, removed, fill, from_top);
       const auto mask = removal_mask(ranking, removed, from_top, batch.sizes()).to(batch.device());
+      // A noise seed of its own per batch, step and order.
       return impute_linear(batch, mask, options.noise, options.seed + 1000003 * begin + 2 * s + from_top);
     };
     const auto original = scores(batch, target);

@@ -63,7 +63,7 @@ const std::vector<MethodEntry<FeatureAttributor>>& registry() {
                        "Carin 2020)"),
       method<LayerCam, GradCamOptions>(
           "layer-cam", "a layer's feature maps times their positive gradients, summed over channels (Jiang et al. 2021)"),
-      method<ScoreCam, GradCamOptions>(
+      method<ScoreCam, ScoreCamOptions>(
           "score-cam", "a layer's feature maps weighted by the target's scores on the input masked by each of them, no "
                        "gradient (Wang et al. 2020)"),
       method<Lrp, LrpOptions>("lrp",

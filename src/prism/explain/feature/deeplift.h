@@ -37,7 +37,8 @@ class DeepLift : public FeatureAttributor {
   DeepLiftOptions options_;
 };
 
-struct DeepLiftShapOptions {
+// The baseline set of the SHAP methods (make_baseline_set).
+struct BaselineSetOptions {
   std::string baselines = "uniform";  // uniform (seeded U[0, 1] images) | FILE.npy holding [K, C, H, W]
   int64_t count = 10;                 // uniform baselines drawn
   uint64_t seed = 0;
@@ -46,9 +47,10 @@ struct DeepLiftShapOptions {
   void visit(Visit&& option) {
     option("baselines", baselines, "uniform (seeded uniform-noise images) or FILE.npy of [K, C, H, W] baselines");
     option("count", count, "uniform baselines drawn");
-    option("seed", seed, "seed of the uniform baselines");
+    option("seed", seed, "seed of the uniform baselines (and of the method's draws)");
   }
 };
+using DeepLiftShapOptions = BaselineSetOptions;
 
 class DeepLiftShap : public FeatureAttributor {
  public:

@@ -24,12 +24,6 @@ std::string GradCam::default_layer(Network& network) {
   return chosen;
 }
 
-nlohmann::json GradCam::options() const {
-  auto json = options_json(options_);
-  if (variant_ != "score-cam") json.erase("internal_batch_size");
-  return json;
-}
-
 torch::Tensor GradCam::layer_map(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets,
                                  const torch::Tensor& maps, const torch::Tensor& gradient) const {
   if (variant_ == "grad-cam") return (gradient.mean({2, 3}, /*keepdim=*/true) * maps).sum(1, true);  // Eqs. 1–2
@@ -45,7 +39,7 @@ torch::Tensor GradCam::layer_map(Network& network, const torch::Tensor& inputs, 
   }
   // score-cam: each channel, upsampled and scaled to [0, 1], masks the input; the target's logits on the
   // masked inputs, softmaxed over the channels, weight the channels.
-  require(options_.internal_batch_size >= 1, "the internal batch size must be at least 1");
+  require(internal_batch_size_ >= 1, "the internal batch size must be at least 1");
   torch::NoGradGuard no_grad;
   const int64_t batch = maps.size(0), channels = maps.size(1);
   auto masks = torch::upsample_bilinear2d(maps, {inputs.size(2), inputs.size(3)}, /*align_corners=*/false);
@@ -54,8 +48,8 @@ torch::Tensor GradCam::layer_map(Network& network, const torch::Tensor& inputs, 
   masks = (masks - low) / torch::where(high > low, high - low, torch::ones_like(high));
   auto scores = torch::empty({batch, channels}, maps.options());
   for (int64_t b = 0; b < batch; ++b)
-    for (int64_t start = 0; start < channels; start += options_.internal_batch_size) {
-      const int64_t count = std::min(options_.internal_batch_size, channels - start);
+    for (int64_t start = 0; start < channels; start += internal_batch_size_) {
+      const int64_t count = std::min(internal_batch_size_, channels - start);
       const auto masked = inputs[b].unsqueeze(0) * masks[b].narrow(0, start, count).unsqueeze(1);
       scores[b].narrow(0, start, count).copy_(network.forward(masked).select(1, targets[b].item<int64_t>()));
     }

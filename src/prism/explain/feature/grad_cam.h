@@ -16,13 +16,21 @@ namespace prism {
 struct GradCamOptions {
   std::string layer;  // empty: the last conv/ReLU/module output that is a feature map larger than 1×1
   bool relu = true;   // Eq. 2's ReLU; off gives the signed map
-  int64_t internal_batch_size = 64;  // score-cam: masked inputs per forward pass
 
   template <typename Visit>
   void visit(Visit&& option) {
     option("layer", layer, "layer whose feature maps are weighted (empty: the last feature map larger than 1x1)");
     option("relu", relu, "the ReLU of Eq. 2 (false: the signed map)");
-    option("internal_batch_size", internal_batch_size, "score-cam: masked inputs per forward pass");
+  }
+};
+
+struct ScoreCamOptions : GradCamOptions {
+  int64_t internal_batch_size = 64;  // masked inputs per forward pass
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    GradCamOptions::visit(option);
+    option("internal_batch_size", internal_batch_size, "masked inputs per forward pass");
   }
 };
 
@@ -31,13 +39,16 @@ class GradCam : public FeatureAttributor {
   explicit GradCam(GradCamOptions options = {}) : GradCam(std::move(options), "grad-cam") {}
   std::string name() const override { return variant_; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
-  nlohmann::json options() const override;
+  nlohmann::json options() const override { return options_json(options_); }
 
   // The default layer for `network` (needs one forward pass to see output shapes).
   static std::string default_layer(Network& network);
 
  protected:
-  GradCam(GradCamOptions options, std::string variant) : options_(std::move(options)), variant_(std::move(variant)) {}
+  GradCam(GradCamOptions options, std::string variant, int64_t internal_batch_size = 0)
+      : options_(std::move(options)), variant_(std::move(variant)), internal_batch_size_(internal_batch_size) {}
+
+  int64_t internal_batch_size() const { return internal_batch_size_; }
 
  private:
   // The channel-weighted map [B, 1, h, w] before the ReLU, from the feature maps and (but for score-cam) their
@@ -47,6 +58,7 @@ class GradCam : public FeatureAttributor {
 
   GradCamOptions options_;
   std::string variant_;
+  int64_t internal_batch_size_;  // score-cam's masked inputs per forward pass
 };
 
 class GradCamPlusPlus : public GradCam {
@@ -63,7 +75,12 @@ class LayerCam : public GradCam {
 };
 class ScoreCam : public GradCam {
  public:
-  explicit ScoreCam(GradCamOptions options = {}) : GradCam(std::move(options), "score-cam") {}
+  explicit ScoreCam(ScoreCamOptions options = {}) : GradCam(options, "score-cam", options.internal_batch_size) {}
+  nlohmann::json options() const override {
+    auto json = GradCam::options();
+    json["internal_batch_size"] = internal_batch_size();
+    return json;
+  }
 };
 
 }  // namespace prism

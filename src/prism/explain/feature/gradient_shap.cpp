@@ -3,7 +3,6 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "prism/core/error.h"
-#include "prism/explain/feature/deeplift.h"
 #include "prism/explain/feature/gradient.h"
 
 namespace prism {

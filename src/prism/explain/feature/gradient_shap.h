@@ -4,24 +4,19 @@
 // estimated from `samples` draws per input; its sum approximates f_c(x) − E f_c(x') (exactly in expectation for
 // a linear model). Defaults are Captum's (5 samples, no noise).
 #pragma once
-#include "prism/explain/feature/attributor.h"
+#include "prism/explain/feature/deeplift.h"
 
 namespace prism {
 
-struct GradientShapOptions {
-  std::string baselines = "uniform";  // uniform (seeded U[0, 1] images) | FILE.npy holding [K, C, H, W]
-  int64_t count = 10;                 // uniform baselines drawn
-  int64_t samples = 5;                // draws per input
-  double stdev = 0.0;                 // σ of the input noise
-  uint64_t seed = 0;
+struct GradientShapOptions : BaselineSetOptions {
+  int64_t samples = 5;  // draws per input
+  double stdev = 0.0;   // σ of the input noise
 
   template <typename Visit>
   void visit(Visit&& option) {
-    option("baselines", baselines, "uniform (seeded uniform-noise images) or FILE.npy of [K, C, H, W] baselines");
-    option("count", count, "uniform baselines drawn");
+    BaselineSetOptions::visit(option);
     option("samples", samples, "draws of (baseline, alpha, noise) per input");
     option("stdev", stdev, "sigma of the Gaussian noise added to the input");
-    option("seed", seed, "seed of the baselines and the draws");
   }
 };
 
