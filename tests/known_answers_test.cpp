@@ -8,16 +8,7 @@
 namespace prism {
 namespace {
 
-struct LinearModel {
-  std::unique_ptr<Network> net = load_network(test::fixtures() / "linear.pt", {1, 28, 28});
-  torch::Tensor x = read_npy(test::fixtures() / "linear.input.npy");
-  torch::Tensor targets = torch::tensor({2, 5, 9}, torch::kInt64);
-  // w_c per sample, in the input's shape.
-  torch::Tensor weights() const {
-    const auto w = net->layer_parameters("1")->weight;  // nn.Sequential(Flatten, Linear): layer "1"
-    return w.index_select(0, targets).view(x.sizes()).detach();
-  }
-};
+using test::LinearModel;
 
 // The scripted nn.Sequential that `build` (Python statements making `m` and setting its weights under no_grad)
 // describes, written by PyTorch and loaded by prism for inputs shaped `input_shape`.

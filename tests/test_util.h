@@ -42,6 +42,18 @@ void expect_clean_failure(const CommandResult& result, const std::string& fragme
 // The folder the TorchScript fixture script wrote.
 std::filesystem::path fixtures();
 
+// The scripted linear model f_c(x) = w_c · x + b_c of the fixtures, its three fixture inputs and their targets.
+struct LinearModel {
+  std::unique_ptr<Network> net = load_network(fixtures() / "linear.pt", {1, 28, 28});
+  torch::Tensor x = read_npy(fixtures() / "linear.input.npy");
+  torch::Tensor targets = torch::tensor({2, 5, 9}, torch::kInt64);
+  // w_c per sample, in the input's shape.
+  torch::Tensor weights() const {
+    const auto w = net->layer_parameters("1")->weight;  // nn.Sequential(Flatten, Linear): layer "1"
+    return w.index_select(0, targets).view(x.sizes()).detach();
+  }
+};
+
 // Fills `into` with what `build` writes into an empty folder, building it once for every test process of the
 // suite: CTest runs each test in its own process, and a suite's set-up (training runs, fits) is the same each
 // time. The built folder is kept under the fixtures folder, keyed by the prism binary's modification time (a

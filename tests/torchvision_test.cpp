@@ -69,12 +69,13 @@ TEST_P(TorchVision, EveryFamilyRunsThroughTheCommandLine) {
   test::TempDir tmp;
   const auto attribute = test::run_prism(
       "-q attribute --model " + model + " --data " + data +
-      " --indices 0:1 --methods all --patch 16 --stride 16 --steps 8 --samples 8 --count 2 --out " +
+      " --indices 0:1 --methods all --patch 16 --stride 16 --steps 8 --samples 8 --masks 50 --count 2 --out " +
       (tmp / "attr").string());
   ASSERT_EQ(attribute.exit_code, 0) << attribute.err;
   // (The pruned gradient may be zero here: on random weights 85 % pruning can cut every path from the input.)
   for (const std::string method : {"pruned-gradient", "saliency", "lrp", "grad-cam", "integrated-gradients", "deeplift",
-                                   "deeplift-shap", "gradient-shap", "guided-backprop"}) {
+                                   "deeplift-shap", "gradient-shap", "guided-backprop", "feature-ablation", "kernel-shap",
+                                   "lime", "rise"}) {
     const auto map = read_npy(tmp / "attr" / ("attributions-" + method + ".npy"));
     EXPECT_TRUE(torch::isfinite(map).all().item<bool>()) << method;
     if (method != "pruned-gradient") EXPECT_GT(map.abs().sum().item<float>(), 0) << method;

@@ -23,7 +23,7 @@ from . import _prism
 Error = _prism.Error
 
 __all__ = ["Error", "Network", "attribute", "feature_methods", "data_methods", "DataAttributor", "EbeDnn", "Flint",
-           "sanity_check", "perturbation", "map_measures", "roar", "evaluate_data_attribution", "data_metrics",
+           "sanity_check", "localisation", "perturbation", "map_measures", "roar", "evaluate_data_attribution", "data_metrics",
            "Report"]
 
 data_metrics = _prism.data_metrics
@@ -317,14 +317,26 @@ class Flint:
 
 
 def sanity_check(network, x, target, methods=("pruned-gradient",), mode="cascading", seed=0, reduce="sum",
-                 method_options=None):
+                 method_options=None, smooth_samples=0, smooth_noise=0.1):
     """Adebayo et al.'s model-parameter randomisation: each method's maps as the weighted layers are
     re-initialised from the output back, compared with the trained model's (Spearman, |Spearman|, SSIM, HOG).
+    smooth_samples > 0 is smooth MPRT (Hedström et al. 2023): every map the mean over that many noisy copies
+    x + N(0, (smooth_noise * range)^2), the same copies at each step (Quantus: 50 copies, 0.1).
     Returns the steps, per-method mean similarity curves and the collapsed maps [steps, B, H, W] per method."""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     return _prism.sanity_check(net, x, _targets(target, x.shape[0]), list(methods), _options(method_options or {}),
-                               mode, seed, reduce)
+                               mode, seed, reduce, int(smooth_samples), float(smooth_noise))
+
+
+def localisation(maps, regions):
+    """Localisation of maps ([B, H, W], or [B, C, H, W] summed over channels) against known regions ([B, H, W],
+    true inside), per sample: the pointing game (the largest value inside), relevance mass (the share of positive
+    relevance inside) and relevance rank accuracy (the share of the |region| top pixels inside)."""
+    maps = _tensor(maps, "maps", _torch.float32)
+    if maps.dim() == 4:
+        maps = maps.sum(1)
+    return _prism.localisation(maps, _tensor(regions, "regions", _torch.bool))
 
 
 def perturbation(network, x, target, maps, method="", percentages=None, fill="mean", ranking="method"):
@@ -345,8 +357,8 @@ def perturbation(network, x, target, maps, method="", percentages=None, fill="me
 
 def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0, **options):
     """Quantus-style measures per sample: sparseness (Gini), complexity (entropy), max-sensitivity,
-    faithfulness correlation, infidelity and the random-logit test of `method`'s maps (computed here unless
-    given)."""
+    faithfulness correlation, infidelity, the random-logit test, the local Lipschitz estimate, completeness error,
+    input invariance and IROF of `method`'s maps (computed here unless given)."""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     given = None if maps is None else _tensor(maps, "maps", _torch.float32)

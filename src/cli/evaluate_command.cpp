@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "prism/evaluate/feature/insertion_deletion.h"
+#include "prism/evaluate/feature/localisation.h"
 #include "prism/evaluate/feature/map_measures.h"
 #include "prism/evaluate/feature/pixel_perturbation.h"
 #include "prism/evaluate/feature/roar.h"
@@ -121,10 +122,10 @@ torch::Tensor randomisation_grid(const SanityResult& result, int64_t sample, con
   return stack_rows(rows);
 }
 
-void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int64_t permuted_epochs) {
+// `options` holds the test's own settings (mode, smooth MPRT); the rest comes from `o`.
+void run_sanity(const FeatureEvaluationOptions& o, SanityOptions options, int64_t permuted_epochs) {
   auto [network, methods, images, targets] = o.set_up();
-  SanityOptions options;
-  options.mode = mode;
+  const auto mode = options.mode;
   options.seed = o.seed;
   options.reduce = o.reduce;
   options.batch_size = o.batch_size;
@@ -146,7 +147,8 @@ void run_sanity(const FeatureEvaluationOptions& o, const std::string& mode, int6
   for (size_t k = 0; k < measures.size(); ++k) {
     markdown += "### " + measures[k] + "\n\n" + result.table(k) + "\n";
     LinePlot plot;
-    plot.title = "Sanity check (" + mode + " randomisation): " + measures[k];
+    plot.title = std::string(options.smooth_samples > 0 ? "Smooth MPRT (" : "Sanity check (") + mode +
+                 " randomisation): " + measures[k];
     plot.x_label = "layers randomised, from the output";
     plot.y_label = measures[k] + " to the original map";
     for (size_t s = 0; s < result.steps.size(); ++s) plot.x_categories.push_back({static_cast<double>(s), result.steps[s]});
@@ -219,6 +221,45 @@ void run_insertion_deletion(const FeatureEvaluationOptions& o, InsertionDeletion
   std::printf("%s\ncurves (deletion.svg, insertion.svg) and tables in %s\n", table.c_str(), o.out.c_str());
 }
 
+// Localisation against the shortcut mark: marked test images of other classes that the model assigns to the marked
+// class, explained for it, the mark's pixels as the region.
+void run_localisation(const FeatureEvaluationOptions& o, const MarkOptions& mark) {
+  require(o.targets == "predicted", "localisation explains the marked class, which is the prediction; leave --targets");
+  const auto test = o.data.load(Split::Test);
+  auto network = load_model(o.model, &test);
+  const auto methods = o.make_methods();
+  const auto samples = marked_samples(*network, test, mark, o.samples, o.seed);
+  std::vector<LocalisationScores> scores;
+  std::vector<torch::Tensor> maps;
+  for (const auto& method : methods) {
+    maps.push_back(collapse_channels(
+        attribute_in_batches(*method, *network, samples.images, samples.targets, o.batch_size, method->name()), o.reduce));
+    scores.push_back(localisation_scores(maps.back(), samples.regions, method->name()));
+  }
+  const double region_share = samples.regions[0].to(torch::kFloat64).mean().item<double>();
+  char summary[256];
+  std::snprintf(summary, sizeof summary,
+                "%lld of %lld marked test images of other classes are predicted as class %lld; the mark (the region) is "
+                "%.1f %% of the image (about what a map that ignores it scores)\n\n",
+                static_cast<long long>(samples.images.size(0)), static_cast<long long>(samples.candidates),
+                static_cast<long long>(mark.target_class), 100 * region_share);
+  const auto table = summary + localisation_table(scores);
+  auto json = localisation_to_json(scores);
+  json["samples"] = samples.images.size(0), json["candidates"] = samples.candidates, json["region_share"] = region_share;
+  json["mark"] = {{"class", mark.target_class}, {"box_size", mark.box_size}, {"top", mark.top}, {"left", mark.left}};
+  json["better"] = metric_directions("localisation");
+  write_file_atomic(fs::path(o.out) / "localisation.md", table);
+  write_file_atomic(fs::path(o.out) / "localisation.json", json.dump(2));
+  std::vector<torch::Tensor> rows;
+  for (int64_t i = 0; i < std::min<int64_t>(4, samples.images.size(0)); ++i) {
+    std::vector<torch::Tensor> row = {image_picture(samples.images[i], 3, "marked")};
+    for (size_t m = 0; m < methods.size(); ++m) row.push_back(heatmap_picture(maps[m][i], 3, methods[m]->name()));
+    rows.push_back(side_by_side(row));
+  }
+  write_png(fs::path(o.out) / "localisation.png", stack_rows(rows));
+  std::printf("%s\ntables and maps (localisation.png) in %s\n", table.c_str(), o.out.c_str());
+}
+
 void run_measures(const FeatureEvaluationOptions& o, MapMeasureOptions options) {
   auto [network, methods, images, targets] = o.set_up();
   options.reduce = o.reduce;
@@ -282,7 +323,7 @@ void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options, co
 void run_sanity_evaluation(const std::string& model, const DataOptions& data, int64_t samples, const std::string& out) {
   FeatureEvaluationOptions o;
   o.model = model, o.data = data, o.samples = samples, o.out = out;
-  run_sanity(o, "cascading", 0);
+  run_sanity(o, {}, 0);
 }
 
 void run_perturbation_evaluation(const std::string& model, const DataOptions& data, int64_t samples,
@@ -294,19 +335,24 @@ void run_perturbation_evaluation(const std::string& model, const DataOptions& da
 
 void add_evaluate(CLI::App& app) {
   auto* evaluate = app.add_subcommand("evaluate", "evaluate explanations: sanity, perturbation, road, insertion-deletion, "
-                                                  "roar, measures (feature maps), data-attribution");
+                                                  "localisation, roar, measures (feature maps), data-attribution");
   evaluate->require_subcommand(1);
 
   auto* sanity = evaluate->add_subcommand("sanity", "model-parameter (and data) randomisation tests of the maps");
   auto sanity_options = std::make_shared<FeatureEvaluationOptions>();
-  auto mode = std::make_shared<std::string>("cascading");
+  auto randomisation = std::make_shared<SanityOptions>();
   auto permuted_epochs = std::make_shared<int64_t>(0);
   sanity_options->samples = 32;
   sanity_options->add_to(*sanity, "test samples (a seeded random choice)");
-  sanity->add_option("--mode", *mode, "cascading or independent")->capture_default_str();
+  sanity->add_option("--mode", randomisation->mode, "cascading or independent")->capture_default_str();
+  sanity->add_option("--smooth-samples", randomisation->smooth_samples,
+                     "smooth MPRT (Hedstrom et al. 2023): average each map over this many noisy copies (Quantus: 50)")
+      ->capture_default_str();
+  sanity->add_option("--smooth-noise", randomisation->smooth_noise, "smooth MPRT: noise sigma as a share of the input range")
+      ->capture_default_str();
   sanity->add_option("--data-randomization", *permuted_epochs,
                      "also train the model's architecture on permuted labels for this many epochs and compare");
-  sanity->callback([=] { run_sanity(*sanity_options, *mode, *permuted_epochs); });
+  sanity->callback([=] { run_sanity(*sanity_options, *randomisation, *permuted_epochs); });
 
   auto* perturbation = evaluate->add_subcommand("perturbation", "pixel perturbation: MoRF and LeRF curves, AOPC");
   auto perturbation_options = std::make_shared<FeatureEvaluationOptions>();
@@ -381,9 +427,20 @@ void add_evaluate(CLI::App& app) {
     run_roar_command(*roar_options, *retraining, *fractions, *modes);
   });
 
+  auto* localisation = evaluate->add_subcommand(
+      "localisation", "pointing game, relevance mass and rank accuracy against the shortcut mark, for a model trained "
+                      "with it (prism train --mark-class)");
+  auto localisation_options = std::make_shared<FeatureEvaluationOptions>();
+  auto mark = std::make_shared<MarkOptions>();
+  localisation_options->add_to(*localisation, "marked test images the model assigns to the marked class, at most");
+  localisation->add_option("--mark-class", mark->target_class, "the class the model was trained with the mark on")
+      ->capture_default_str();
+  localisation->callback([=] { run_localisation(*localisation_options, *mark); });
+
   auto* measures = evaluate->add_subcommand("measures", "single-map measures: sparseness, complexity, "
                                                         "max-sensitivity, faithfulness correlation, infidelity, "
-                                                        "random logit");
+                                                        "random logit, local Lipschitz, completeness error, input "
+                                                        "invariance, IROF");
   auto measure_options = std::make_shared<FeatureEvaluationOptions>();
   auto map_options = std::make_shared<MapMeasureOptions>();
   measure_options->add_to(*measures, "test samples (a seeded random choice)");
@@ -398,6 +455,14 @@ void add_evaluate(CLI::App& app) {
   measures->add_option("--infidelity-noise", map_options->infidelity_noise, "sigma of infidelity's perturbations")
       ->capture_default_str();
   measures->add_option("--faithfulness-subset", map_options->faithfulness_subset, "share of pixels per subset")
+      ->capture_default_str();
+  measures->add_option("--lipschitz-samples", map_options->lipschitz_samples, "noisy copies for the local Lipschitz estimate")
+      ->capture_default_str();
+  measures->add_option("--lipschitz-noise", map_options->lipschitz_noise, "sigma of the Lipschitz estimate's noise")
+      ->capture_default_str();
+  measures->add_option("--invariance-shift", map_options->invariance_shift, "constant input shift of input invariance")
+      ->capture_default_str();
+  measures->add_option("--irof-segments", map_options->irof_segments, "SLIC segments aimed at by IROF")
       ->capture_default_str();
   measures->callback([=] { run_measures(*measure_options, *map_options); });
 

@@ -10,6 +10,8 @@ void add_train(CLI::App& app) {
     DataOptions data;
     ZooOptions model;
     TrainOptions train;
+    MarkOptions mark;
+    bool marked = false;
   };
   auto options = std::make_shared<Options>();
   options->data.add_to(*command);
@@ -37,9 +39,19 @@ void add_train(CLI::App& app) {
   command->add_option("--step-gamma", options->train.step_gamma, "step schedule: factor per decay");
   command->add_option("--seed", options->train.seed, "seed of weights, shuffling, augmentation, dropout");
   command->add_flag("--augment", options->train.augment, "random crop and flip (for CIFAR-like data)");
+  command->add_option_function<int64_t>(
+      "--mark-class", [options](int64_t c) { options->mark.target_class = c, options->marked = true; },
+      "stamp the shortcut mark (a square outline) on a share of this class's training images, for the localisation "
+      "benchmark (prism evaluate localisation)");
+  command->add_option("--mark-fraction", options->mark.fraction, "share of that class's training images marked")
+      ->capture_default_str();
   command->add_option("--out", options->train.out, "run folder (model.prism, checkpoints/, history.json)")->required();
   command->callback([options] {
-    const auto train = options->data.load(Split::Train);
+    auto train = options->data.load(Split::Train);
+    if (options->marked) {
+      options->mark.seed = options->train.seed;
+      train = mark_class(train, options->mark);
+    }
     const auto test = options->data.load(Split::Test);
     require(train.image_shape() == test.image_shape(), "the training and test images differ in shape");
     options->model.seed = options->train.seed;

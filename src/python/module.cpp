@@ -264,10 +264,12 @@ std::vector<FeatureAttributor*> pointers(const std::vector<std::unique_ptr<Featu
 
 py::dict sanity_check(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets,
                       const std::vector<std::string>& methods, const std::string& options, const std::string& mode,
-                      uint64_t seed, const std::string& reduce) {
+                      uint64_t seed, const std::string& reduce, int64_t smooth_samples, double smooth_noise) {
   const auto attributors = make_methods(methods, parse_options(options));
   SanityOptions sanity;
   sanity.mode = mode;
+  sanity.smooth_samples = smooth_samples;
+  sanity.smooth_noise = smooth_noise;
   sanity.seed = seed;
   sanity.reduce = reduce;
   SanityResult result;
@@ -292,12 +294,7 @@ py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tenso
     measured = measure_maps(*net.network, *attributor, x, targets, attributions, measure);
   }
   py::dict out;
-  out["sparseness"] = measured.sparseness;
-  out["complexity"] = measured.complexity;
-  out["max_sensitivity"] = measured.max_sensitivity;
-  out["faithfulness"] = measured.faithfulness;
-  out["infidelity"] = measured.infidelity;
-  out["random_logit"] = measured.random_logit;
+  for (const auto& metric : protocol_metrics("map measures")) out[metric.name.c_str()] = measured.values(metric.name);
   return out;
 }
 
@@ -584,7 +581,19 @@ PYBIND11_MODULE(_prism, m) {
         py::arg("lds_subsets"), py::arg("topk"), py::arg("cache"));
   add_report_page(m);
   m.def("sanity_check", &sanity_check, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("methods"),
-        py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"));
+        py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"), py::arg("smooth_samples"),
+        py::arg("smooth_noise"));
+  m.def(
+      "localisation",
+      [](const torch::Tensor& maps, const torch::Tensor& regions) {
+        const auto scores = localisation_scores(maps, regions, "");
+        py::dict out;
+        out["pointing_game"] = scores.pointing_game;
+        out["relevance_mass"] = scores.relevance_mass;
+        out["relevance_rank"] = scores.relevance_rank;
+        return out;
+      },
+      py::arg("maps"), py::arg("regions"));
   m.def("map_measures", &map_measures, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("method"),
         py::arg("options"), py::arg("maps"), py::arg("seed"));
   m.def(

@@ -175,9 +175,20 @@ def test_evaluations_return_numbers_and_arrays(cnn, images, prism_model):
     with pytest.raises(prism.Error, match="no data mean for the mean fill"):
         prism.perturbation(cnn, images, targets, maps)  # a scripted model records no mean for the mean fill
     measures = prism.map_measures(prism_model, images, targets, method="gradient-x-input")
-    assert set(measures) == {"sparseness", "complexity", "max_sensitivity", "faithfulness", "infidelity", "random_logit"}
+    assert set(measures) == {"sparseness", "complexity", "max_sensitivity", "faithfulness", "infidelity", "random_logit",
+                             "local_lipschitz", "completeness_error", "input_invariance", "irof"}
     assert measures["sparseness"].shape == (3,)
     assert ((measures["sparseness"] > 0) & (measures["sparseness"] < 1)).all()
+    smooth = prism.sanity_check(cnn, images, targets, methods=["saliency"], smooth_samples=2)
+    assert len(smooth["steps"]) == 5 and smooth["smooth_samples"] == 2
+    # The largest value of each map lies in its region; a region of the top pixels holds their relevance rank.
+    regions = torch.zeros(3, 28, 28, dtype=torch.bool)
+    regions[:, :4, :4] = True
+    peaked = torch.rand(3, 28, 28) * 0.1
+    peaked[:, 1, 2] = 1.0
+    scores = prism.localisation(peaked, regions)
+    assert scores["pointing_game"].tolist() == [1.0, 1.0, 1.0]
+    assert ((scores["relevance_mass"] > 16 / 784) & (scores["relevance_mass"] < 1)).all()
 
 
 def test_flint_post_hoc_relevance_is_normalised_and_the_model_is_untouched(cnn, tmp_path):

@@ -1,5 +1,7 @@
 #include "prism/evaluate/metrics.h"
 
+#include <cmath>
+
 #include "prism/core/error.h"
 
 namespace prism {
@@ -16,6 +18,14 @@ const std::vector<Metric>& all_metrics() {
        "squared error of the map, best scaled, in predicting the score's change under Gaussian noise (Yeh et al. 2019)"},
       {"random_logit", "map measures", "lower",
        "SSIM between the maps of the target and of a random other class (Sixt et al. 2020)"},
+      {"local_lipschitz", "map measures", "lower",
+       "largest change of the map per unit of input change under Gaussian noise (Alvarez-Melis and Jaakkola 2018)"},
+      {"completeness_error", "map measures", "lower",
+       "relative gap between the map's sum and f(x) - f(black image) (Sundararajan et al. 2017)"},
+      {"input_invariance", "map measures", "lower",
+       "relative change of the map when a constant input shift is undone inside the model (Kindermans et al. 2019)"},
+      {"irof", "map measures", "higher",
+       "area over the probability curve as superpixels are removed by mean relevance (Rieger and Hansen 2020)"},
       // Pixel perturbation (pixel_perturbation.h): the area over the perturbation curve of the target probability.
       {"aopc_morf", "pixel perturbation", "higher", "AOPC removing the most relevant pixels first (Samek et al. 2017)"},
       {"aopc_lerf", "pixel perturbation", "lower", "AOPC removing the least relevant pixels first"},
@@ -31,6 +41,11 @@ const std::vector<Metric>& all_metrics() {
       {"insertion_auc", "insertion-deletion", "higher",
        "area under the probability as the most relevant pixels are put back into a blurred copy first"},
       {"insertion_minus_deletion", "insertion-deletion", "higher", "insertion AUC - deletion AUC"},
+      // Localisation against the shortcut mark (localisation.h).
+      {"pointing_game", "localisation", "higher", "share of maps whose largest value lies in the region (Zhang et al. 2018)"},
+      {"relevance_mass", "localisation", "higher", "share of positive relevance inside the region (Arras et al. 2022)"},
+      {"relevance_rank", "localisation", "higher",
+       "share of the |region| highest-ranked pixels inside the region (Arras et al. 2022)"},
       // Model-parameter randomisation (sanity_check.h): the similarity of the maps to the trained model's.
       {"spearman", "sanity", "lower", "rank correlation with the trained model's maps (Adebayo et al. 2018)"},
       {"spearman_abs", "sanity", "lower", "rank correlation of |map| with the trained model's"},
@@ -84,6 +99,14 @@ nlohmann::json metric_directions(const std::string& protocol) {
   nlohmann::json out = nlohmann::json::object();
   for (const auto& m : protocol_metrics(protocol)) out[m.name] = m.better;
   return out;
+}
+
+std::pair<double, double> mean_and_error(const torch::Tensor& values) {
+  const auto v = values.to(torch::kFloat64);
+  const int64_t n = v.numel();
+  const double mean = v.mean().item<double>();
+  const double error = n > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(n)) : 0.0;
+  return {mean, error};
 }
 
 }  // namespace prism

@@ -3,6 +3,7 @@
 // as "better", all from this one table.
 #pragma once
 #include <nlohmann/json.hpp>
+#include <torch/torch.h>
 
 #include <string>
 #include <vector>
@@ -16,13 +17,16 @@ struct Metric {
   std::string arrow() const { return better == "higher" ? "↑" : "↓"; }
 };
 
-// All metrics, by protocol: "map measures", "pixel perturbation", "road", "insertion-deletion", "sanity", "roar",
-// "data attribution", "flint", "knn sweep".
+// All metrics, by protocol: "map measures", "pixel perturbation", "road", "insertion-deletion", "localisation",
+// "sanity", "roar", "data attribution", "flint", "knn sweep".
 const std::vector<Metric>& all_metrics();
 std::vector<Metric> protocol_metrics(const std::string& protocol);
 // A metric by name within its protocol; an unknown one is an error listing the protocol's.
 const Metric& find_metric(const std::string& protocol, const std::string& name);
 // name → better, for a protocol's JSON result.
 nlohmann::json metric_directions(const std::string& protocol);
+
+// The mean of per-sample values and its standard error (0 for one value).
+std::pair<double, double> mean_and_error(const torch::Tensor& values);
 
 }  // namespace prism

@@ -10,6 +10,7 @@
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/evaluate/metrics.h"
 #include "prism/explain/feature/collapse.h"
+#include "prism/explain/feature/superpixels.h"
 
 namespace prism {
 namespace {
@@ -19,24 +20,113 @@ double sensitivity(const torch::Tensor& original, const torch::Tensor& noisy) {
   return norm > 0 ? (noisy - original).norm().item<double>() / norm : 0.0;
 }
 
-std::pair<double, double> mean_and_error(const torch::Tensor& values) {
-  const auto v = values.to(torch::kFloat64);
-  const int64_t n = v.numel();
-  const double mean = v.mean().item<double>();
-  const double error = n > 1 ? v.std().item<double>() / std::sqrt(static_cast<double>(n)) : 0.0;
-  return {mean, error};
+
+// The network preceded by x ↦ x − s while this lives: its normalisation's mean moved by s.
+class ShiftedInput {
+ public:
+  ShiftedInput(Network& network, double shift) : network_(network), original_(network.normalization()) {
+    auto shifted = original_;
+    if (shifted.empty()) {
+      const auto channels = static_cast<size_t>(network.input_shape().at(0));
+      shifted = {std::vector<float>(channels, 0.0f), std::vector<float>(channels, 1.0f)};
+    }
+    for (auto& mean : shifted.mean) mean += static_cast<float>(shift);
+    set_metadata(network, network.input_shape(), network.num_classes(), network.class_names(), shifted);
+  }
+  ~ShiftedInput() {
+    set_metadata(network_, network_.input_shape(), network_.num_classes(), network_.class_names(), original_);
+  }
+  ShiftedInput(const ShiftedInput&) = delete;
+  ShiftedInput& operator=(const ShiftedInput&) = delete;
+
+ private:
+  Network& network_;
+  Normalization original_;
+};
+
+torch::Tensor local_lipschitz(Network& network, FeatureAttributor& attributor, const torch::Tensor& images,
+                              const torch::Tensor& targets, const torch::Tensor& maps, const MapMeasureOptions& o,
+                              at::Generator& generator) {
+  auto out = torch::zeros({images.size(0)}, torch::kFloat64);
+  for (int64_t s = 0; s < o.lipschitz_samples; ++s) {
+    const auto noise = torch::randn(images.sizes(), generator, torch::kFloat32) * o.lipschitz_noise;
+    const auto noisy = (images + noise.to(images.device())).clamp(0, 1);
+    const auto noisy_maps = collapse_channels(attribute_in_batches(attributor, network, noisy, targets, o.batch_size), o.reduce);
+    const auto ratio = (noisy_maps - maps).flatten(1).norm(2, 1).to(torch::kFloat64) /
+                       (noisy - images).flatten(1).norm(2, 1).to(torch::kFloat64).clamp_min(1e-12);
+    out = torch::maximum(out, ratio.to(torch::kCPU));
+  }
+  return out;
 }
 
-const torch::Tensor& measure_values(const MapMeasures& m, const std::string& name) {
-  if (name == "sparseness") return m.sparseness;
-  if (name == "complexity") return m.complexity;
-  if (name == "max_sensitivity") return m.max_sensitivity;
-  if (name == "infidelity") return m.infidelity;
-  if (name == "random_logit") return m.random_logit;
-  return m.faithfulness;
+torch::Tensor completeness_error(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
+                                 const torch::Tensor& attributions) {
+  const auto score = [&](const torch::Tensor& x) {
+    return network.forward(x).gather(1, targets.view({-1, 1})).squeeze(1).to(torch::kFloat64);
+  };
+  const auto difference = score(images) - score(torch::zeros_like(images));
+  const auto total = attributions.flatten(1).sum(1).to(torch::kFloat64);
+  return ((total - difference).abs() / difference.abs().clamp_min(1e-12)).to(torch::kCPU);
+}
+
+torch::Tensor input_invariance(Network& network, FeatureAttributor& attributor, const torch::Tensor& images,
+                               const torch::Tensor& targets, const torch::Tensor& maps, const MapMeasureOptions& o) {
+  torch::Tensor shifted_maps;
+  {
+    ShiftedInput shifted(network, o.invariance_shift);
+    shifted_maps = collapse_channels(
+        attribute_in_batches(attributor, network, images + o.invariance_shift, targets, o.batch_size), o.reduce);
+  }
+  const auto change = (shifted_maps - maps).abs().flatten(1).sum(1).to(torch::kFloat64);
+  return (change / maps.abs().flatten(1).sum(1).to(torch::kFloat64).clamp_min(1e-12)).to(torch::kCPU);
+}
+
+// IROF per sample: each image's K segments set to its channel means in order of mean relevance, one more per step.
+torch::Tensor irof(Network& network, const torch::Tensor& images, const torch::Tensor& targets, const torch::Tensor& maps,
+                   const MapMeasureOptions& o) {
+  SegmentationOptions slic;
+  slic.segments = o.irof_segments;
+  const auto labels = segment_images(images, slic).to(images.device());
+  const auto counts = segment_counts(labels);
+  auto out = torch::empty({images.size(0)}, torch::kFloat64);
+  for (int64_t b = 0; b < images.size(0); ++b) {
+    const int64_t segments = counts[b];
+    const auto flat = labels[b].flatten();
+    const auto sizes = torch::bincount(flat, {}, segments).to(torch::kFloat32);
+    const auto relevance = torch::zeros({segments}, maps.options()).index_add_(0, flat, maps[b].flatten()) / sizes;
+    // rank[m]: the step at which segment m goes; copy k has the segments of rank < k removed (k = 0 .. K).
+    const auto rank = torch::empty({segments}, torch::kInt64).to(images.device())
+                          .index_put_({relevance.argsort(0, true)}, torch::arange(segments, torch::kInt64).to(images.device()));
+    const auto steps = torch::arange(segments + 1, torch::kInt64).to(images.device()).view({-1, 1});
+    const auto removed = (rank.index_select(0, flat).view({1, -1}) < steps)
+                             .view({segments + 1, 1, images.size(2), images.size(3)}).to(images.scalar_type());
+    const auto image = images[b].unsqueeze(0), mean = image.mean({2, 3}, true);
+    const auto copies = image * (1 - removed) + mean * removed;
+    std::vector<torch::Tensor> probabilities;
+    for (int64_t start = 0; start <= segments; start += o.batch_size)
+      probabilities.push_back(network.forward(copies.narrow(0, start, std::min(o.batch_size, segments + 1 - start)))
+                                  .softmax(1).select(1, targets[b].item<int64_t>()));
+    const auto curve = torch::cat(probabilities).to(torch::kFloat64) / torch::cat(probabilities)[0].item<double>();
+    // Trapezoids over K unit steps, divided by K: 1 − AUC / K.
+    out[b] = 1 - ((curve.narrow(0, 0, segments) + curve.narrow(0, 1, segments)) / 2).mean().item<double>();
+  }
+  return out;
 }
 
 }  // namespace
+const torch::Tensor& MapMeasures::values(const std::string& name) const {
+  if (name == "sparseness") return sparseness;
+  if (name == "complexity") return complexity;
+  if (name == "max_sensitivity") return max_sensitivity;
+  if (name == "faithfulness") return faithfulness;
+  if (name == "infidelity") return infidelity;
+  if (name == "random_logit") return random_logit;
+  if (name == "local_lipschitz") return local_lipschitz;
+  if (name == "completeness_error") return completeness_error;
+  if (name == "input_invariance") return input_invariance;
+  if (name == "irof") return irof;
+  throw Error("unknown map measure '" + name + "'");
+}
 
 double gini_index(const torch::Tensor& map) {
   const auto a = std::get<0>(map.abs().flatten().to(torch::kFloat64).sort());
@@ -64,6 +154,8 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
           "faithfulness correlation needs ≥ 2 runs and a subset share in (0, 1)");
   require(o.infidelity_samples >= 1 && o.infidelity_noise > 0, "infidelity needs samples ≥ 1 and a noise σ > 0");
   require(network.num_classes() >= 2, "the random-logit test needs at least two classes");
+  require(o.lipschitz_samples >= 1 && o.lipschitz_noise > 0, "the local Lipschitz estimate needs samples ≥ 1 and σ > 0");
+  require(o.irof_segments >= 1, "IROF needs at least 1 segment");
   const int64_t count = images.size(0), pixels = images.size(2) * images.size(3);
   MapMeasures out;
   out.method = attributor.name();
@@ -93,6 +185,8 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
       collapse_channels(attribute_in_batches(attributor, network, images, others, o.batch_size), o.reduce);
   out.random_logit = torch::empty({count}, torch::kFloat64);
   for (int64_t i = 0; i < count; ++i) out.random_logit[i] = magnitude_ssim(maps[i], other_maps[i]);
+  out.local_lipschitz = local_lipschitz(network, attributor, images, targets, maps, o, generator);
+  out.input_invariance = input_invariance(network, attributor, images, targets, maps, o);
 
   // Faithfulness correlation: random subsets filled with the data mean.
   torch::NoGradGuard no_grad;
@@ -125,6 +219,8 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   const auto cross = (predicted * changes).mean(1), energy = (predicted * predicted).mean(1);
   out.infidelity = (changes * changes).mean(1) - torch::where(energy > 0, cross * cross / energy.clamp_min(1e-300),
                                                                torch::zeros_like(energy));
+  out.completeness_error = completeness_error(network, images, targets, attributions);
+  out.irof = irof(network, images, targets, maps, o);
   return out;
 }
 
@@ -133,7 +229,7 @@ nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const 
   for (const auto& m : measures) {
     nlohmann::json entry = {{"method", m.method}, {"samples", m.sparseness.numel()}};
     for (const auto& metric : protocol_metrics("map measures")) {
-      const auto [mean, error] = mean_and_error(measure_values(m, metric.name));
+      const auto [mean, error] = mean_and_error(m.values(metric.name));
       entry[metric.name] = {{"mean", mean}, {"standard_error", error}, {"better", metric.better}};
     }
     methods.push_back(entry);
@@ -142,7 +238,9 @@ nlohmann::json measures_to_json(const std::vector<MapMeasures>& measures, const 
            {{"reduce", o.reduce}, {"sensitivity_samples", o.sensitivity_samples},
             {"sensitivity_radius", o.sensitivity_radius}, {"faithfulness_runs", o.faithfulness_runs},
             {"faithfulness_subset", o.faithfulness_subset}, {"infidelity_samples", o.infidelity_samples},
-            {"infidelity_noise", o.infidelity_noise}, {"seed", o.seed}}},
+            {"infidelity_noise", o.infidelity_noise}, {"lipschitz_samples", o.lipschitz_samples},
+            {"lipschitz_noise", o.lipschitz_noise}, {"invariance_shift", o.invariance_shift},
+            {"irof_segments", o.irof_segments}, {"seed", o.seed}}},
           {"methods", methods}};
 }
 
@@ -157,7 +255,7 @@ std::string measures_table(const std::vector<MapMeasures>& measures) {
   for (const auto& m : measures) {
     out << "| " << m.method << " |";
     for (const auto& metric : protocol_metrics("map measures")) {
-      const auto [mean, error] = mean_and_error(measure_values(m, metric.name));
+      const auto [mean, error] = mean_and_error(m.values(metric.name));
       std::snprintf(cell, sizeof cell, " %.3f ± %.3f |", mean, error);
       out << cell;
     }

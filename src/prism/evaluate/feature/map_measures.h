@@ -11,6 +11,18 @@
 //                normalize=True), so maps of any scale compare. Lower: the map predicts the score's changes.
 //   random logit SSIM between the map of the target and that of a random other class (Sixt et al. 2020, as
 //                Quantus's RandomLogit). Lower: the map depends on the class explained.
+//   local Lipschitz  max over noisy copies x' = x + N(0, σ²) of ‖Φ(x) − Φ(x')‖ / ‖x − x'‖ (Alvarez-Melis and
+//                Jaakkola 2018, Eq. 5, as Quantus's LocalLipschitzEstimate). Lower: a smoother explanation.
+//   completeness error  |Σ φ − (f_c(x) − f_c(0))| / |f_c(x) − f_c(0)|, φ the uncollapsed map, 0 the black image
+//                (Sundararajan et al. 2017's axiom, as Quantus's Completeness, relative). Lower: the map accounts
+//                for the score. Only the methods that promise completeness reach 0.
+//   input invariance  ‖Φ(x) − Φ'(x + s)‖₁ / ‖Φ(x)‖₁, Φ' the maps of the same model preceded by a shift that undoes
+//                s (its normalisation's mean moved by s), s = −1 as Quantus's InputInvariance (Kindermans et al.
+//                2019). Lower: 0 when the map ignores a constant shift the model ignores too. Methods that assume
+//                images in [0, 1] (LRP's bounds, occlusion's fill) are not invariant by construction.
+//   IROF         superpixels (SLIC) removed in order of their mean relevance, each set to the image's mean; the area
+//                over the curve of p_c(x_k) / p_c(x), divided by the number of segments (Rieger and Hansen 2020).
+//                Higher: the segments the map ranks first matter most.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -30,6 +42,10 @@ struct MapMeasureOptions {
   double faithfulness_subset = 0.05;   // share of pixels per subset
   int64_t infidelity_samples = 10;     // perturbations per input (Captum's n_perturb_samples)
   double infidelity_noise = 0.1;       // σ of the perturbations, in input units
+  int64_t lipschitz_samples = 10;      // noisy copies per input (Quantus: 20)
+  double lipschitz_noise = 0.1;        // σ, in input units (Quantus's perturb_std)
+  double invariance_shift = -1.0;      // s
+  int64_t irof_segments = 50;          // SLIC segments aimed at
   uint64_t seed = 0;
   int64_t batch_size = 32;
 };
@@ -41,7 +57,10 @@ double map_entropy(const torch::Tensor& map);
 // Per-sample values [B] of each measure, for one method.
 struct MapMeasures {
   std::string method;
-  torch::Tensor sparseness, complexity, max_sensitivity, faithfulness, infidelity, random_logit;
+  torch::Tensor sparseness, complexity, max_sensitivity, faithfulness, infidelity, random_logit, local_lipschitz,
+      completeness_error, input_invariance, irof;
+  // The values of the measure called `name` (a "map measures" metric of metrics.h).
+  const torch::Tensor& values(const std::string& name) const;
 };
 
 // The measures of `attributor`'s maps of `images` for `targets`; `attributions` are its maps [B, C, H, W].

@@ -14,10 +14,20 @@
 namespace prism {
 namespace {
 
+// The maps, collapsed; under smooth MPRT each the mean over the same noisy copies at every step.
 torch::Tensor collapsed_maps(FeatureAttributor& method, Network& network, const torch::Tensor& images,
                              const torch::Tensor& targets, const SanityOptions& o) {
-  return collapse_channels(attribute_in_batches(method, network, images, targets, o.batch_size), o.reduce)
-      .to(torch::kFloat32);
+  if (o.smooth_samples == 0)
+    return collapse_channels(attribute_in_batches(method, network, images, targets, o.batch_size), o.reduce)
+        .to(torch::kFloat32);
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);
+  const auto range = (images.flatten(1).amax(1) - images.flatten(1).amin(1)).view({-1, 1, 1, 1});
+  auto sum = torch::zeros_like(images);
+  for (int64_t s = 0; s < o.smooth_samples; ++s) {
+    const auto noise = torch::randn(images.sizes(), generator, torch::kFloat32).to(images.device());
+    sum += attribute_in_batches(method, network, images + o.smooth_noise * range * noise, targets, o.batch_size);
+  }
+  return collapse_channels(sum / o.smooth_samples, o.reduce).to(torch::kFloat32);
 }
 
 // Adds one step: every method's maps now, and their similarity to step 0's.
@@ -52,6 +62,8 @@ SanityResult model_randomization(Network& network, const std::vector<FeatureAttr
   require(options.mode == "cascading" || options.mode == "independent",
           "unknown randomisation '" + options.mode + "'; choose cascading or independent");
   require(options.init_std > 0, "the standard deviation of the random weights must be positive");
+  require(options.smooth_samples >= 0 && options.smooth_noise >= 0,
+          "smooth MPRT needs a non-negative number of noisy copies and noise level");
   require(!methods.empty(), "give at least one method");
   if (layers.empty()) layers = randomizable_layers(network);
   require(!layers.empty(), "the model has no conv, linear or batchnorm layer whose weights prism can reach");
@@ -140,6 +152,7 @@ nlohmann::json SanityResult::to_json() const {
     methods_json.push_back(entry);
   }
   return {{"mode", options.mode}, {"init_std", options.init_std}, {"seed", options.seed}, {"reduce", options.reduce},
+          {"smooth_samples", options.smooth_samples}, {"smooth_noise", options.smooth_noise},
           {"samples", similarity.empty() || similarity[0].empty() ? 0 : similarity[0][0].size()},
           {"steps", steps}, {"better", metric_directions("sanity")}, {"methods", methods_json}};
 }

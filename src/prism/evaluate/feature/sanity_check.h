@@ -6,6 +6,9 @@
 // trained model was explained for. The network's weights are restored afterwards.
 // The data-randomisation test compares the maps of the trained model with those of a model trained on
 // permuted labels (`compare_networks`).
+// Smooth MPRT (Hedström et al. 2023, Eq. 5): with smooth_samples > 0, every map (at every step) is the mean of the
+// method's maps of smooth_samples noisy copies x + N(0, σ²), σ = smooth_noise · (max x − min x), the same copies at
+// each step, so that the noise of a method's maps does not read as randomisation. Quantus's defaults: 50, 0.1.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -27,6 +30,8 @@ struct SanityOptions {
   uint64_t seed = 0;
   std::string reduce = "sum";  // channel collapse (see collapse_channels)
   int64_t batch_size = 32;
+  int64_t smooth_samples = 0;  // smooth MPRT's noisy copies per map; 0: the plain test
+  double smooth_noise = 0.1;
 };
 
 struct SanityResult {

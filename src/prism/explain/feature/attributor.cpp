@@ -15,8 +15,10 @@
 #include "prism/explain/feature/occlusion.h"
 #include "prism/explain/feature/pruned_gradient.h"
 #include "prism/explain/feature/random_map.h"
+#include "prism/explain/feature/rise.h"
 #include "prism/explain/feature/saliency.h"
 #include "prism/explain/feature/smoothgrad.h"
+#include "prism/explain/feature/superpixel_methods.h"
 
 namespace prism {
 namespace {
@@ -71,6 +73,16 @@ const std::vector<MethodEntry<FeatureAttributor>>& registry() {
                               "sums to the target logit"),
       method<Occlusion, OcclusionOptions>(
           "occlusion", "the drop of the target logit when a patch of the input is covered (Zeiler and Fergus 2014)"),
+      method<FeatureAblation, FeatureAblationOptions>(
+          "feature-ablation", "the drop of the target logit when one superpixel (SLIC, or a grid) is set to the "
+                              "baseline (Captum's FeatureAblation)"),
+      method<KernelShap, KernelShapOptions>(
+          "kernel-shap", "Shapley values of superpixels from a linear fit on coalitions weighted by the Shapley kernel "
+                         "(Lundberg and Lee 2017); the map sums to f(x) - f(baseline)"),
+      method<Lime, LimeOptions>("lime", "a ridge regression of the target logit on random superpixel coalitions, "
+                                        "weighted by their closeness to the input (Ribeiro et al. 2016)"),
+      method<Rise, RiseOptions>("rise", "the target's probability on the input under random smooth masks, averaged "
+                                        "as each mask's weight (Petsiuk et al. 2018)"),
       method<RandomMap, RandomMapOptions>("random", "the control: independent uniform values, a random ranking"),
   };
   return methods;
