@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates docs/feature-evaluation/: the seed-003 comparison (pruned gradient against saliency,
 # gradient x input, integrated gradients, SmoothGrad, Grad-CAM, LRP and the random control) on Fashion-MNIST
-# with sanity checks, pixel perturbation, ROAD, single-map measures and ROAR / KAR. Working files (caches,
+# with sanity checks, pixel perturbation, ROAD, single-map measures, the localisation benchmark and ROAR / KAR. Working files (caches,
 # retrained models) go to runs/feature-evaluation/; only tables, plots and grids are copied to docs/.
 #   scripts/reproduce_feature_evaluation.sh [prism binary, default build/prism]
 # About 80 minutes on 2 cores in all. A step whose results exist is skipped (FORCE=1 recomputes every step);
@@ -15,6 +15,10 @@ docs=docs/feature-evaluation
 [ -f runs/fmnist-cnn/model.prism ] || "$prism" train --data fashion-mnist --model-arch cnn --epochs 3 --out runs/fmnist-cnn
 [ -f runs/fmnist-resnet18/model.prism ] ||
   "$prism" train --data fashion-mnist --model-arch resnet18 --epochs 3 --out runs/fmnist-resnet18
+# The localisation benchmark's model: every training T-shirt carries the shortcut mark (a square outline).
+[ -f runs/fmnist-marked/model.prism ] ||
+  "$prism" train --data fashion-mnist --model-arch cnn --epochs 2 --mark-class 0 --mark-fraction 1 \
+    --out runs/fmnist-marked
 
 mkdir -p $work $docs
 touch $work/timings.txt
@@ -49,6 +53,10 @@ for sparsity in 70 95 99; do
     --method-options "{\"pruned-gradient\":{\"sparsity\":$sparsity}}"
 done
 step $work/cnn/measures "$prism" -q evaluate measures --model $cnn --data fashion-mnist --samples 100
+# Localisation: marked test images of other classes that the marked model calls a T-shirt; how much of each map
+# falls on the mark (every method, the perturbation ones included).
+step $work/cnn/localisation "$prism" -q evaluate localisation --model runs/fmnist-marked/model.prism \
+  --data fashion-mnist --mark-class 0 --samples 200 --methods all
 
 # The small resnet18 (41 weighted layers, so fewer images): cascading sanity check, perturbation, measures.
 resnet=runs/fmnist-resnet18/model.prism
@@ -74,7 +82,7 @@ for model in cnn resnet18; do
     mkdir -p $docs/$model/$name
     cp "$run"/*.md "$run"/*.json $docs/$model/$name/
     cp "$run"/*.svg "$run"/*.csv $docs/$model/$name/ 2>/dev/null || true
-    cp "$run"/sanity-*.png "$run"/grid-000.png "$run"/grid-001.png $docs/$model/$name/ 2>/dev/null || true
+    cp "$run"/sanity-*.png "$run"/localisation.png "$run"/grid-000.png "$run"/grid-001.png $docs/$model/$name/ 2>/dev/null || true
   done
 done
 cp $work/timings.txt $docs/timings.txt

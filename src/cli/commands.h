@@ -40,8 +40,6 @@ std::vector<int64_t> parse_indices(const std::string& text, int64_t size);
 
 // What a fit folder records of the model and training data it was built from.
 Provenance fit_provenance(const std::string& model, const DataOptions& train);
-// A row of a tensor as a vector (for JSON).
-std::vector<float> to_vector(const torch::Tensor& row);
 
 // One flag per option key of the documented methods (--key-with-dashes, typed by its default; a list
 // comma-separated), writing into `options`; its help lists each method it applies to with what it does and its

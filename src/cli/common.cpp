@@ -106,11 +106,6 @@ Provenance fit_provenance(const std::string& model, const DataOptions& train) {
   return Provenance::of_model_file(model, train.spec, train.train_size, train.subset_seed);
 }
 
-std::vector<float> to_vector(const torch::Tensor& row) {
-  const auto values = row.to(torch::kCPU, torch::kFloat32).contiguous();
-  return {values.data_ptr<float>(), values.data_ptr<float>() + values.numel()};
-}
-
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data) {
   return load_network(path, data ? data->image_shape() : std::vector<int64_t>{});
 }

@@ -4,13 +4,6 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "prism/evaluate/feature/insertion_deletion.h"
-#include "prism/evaluate/feature/localisation.h"
-#include "prism/evaluate/feature/map_measures.h"
-#include "prism/evaluate/feature/pixel_perturbation.h"
-#include "prism/evaluate/feature/roar.h"
-#include "prism/evaluate/feature/sanity_check.h"
-#include "prism/report/raster_plot.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -110,22 +103,9 @@ ZooOptions retrainable(const Network& network, const std::string& model, const s
   }
 }
 
-// Each method's maps as randomisation proceeds, for the first few samples: rows methods, columns steps.
-torch::Tensor randomisation_grid(const SanityResult& result, int64_t sample, const torch::Tensor& image) {
-  std::vector<torch::Tensor> rows;
-  for (size_t m = 0; m < result.methods.size(); ++m) {
-    std::vector<torch::Tensor> row = {image_picture(image, 3, result.methods[m])};
-    for (size_t s = 0; s < result.steps.size(); ++s)
-      row.push_back(heatmap_picture(result.maps[m][s][sample], 3, result.steps[s]));
-    rows.push_back(side_by_side(row));
-  }
-  return stack_rows(rows);
-}
-
 // `options` holds the test's own settings (mode, smooth MPRT); the rest comes from `o`.
 void run_sanity(const FeatureEvaluationOptions& o, SanityOptions options, int64_t permuted_epochs) {
   auto [network, methods, images, targets] = o.set_up();
-  const auto mode = options.mode;
   options.seed = o.seed;
   options.reduce = o.reduce;
   options.batch_size = o.batch_size;
@@ -141,36 +121,7 @@ void run_sanity(const FeatureEvaluationOptions& o, SanityOptions options, int64_
                        targets);
   }
 
-  const fs::path out = o.out;
-  const auto measures = similarity_measures();
-  std::string markdown;
-  for (size_t k = 0; k < measures.size(); ++k) {
-    markdown += "### " + measures[k] + "\n\n" + result.table(k) + "\n";
-    LinePlot plot;
-    plot.title = std::string(options.smooth_samples > 0 ? "Smooth MPRT (" : "Sanity check (") + mode +
-                 " randomisation): " + measures[k];
-    plot.x_label = "layers randomised, from the output";
-    plot.y_label = measures[k] + " to the original map";
-    for (size_t s = 0; s < result.steps.size(); ++s) plot.x_categories.push_back({static_cast<double>(s), result.steps[s]});
-    for (size_t m = 0; m < result.methods.size(); ++m) {
-      PlotSeries series{result.methods[m], {}, {}};
-      for (size_t s = 0; s < result.steps.size(); ++s) {
-        series.x.push_back(static_cast<double>(s));
-        series.y.push_back(result.mean(m, s, k));
-      }
-      plot.series.push_back(series);
-    }
-    write_file_atomic(out / ("sanity-" + measures[k] + ".svg"), render_svg(plot));
-    write_png(out / ("sanity-" + measures[k] + ".png"), render_picture(plot));
-  }
-  for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i) {
-    char name[32];
-    std::snprintf(name, sizeof name, "grid-%03lld.png", static_cast<long long>(i));
-    write_png(out / name, randomisation_grid(result, i, images[i]));
-  }
-  write_file_atomic(out / "sanity.md", markdown);
-  write_file_atomic(out / "sanity.csv", result.to_csv());
-  write_file_atomic(out / "sanity.json", result.to_json().dump(2));
+  const auto markdown = write_sanity_outputs(o.out, result, images);
   std::printf("%s", markdown.c_str());
   std::printf("tables, plots (sanity-*.svg, .png) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
 }
@@ -183,25 +134,9 @@ void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptio
   for (const auto& method : setup.methods)
     report.curves.push_back(perturbation_curves(*setup.network, setup.images, setup.targets,
                                                 o.collapsed_maps(setup, *method), method->name(), options));
-  const fs::path out = o.out;
-  if (options.fill == "linear") {
-    const auto table = report.hit_table();
-    write_file_atomic(out / "road.svg", report.plot_svg("hit"));
-    write_file_atomic(out / "road-probability.svg", report.plot_svg("probability"));
-    write_file_atomic(out / "road.csv", report.to_csv());
-    write_file_atomic(out / "road.md", table);
-    write_file_atomic(out / "road.json", report.to_json().dump(2));
-    std::printf("%s\ncurves, plots (road*.svg) and tables in %s\n", table.c_str(), o.out.c_str());
-    return;
-  }
-  const auto table = report.table();
-  write_file_atomic(out / "perturbation-probability.svg", report.plot_svg("probability"));
-  write_file_atomic(out / "perturbation-logit.svg", report.plot_svg("logit"));
-  write_file_atomic(out / "perturbation-probability-0-10.svg", report.plot_svg("probability", 10));
-  write_file_atomic(out / "perturbation.csv", report.to_csv());
-  write_file_atomic(out / "perturbation.md", table);
-  write_file_atomic(out / "perturbation.json", report.to_json().dump(2));
-  std::printf("%s\ncurves, plots (perturbation-*.svg) and tables in %s\n", table.c_str(), o.out.c_str());
+  const auto table = write_perturbation_outputs(o.out, report);
+  std::printf("%s\ncurves, plots (%s*.svg) and tables in %s\n", table.c_str(),
+              options.fill == "linear" ? "road" : "perturbation-", o.out.c_str());
 }
 
 void run_insertion_deletion(const FeatureEvaluationOptions& o, InsertionDeletionOptions options) {
@@ -212,12 +147,7 @@ void run_insertion_deletion(const FeatureEvaluationOptions& o, InsertionDeletion
   for (const auto& method : setup.methods)
     report.curves.push_back(insertion_deletion(*setup.network, setup.images, setup.targets,
                                                o.collapsed_maps(setup, *method), method->name(), options));
-  const fs::path out = o.out;
-  const auto table = report.table();
-  write_file_atomic(out / "deletion.svg", report.plot_svg("deletion"));
-  write_file_atomic(out / "insertion.svg", report.plot_svg("insertion"));
-  write_file_atomic(out / "insertion-deletion.md", table);
-  write_file_atomic(out / "insertion-deletion.json", report.to_json().dump(2));
+  const auto table = write_insertion_deletion_outputs(o.out, report);
   std::printf("%s\ncurves (deletion.svg, insertion.svg) and tables in %s\n", table.c_str(), o.out.c_str());
 }
 
@@ -228,35 +158,9 @@ void run_localisation(const FeatureEvaluationOptions& o, const MarkOptions& mark
   const auto test = o.data.load(Split::Test);
   auto network = load_model(o.model, &test);
   const auto methods = o.make_methods();
-  const auto samples = marked_samples(*network, test, mark, o.samples, o.seed);
-  std::vector<LocalisationScores> scores;
-  std::vector<torch::Tensor> maps;
-  for (const auto& method : methods) {
-    maps.push_back(collapse_channels(
-        attribute_in_batches(*method, *network, samples.images, samples.targets, o.batch_size, method->name()), o.reduce));
-    scores.push_back(localisation_scores(maps.back(), samples.regions, method->name()));
-  }
-  const double region_share = samples.regions[0].to(torch::kFloat64).mean().item<double>();
-  char summary[256];
-  std::snprintf(summary, sizeof summary,
-                "%lld of %lld marked test images of other classes are predicted as class %lld; the mark (the region) is "
-                "%.1f %% of the image (about what a map that ignores it scores)\n\n",
-                static_cast<long long>(samples.images.size(0)), static_cast<long long>(samples.candidates),
-                static_cast<long long>(mark.target_class), 100 * region_share);
-  const auto table = summary + localisation_table(scores);
-  auto json = localisation_to_json(scores);
-  json["samples"] = samples.images.size(0), json["candidates"] = samples.candidates, json["region_share"] = region_share;
-  json["mark"] = {{"class", mark.target_class}, {"box_size", mark.box_size}, {"top", mark.top}, {"left", mark.left}};
-  json["better"] = metric_directions("localisation");
-  write_file_atomic(fs::path(o.out) / "localisation.md", table);
-  write_file_atomic(fs::path(o.out) / "localisation.json", json.dump(2));
-  std::vector<torch::Tensor> rows;
-  for (int64_t i = 0; i < std::min<int64_t>(4, samples.images.size(0)); ++i) {
-    std::vector<torch::Tensor> row = {image_picture(samples.images[i], 3, "marked")};
-    for (size_t m = 0; m < methods.size(); ++m) row.push_back(heatmap_picture(maps[m][i], 3, methods[m]->name()));
-    rows.push_back(side_by_side(row));
-  }
-  write_png(fs::path(o.out) / "localisation.png", stack_rows(rows));
+  const auto result =
+      evaluate_localisation(*network, pointers(methods), test, mark, o.samples, o.seed, o.reduce, o.batch_size);
+  const auto table = write_localisation_outputs(o.out, result);
   std::printf("%s\ntables and maps (localisation.png) in %s\n", table.c_str(), o.out.c_str());
 }
 
@@ -270,9 +174,7 @@ void run_measures(const FeatureEvaluationOptions& o, MapMeasureOptions options) 
     const auto attributions = attribute_in_batches(*method, *network, images, targets, o.batch_size, method->name());
     measures.push_back(measure_maps(*network, *method, images, targets, attributions, options));
   }
-  const auto table = measures_table(measures);
-  write_file_atomic(fs::path(o.out) / "measures.md", table);
-  write_file_atomic(fs::path(o.out) / "measures.json", measures_to_json(measures, options).dump(2));
+  const auto table = write_measures_outputs(o.out, measures, options);
   std::printf("%s\ntables in %s\n", table.c_str(), o.out.c_str());
 }
 
@@ -303,17 +205,7 @@ void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options, co
   const auto start = std::chrono::steady_clock::now();
   const auto result = run_roar(*network, architecture, pointers(methods), train, test, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const fs::path out = o.out;
-  std::string markdown;
-  for (const auto& mode : options.modes) {
-    markdown += result.table(mode) + "\n";
-    write_file_atomic(out / (mode + ".svg"), result.plot_svg(mode));
-  }
-  auto json = result.to_json();
-  json["wall_seconds"] = seconds;
-  write_file_atomic(out / "roar.md", markdown);
-  write_file_atomic(out / "roar.csv", result.to_csv());
-  write_file_atomic(out / "roar.json", json.dump(2));
+  const auto markdown = write_roar_outputs(o.out, result, seconds);
   std::printf("%s%.1f s (attribution %.1f s, retraining %.1f s; the rest read from %s)\n", markdown.c_str(), seconds,
               result.attribution_seconds, result.retraining_seconds, options.cache.c_str());
 }

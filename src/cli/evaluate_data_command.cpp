@@ -3,7 +3,6 @@
 #include <cstdio>
 
 #include "commands.h"
-#include "prism/evaluate/data/data_attribution_evaluation.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -50,11 +49,7 @@ void add_evaluate_data(CLI::App& evaluate) {
     e.cache = fs::path(o->out) / "cache";
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
     const auto result = evaluate_data_attribution(train, test, e);
-    const fs::path out = o->out;
-    const auto table = result.table();
-    if (!result.mislabel_curves.empty()) write_file_atomic(out / "mislabel.svg", result.mislabel_plot_svg());
-    write_file_atomic(out / "data-attribution.md", table);
-    write_file_atomic(out / "data-attribution.json", result.to_json().dump(2));
+    const auto table = write_data_evaluation_outputs(o->out, result);
     std::printf("%s\n%lld training samples, %lld test points; tables, plot and JSON in %s\n", table.c_str(),
                 static_cast<long long>(train.size()), static_cast<long long>(test.size()), o->out.c_str());
   });

@@ -65,62 +65,23 @@ struct ExplainCommand {
     require(train.labels.equal(fitted.train_labels()),
             "the training data's labels no longer match the fit in " + fit_dir + "; re-run prism examples fit");
 
-    const auto& names = fitted.record().at("class_names");
-    nlohmann::json samples = nlohmann::json::array();
-    std::vector<std::pair<fs::path, torch::Tensor>> pictures;
-    for (int64_t b = 0; b < images.size(0); ++b) {
-      nlohmann::json examples = nlohmann::json::array();
-      std::vector<torch::Tensor> row = {image_picture(
-          images[b], scale,
-          "test " + std::to_string(chosen[b]) + ": " + names.at(labels[b].item<int64_t>()).get<std::string>())};
-      for (int64_t j = 0; j < attribution.indices.size(1); ++j) {
-        const float weight = attribution.weights[b][j].item<float>();
-        if (weight <= 0) continue;
-        const int64_t i = attribution.indices[b][j].item<int64_t>(), label = attribution.labels[b][j].item<int64_t>();
-        examples.push_back({{"train_index", i},
-                            {"source_index", train.source_index[i].item<int64_t>()},
-                            {"weight", weight},
-                            {"label", label},
-                            {"class", names.at(label)},
-                            {"distance", attribution.distances[b][j].item<float>()}});
-        char weight_text[64];
-        std::snprintf(weight_text, sizeof weight_text, "w %.3f ", weight);
-        row.push_back(image_picture(train.images[i], scale, weight_text + names.at(label).get<std::string>()));
-      }
-      const int64_t knn = attribution.predictions[b].item<int64_t>();
-      const int64_t net = network_probabilities[b].argmax().item<int64_t>();
-      samples.push_back({{"index", chosen[b]},
-                         {"label", labels[b].item<int64_t>()},
-                         {"knn_prediction", knn},
-                         {"knn_probabilities", to_vector(attribution.probabilities[b])},
-                         {"network_prediction", net},
-                         {"network_probabilities", to_vector(network_probabilities[b])},
-                         {"examples", examples}});
-      char name[48];
-      std::snprintf(name, sizeof name, "examples-%03lld.png", static_cast<long long>(b));
-      pictures.emplace_back(fs::path(out) / name, side_by_side(row, 4));
+    ExampleOutputs outputs{images, labels, chosen, &train,
+                           fitted.record().at("class_names").get<std::vector<std::string>>(), scale};
+    outputs.head = {{"method", "ebe-dnn"},   {"fit", fs::absolute(fit_dir).string()},
+                    {"layer", fitted.record().at("layer")},
+                    {"k", ebe.k},            {"weights", ebe.weights},
+                    {"top", ebe.top},        {"share", ebe.share},
+                    {"data", data.spec}};
+    const auto samples = write_knn_explanation_outputs(out, outputs, attribution, network_probabilities);
+    const auto& names = outputs.class_names;
+    for (size_t b = 0; b < samples.size(); ++b) {
+      const auto& sample = samples[b];
       std::printf("test %lld (%s): kNN says %s, network says %s; %zu examples, top weight %.3f\n",
-                  static_cast<long long>(chosen[b]), names.at(labels[b].item<int64_t>()).get<std::string>().c_str(),
-                  names.at(knn).get<std::string>().c_str(), names.at(net).get<std::string>().c_str(), examples.size(),
+                  static_cast<long long>(chosen[b]), names.at(sample.at("label").get<int64_t>()).c_str(),
+                  names.at(sample.at("knn_prediction").get<int64_t>()).c_str(),
+                  names.at(sample.at("network_prediction").get<int64_t>()).c_str(), sample.at("examples").size(),
                   attribution.weights[b].max().item<float>());
     }
-    // Everything is computed; only now write.
-    make_directory(out);
-    const nlohmann::json summary = {{"method", "ebe-dnn"},
-                                    {"fit", fs::absolute(fit_dir).string()},
-                                    {"layer", fitted.record().at("layer")},
-                                    {"k", ebe.k},
-                                    {"weights", ebe.weights},
-                                    {"top", ebe.top},
-                                    {"share", ebe.share},
-                                    {"data", data.spec},
-                                    {"class_names", names},
-                                    {"samples", samples}};
-    write_file_atomic(fs::path(out) / "explanations.json", summary.dump(2));
-    write_npy(fs::path(out) / "indices.npy", attribution.indices);
-    write_npy(fs::path(out) / "weights.npy", attribution.weights);
-    write_npy(fs::path(out) / "distances.npy", attribution.distances);
-    for (const auto& [path, picture] : pictures) write_png(path, picture);
     std::printf("explanations, indices/weights/distances.npy and examples-NNN.png in %s\n", out.c_str());
   }
 };
@@ -144,16 +105,12 @@ struct SweepCommand {
     sweep.ks = parse_list<int64_t>(ks, "--k");
     const auto split = split_validation(full_train, val_fraction, seed);
     const auto result = knn_sweep(*network, split.train, split.validation, test, sweep);
-    make_directory(out);
+    const auto table = write_knn_sweep_outputs(out, result);
     const auto summary = result.to_json();
-    write_file_atomic(fs::path(out) / "sweep.json", summary.dump(2));
-    write_file_atomic(fs::path(out) / "sweep.csv", result.to_csv());
-    write_file_atomic(fs::path(out) / "sweep.md", result.table());
-    write_file_atomic(fs::path(out) / "accuracy-by-layer.svg", result.plot_svg());
     const auto& chosen = summary.at("chosen_on_validation");
     std::printf("%s\nchosen on validation: layer %s, k = %lld: test kNN accuracy %.2f %%, network %.2f %%\n"
                 "sweep.json, sweep.csv, sweep.md and accuracy-by-layer.svg in %s\n",
-                result.table().c_str(), result.best_layer.c_str(), static_cast<long long>(result.best_k),
+                table.c_str(), result.best_layer.c_str(), static_cast<long long>(result.best_k),
                 100 * chosen.at("test_knn_accuracy").get<double>(), 100 * chosen.at("test_network_accuracy").get<double>(),
                 out.c_str());
   }

@@ -111,12 +111,6 @@ OpenedFlint open_flint_with_model(const std::string& dir, const std::string& mod
   return opened;
 }
 
-std::string numbered(const char* pattern, int64_t value) {
-  char name[64];
-  std::snprintf(name, sizeof name, pattern, static_cast<long long>(value));
-  return name;
-}
-
 struct InterpretCommand {
   std::string flint_dir, model, indices = "0:8", out;
   DataOptions data;
@@ -134,88 +128,29 @@ struct InterpretCommand {
     const auto index = torch::tensor(chosen, torch::kInt64);
     const auto images = test.images.index_select(0, index);
     const auto outputs = run_flint(*network, interpreter, images);
-    const auto weight = interpreter->head_weight().detach().cpu();
-    const auto f_pred = outputs.predictor_logits.argmax(1), g_pred = outputs.interpreter_logits.argmax(1);
-    const auto relevance = local_relevance(outputs.attributes, weight, f_pred);
-    const auto local = local_interpretation(relevance, tau);
+    const auto predictions = outputs.predictor_logits.argmax(1);
+    const auto relevance = local_relevance(outputs.attributes, interpreter->head_weight().detach().cpu(), predictions);
 
     // Global relevance and the attributes' top samples, over the FLINT model's training data.
     auto train = folder.provenance().training_data(folder.record.at("train_samples"), flint_dir);
     if (global_size > 0) train = random_subset(train, global_size, 0);
     const auto summary = summarise_attributes(*network, interpreter, train.images, top, maximisation);
-    const auto& class_relevance = summary.class_relevance;
-    const auto& tops = summary.top_samples;
-    const int64_t J = outputs.attributes.size(1);
-
-    std::vector<std::string> attribute_names, class_names = test.class_names;
-    for (int64_t j = 0; j < J; ++j) attribute_names.push_back(std::to_string(j));
-    nlohmann::json samples = nlohmann::json::array();
-    std::vector<std::pair<fs::path, torch::Tensor>> pictures;
-    for (int64_t b = 0; b < images.size(0); ++b) {
-      const int64_t f = f_pred[b].item<int64_t>(), g = g_pred[b].item<int64_t>(), label = test.labels[chosen[b]].item<int64_t>();
-      std::vector<double> values;
-      std::vector<std::string> labels;
-      for (int64_t j = 0; j < J; ++j) {
-        values.push_back(relevance[b][j].item<double>());
-        labels.push_back("phi " + std::to_string(j));
-      }
-      const auto chart = bar_chart_picture(values, labels, 1 / tau, "relevance for " + class_names[f]);
-      const auto image = image_picture(images[b], 4, "test " + std::to_string(chosen[b]) + ": " + class_names[label]);
-      auto caption = torch::ones({3, 30, 200});
-      draw_text(caption, "f says " + class_names[f], 2, 2);
-      draw_text(caption, "g says " + class_names[g], 16, 2);
-      pictures.emplace_back(fs::path(out) / numbered("sample-%03lld.png", b),
-                            side_by_side({stack_rows({image, caption}, 2), chart}));
-      samples.push_back({{"index", chosen[b]},
-                         {"label", label},
-                         {"predictor_prediction", f},
-                         {"interpreter_prediction", g},
-                         {"attributes", to_vector(outputs.attributes[b])},
-                         {"relevance", to_vector(relevance[b])},
-                         {"local_interpretation", local[b]}});
+    FlintInterpretationOutputs interpretation{images, test.labels.index_select(0, index), chosen, outputs, relevance,
+                                              summary, train.images, test.class_names, tau, scale};
+    interpretation.head = {{"flint", fs::absolute(flint_dir).string()}, {"data", data.spec}};
+    const auto written = write_flint_interpretation_outputs(out, interpretation);
+    const auto& names = test.class_names;
+    for (const auto& sample : written.at("samples")) {
       std::string explanation;
-      for (int64_t j : local[b]) explanation += " " + std::to_string(j);
-      std::printf("test %lld (%s): f says %s, g says %s; attributes above 1/τ:%s\n", static_cast<long long>(chosen[b]),
-                  class_names[label].c_str(), class_names[f].c_str(), class_names[g].c_str(), explanation.c_str());
+      for (int64_t j : sample.at("local_interpretation")) explanation += " " + std::to_string(j);
+      std::printf("test %lld (%s): f says %s, g says %s; attributes above 1/τ:%s\n",
+                  static_cast<long long>(sample.at("index").get<int64_t>()), names[sample.at("label").get<int64_t>()].c_str(),
+                  names[sample.at("predictor_prediction").get<int64_t>()].c_str(),
+                  names[sample.at("interpreter_prediction").get<int64_t>()].c_str(), explanation.c_str());
     }
-    pictures.emplace_back(fs::path(out) / "global-relevance.png",
-                          matrix_picture(class_relevance, class_names, attribute_names,
-                                         "global relevance r(c, j): class x attribute"));
-    std::vector<torch::Tensor> rows;
-    nlohmann::json attributes = nlohmann::json::array();
-    for (int64_t j = 0; j < J; ++j) {
-      nlohmann::json top_indices = nlohmann::json::array();
-      for (int64_t k = 0; k < tops.size(1); ++k) top_indices.push_back(tops[j][k].item<int64_t>());
-      rows.push_back(attribute_picture(summary, train.images, j, scale));
-      pictures.emplace_back(fs::path(out) / numbered("attribute-%02lld.png", j), rows.back());
-      attributes.push_back({{"attribute", j},
-                            {"top_training_indices", top_indices},
-                            {"largest_activation", summary.outputs.attributes.select(1, j).max().item<double>()},
-                            {"mean_activation", summary.outputs.attributes.select(1, j).mean().item<double>()}});
-    }
-    pictures.emplace_back(fs::path(out) / "attributes.png", stack_rows(rows, 4));
-    nlohmann::json global = nlohmann::json::array();
-    for (const auto& [c, j] : global_interpretation(class_relevance, tau))
-      global.push_back({{"class", class_names[c]}, {"attribute", j}, {"relevance", class_relevance[c][j].item<double>()}});
-
-    make_directory(out);  // everything is computed; only now write
-    write_file_atomic(fs::path(out) / "interpretation.json",
-                      nlohmann::json{{"flint", fs::absolute(flint_dir).string()},
-                                     {"tau", tau},
-                                     {"data", data.spec},
-                                     {"class_names", class_names},
-                                     {"samples", samples},
-                                     {"global_samples", train.size()},
-                                     {"global_interpretation", global},
-                                     {"attributes", attributes}}
-                          .dump(2));
-    write_npy(fs::path(out) / "relevance.npy", relevance);
-    write_npy(fs::path(out) / "global-relevance.npy", class_relevance);
-    write_npy(fs::path(out) / "maximised.npy", summary.maximised);
-    for (const auto& [path, picture] : pictures) write_png(path, picture);
     std::printf("%zu class-attribute pairs above 1/τ over %lld training samples; interpretation.json, sample-NNN.png, "
                 "global-relevance.png, attributes.png in %s\n",
-                global.size(), static_cast<long long>(train.size()), out.c_str());
+                written.at("global_interpretation").size(), static_cast<long long>(train.size()), out.c_str());
   }
 };
 

@@ -37,29 +37,6 @@ struct ExplainCommand {
   int64_t top = 10, scale = 3, xda_pairs = 3;
   bool dense = false, xda = false;
 
-  // XDA pictures for sample b: each of its top proponents and opponents as a column, the test image's and the
-  // training image's LRP maps of that pair's attribution overlaid on them.
-  torch::Tensor xda_picture(Network& network, const torch::Tensor& image, const Dataset& train,
-                            const TopAttributions& proponents, const TopAttributions& opponents, int64_t b,
-                            torch::Tensor* maps) const {
-    const int64_t shown = std::min(xda_pairs, proponents.indices.size(1));
-    const auto indices = torch::cat({proponents.indices[b].narrow(0, 0, shown), opponents.indices[b].narrow(0, 0, shown)});
-    const auto values = torch::cat({proponents.values[b].narrow(0, 0, shown), opponents.values[b].narrow(0, 0, shown)});
-    const auto train_images = train.images.index_select(0, indices);
-    const auto xda_maps = xda_heatmaps(network, image, train_images, values);
-    *maps = torch::stack({xda_maps.test_maps, xda_maps.train_maps}, 1);
-    std::vector<torch::Tensor> columns;
-    for (int64_t p = 0; p < indices.size(0); ++p) {
-      char text[48];
-      std::snprintf(text, sizeof text, "%+.3g", values[p].item<double>());
-      columns.push_back(stack_rows({overlay_picture(image, collapse_channels(xda_maps.test_maps[p]), scale, text),
-                                    overlay_picture(train_images[p], collapse_channels(xda_maps.train_maps[p]), scale,
-                                                    "train " + std::to_string(indices[p].item<int64_t>()))},
-                                   4));
-    }
-    return side_by_side(columns, 8);
-  }
-
   void run() {
     const auto fit = open_data_fit(fit_dir);
     const auto provenance = Provenance::from_json(fit.record.at("provenance"));
@@ -90,69 +67,22 @@ struct ExplainCommand {
                                           "dualview, representer or similarity, not " + method);
     require(xda_pairs >= 1, "--xda-pairs must be at least 1");
 
-    const auto names = network->class_names();
-    nlohmann::json samples = nlohmann::json::array();
-    std::vector<std::pair<fs::path, torch::Tensor>> pictures, xda_arrays;
-    auto examples = [&](const TopAttributions& t, int64_t b, std::vector<torch::Tensor>* row) {
-      nlohmann::json list = nlohmann::json::array();
-      for (int64_t j = 0; j < t.indices.size(1); ++j) {
-        const int64_t i = t.indices[b][j].item<int64_t>(), label = train.labels[i].item<int64_t>();
-        const float value = t.values[b][j].item<float>();
-        list.push_back({{"train_index", i}, {"value", value}, {"label", label}, {"class", names.at(label)}});
-        char text[64];
-        std::snprintf(text, sizeof text, "%+.3g ", value);
-        row->push_back(image_picture(train.images[i], scale, text + names.at(label)));
-      }
-      return list;
-    };
-    for (int64_t b = 0; b < images.size(0); ++b) {
-      const int64_t c = target[b].item<int64_t>();
-      std::vector<torch::Tensor> up = {image_picture(images[b], scale, "test " + std::to_string(chosen[b]) + ": " +
-                                                                           names.at(labels[b].item<int64_t>()))};
-      std::vector<torch::Tensor> down = {image_picture(torch::ones_like(images[b]), scale, "for " + names.at(c))};
-      samples.push_back({{"index", chosen[b]},
-                         {"label", labels[b].item<int64_t>()},
-                         {"prediction", predictions[b].item<int64_t>()},
-                         {"target", c},
-                         {"sum", attributions[b].sum().item<double>()},
-                         {"nonzero", (attributions[b] != 0).sum().item<int64_t>()},
-                         {"proponents", examples(proponents, b, &up)},
-                         {"opponents", examples(opponents, b, &down)}});
-      char name[48];
-      std::snprintf(name, sizeof name, "influence-%03lld.png", static_cast<long long>(b));
-      pictures.emplace_back(fs::path(out) / name, stack_rows({side_by_side(up, 4), side_by_side(down, 4)}, 6));
-      if (xda) {
-        torch::Tensor maps;
-        std::snprintf(name, sizeof name, "xda-%03lld.png", static_cast<long long>(b));
-        pictures.emplace_back(fs::path(out) / name,
-                              xda_picture(*network, images[b], train, proponents, opponents, b, &maps));
-        std::snprintf(name, sizeof name, "xda-%03lld.npy", static_cast<long long>(b));
-        xda_arrays.emplace_back(fs::path(out) / name, maps);
-      }
+    InfluenceExplanation explanation{attributions, predictions, target, proponents, opponents, {}, dense};
+    for (int64_t b = 0; xda && b < images.size(0); ++b)
+      explanation.xda.push_back(xda_of_top(*network, images[b], train.images, proponents, opponents, b, xda_pairs));
+    ExampleOutputs outputs{images, labels, chosen, &train, network->class_names(), scale};
+    outputs.head = {{"method", method},          {"options", fit.record.at("options")},
+                    {"fit", fs::absolute(fit_dir).string()},
+                    {"data", data.spec},         {"targets", targets},
+                    {"explain_seconds", seconds}};
+    const auto samples = write_influence_outputs(out, outputs, explanation);
+    const auto& names = outputs.class_names;
+    for (int64_t b = 0; b < images.size(0); ++b)
       std::printf("test %lld (%s, predicted %s): top proponent %s (%+.3g), top opponent %s (%+.3g)\n",
                   static_cast<long long>(chosen[b]), names.at(labels[b].item<int64_t>()).c_str(),
                   names.at(predictions[b].item<int64_t>()).c_str(),
-                  samples.back()["proponents"][0]["class"].get<std::string>().c_str(),
-                  proponents.values[b][0].item<double>(),
-                  samples.back()["opponents"][0]["class"].get<std::string>().c_str(), opponents.values[b][0].item<double>());
-    }
-    make_directory(out);
-    const nlohmann::json summary = {{"method", method},
-                                    {"options", fit.record.at("options")},
-                                    {"fit", fs::absolute(fit_dir).string()},
-                                    {"data", data.spec},
-                                    {"targets", targets},
-                                    {"explain_seconds", seconds},
-                                    {"class_names", names},
-                                    {"samples", samples}};
-    write_file_atomic(fs::path(out) / "explanations.json", summary.dump(2));
-    write_npy(fs::path(out) / "proponents.npy", proponents.indices);
-    write_npy(fs::path(out) / "proponent_values.npy", proponents.values);
-    write_npy(fs::path(out) / "opponents.npy", opponents.indices);
-    write_npy(fs::path(out) / "opponent_values.npy", opponents.values);
-    if (dense) write_npy(fs::path(out) / "attributions.npy", attributions);
-    for (const auto& [path, picture] : pictures) write_png(path, picture);
-    for (const auto& [path, maps] : xda_arrays) write_npy(path, maps);
+                  samples[b]["proponents"][0]["class"].get<std::string>().c_str(), proponents.values[b][0].item<double>(),
+                  samples[b]["opponents"][0]["class"].get<std::string>().c_str(), opponents.values[b][0].item<double>());
     std::printf("%s explained %lld test samples in %.3f s; explanations.json, proponents/opponents .npy%s and "
                 "influence-NNN.png in %s\n",
                 method.c_str(), static_cast<long long>(images.size(0)), seconds, dense ? ", attributions.npy" : "",

@@ -187,4 +187,10 @@ std::string file_fingerprint(const fs::path& path) {
   return text;
 }
 
+std::string numbered_name(const char* pattern, int64_t number) {
+  char name[96];
+  std::snprintf(name, sizeof name, pattern, static_cast<long long>(number));
+  return name;
+}
+
 }  // namespace prism

@@ -41,6 +41,9 @@ class DirectoryLock {
 // Creates `dir` (and parents); a clear error if it exists as a file or cannot be made.
 void make_directory(const std::filesystem::path& dir);
 
+// A file name with a number in it: numbered_name("grid-%03lld.png", 7) is "grid-007.png".
+std::string numbered_name(const char* pattern, int64_t number);
+
 // "crc32:1a2b3c4d:SIZE" of a file's bytes: tells whether a cache was built from this very file.
 std::string file_fingerprint(const std::filesystem::path& path);
 

@@ -109,4 +109,9 @@ std::pair<double, double> mean_and_error(const torch::Tensor& values) {
   return {mean, error};
 }
 
+std::vector<double> mean_curve(const torch::Tensor& curves) {
+  const auto mean = curves.mean(0).to(torch::kFloat64).contiguous();
+  return {mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel()};
+}
+
 }  // namespace prism

@@ -28,5 +28,7 @@ nlohmann::json metric_directions(const std::string& protocol);
 
 // The mean of per-sample values and its standard error (0 for one value).
 std::pair<double, double> mean_and_error(const torch::Tensor& values);
+// The mean over samples (dim 0) of per-sample curves [B, points].
+std::vector<double> mean_curve(const torch::Tensor& curves);
 
 }  // namespace prism

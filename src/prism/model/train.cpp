@@ -84,9 +84,7 @@ nlohmann::json history_json(const nlohmann::json& identity, const std::vector<Ep
 }
 
 fs::path checkpoint_path(const fs::path& out, int64_t epoch) {
-  char name[32];
-  std::snprintf(name, sizeof name, "epoch-%03lld.prism", static_cast<long long>(epoch));
-  return out / "checkpoints" / name;
+  return out / "checkpoints" / numbered_name("epoch-%03lld.prism", epoch);
 }
 
 // Loads an earlier run's state; returns the records of its completed epochs.

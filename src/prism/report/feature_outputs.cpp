@@ -15,11 +15,7 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
                            const std::vector<FeatureExplanation>& explanations) {
   const int64_t count = o.inputs.size(0);
   const auto position = [&](int64_t i) { return o.indices.empty() ? i : o.indices[i]; };
-  const auto numbered = [&](const char* pattern, int64_t i) {
-    char name[48];
-    std::snprintf(name, sizeof name, pattern, static_cast<long long>(position(i)));
-    return std::string(name);
-  };
+  const auto numbered = [&](const char* pattern, int64_t i) { return numbered_name(pattern, position(i)); };
   const bool several = explanations.size() > 1;
   const bool images = o.inputs.size(1) == 1 || o.inputs.size(1) == 3;
   nlohmann::json summary = o.head;

@@ -15,12 +15,6 @@ const char* plot_colour(const PlotSeries& series, size_t index) {
   return colours[(series.colour >= 0 ? static_cast<size_t>(series.colour) : index) % std::size(colours)];
 }
 
-std::string short_number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.4g", value);
-  return text;
-}
-
 std::vector<double> nice_ticks(double low, double high, int count) {
   const double span = std::max(high - low, 1e-12);
   const double raw = span / count, magnitude = std::pow(10.0, std::floor(std::log10(raw)));

@@ -6,6 +6,8 @@
 #include <utility>
 #include <vector>
 
+#include "prism/core/text.h"
+
 namespace prism {
 
 struct PlotSeries {
@@ -26,14 +28,12 @@ struct LinePlot {
 std::string render_svg(const LinePlot& plot);
 
 // What the SVG and the raster renderers share: the data's range (or the plot's fixed y range), about
-// `count` round tick values covering [low, high], a number in 4 significant digits (ticks, coordinates) and a
-// series' colour ("#rrggbb").
+// `count` round tick values covering [low, high] and a series' colour ("#rrggbb").
 struct PlotRange {
   double x_low, x_high, y_low, y_high;
 };
 PlotRange plot_range(const LinePlot& plot);
 std::vector<double> nice_ticks(double low, double high, int count);
-std::string short_number(double value);
 const char* plot_colour(const PlotSeries& series, size_t index);
 
 // Escapes &, <, >, " and ' for XML text and attributes.

@@ -16,7 +16,6 @@
 #include "prism/explain/data/checkpoint_set.h"
 #include "prism/model/model_file.h"
 #include "prism/model/predict.h"
-#include "prism/report/svg_plot.h"
 
 namespace prism {
 namespace fs = std::filesystem;
@@ -330,25 +329,6 @@ std::string DataEvaluationResult::table() const {
     row("cache (MiB) ↓", lookup(cache_mib), "%.1f");
   }
   return out.str();
-}
-
-std::string DataEvaluationResult::mislabel_plot_svg() const {
-  LinePlot plot;
-  plot.title = "Mislabel detection: flipped labels found by inspecting in decreasing self-influence";
-  plot.x_label = "share of the training set inspected";
-  plot.y_label = "share of flipped labels found";
-  plot.y_min = 0;
-  plot.y_max = 1;
-  for (const auto& method : methods)
-    if (mislabel_curves.count(method)) {
-      const auto& c = mislabel_curves.at(method);
-      plot.series.push_back({method, c.inspected, c.found});
-    }
-  if (!mislabel_curves.empty()) {
-    plot.series.push_back({"random order", {0, 1}, {0, 1}, true});
-    plot.series.push_back({"optimal", {0, options.flip_fraction, 1}, {0, 1, 1}, true});
-  }
-  return render_svg(plot);
 }
 
 }  // namespace prism

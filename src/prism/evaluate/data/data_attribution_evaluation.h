@@ -48,7 +48,6 @@ struct DataEvaluationResult {
 
   nlohmann::json to_json() const;
   std::string table() const;  // markdown: metric (with its direction) × method, then the costs
-  std::string mislabel_plot_svg() const;
 };
 
 DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,

@@ -8,7 +8,6 @@
 #include "prism/core/progress.h"
 #include "prism/evaluate/metrics.h"
 #include "prism/model/predict.h"
-#include "prism/report/svg_plot.h"
 
 namespace prism {
 namespace {
@@ -155,30 +154,6 @@ std::string KnnSweepResult::table() const {
     out += line;
   }
   return out;
-}
-
-std::string KnnSweepResult::plot_svg() const {
-  // Per layer, the test accuracy at the k that did best on validation for that layer.
-  std::map<int64_t, std::pair<std::string, const KnnSweepRow*>> by_depth;
-  std::map<std::string, double> best_validation;
-  std::map<std::string, int64_t> best_k_of;
-  for (const auto& r : rows)
-    if (r.split == "validation" && (!best_validation.count(r.layer) || r.knn_accuracy > best_validation[r.layer]))
-      best_validation[r.layer] = r.knn_accuracy, best_k_of[r.layer] = r.k;
-  for (const auto& r : rows)
-    if (r.split == "test" && r.k == best_k_of[r.layer]) by_depth[r.depth] = {r.layer, &r};
-  LinePlot plot;
-  plot.title = "kNN on a layer's embedding against the network (test split)";
-  plot.x_label = "layer (by depth)";
-  plot.y_label = "accuracy (%)";
-  PlotSeries knn{"kNN, k chosen on validation", {}, {}, false}, net{"network", {}, {}, true};
-  for (const auto& [d, entry] : by_depth) {
-    knn.x.push_back(d), knn.y.push_back(100 * entry.second->knn_accuracy);
-    net.x.push_back(d), net.y.push_back(100 * entry.second->network_accuracy);
-    plot.x_categories.emplace_back(d, entry.first);
-  }
-  plot.series = {knn, net};
-  return render_svg(plot);
 }
 
 }  // namespace prism

@@ -37,7 +37,6 @@ struct KnnSweepResult {
   nlohmann::json to_json() const;
   std::string to_csv() const;
   std::string table() const;  // Markdown, test split, the best k of each layer
-  std::string plot_svg() const;  // test accuracy of the kNN (best k per layer) and of the network against depth
 };
 
 KnnSweepResult knn_sweep(Network& network, const Dataset& train, const Dataset& validation, const Dataset& test,

@@ -5,18 +5,8 @@
 #include "prism/core/error.h"
 #include "prism/evaluate/feature/pixel_perturbation.h"
 #include "prism/evaluate/metrics.h"
-#include "prism/report/svg_plot.h"
 
 namespace prism {
-namespace {
-
-std::vector<double> mean_of(const torch::Tensor& curve) {
-  const auto mean = curve.mean(0).to(torch::kFloat64).contiguous();
-  return {mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel()};
-}
-
-}  // namespace
-
 double area_under(const std::vector<double>& fractions, const std::vector<double>& values) {
   require(fractions.size() == values.size() && fractions.size() >= 2, "an area needs at least two points");
   double area = 0;
@@ -45,8 +35,8 @@ InsertionDeletionCurves insertion_deletion(Network& network, const torch::Tensor
   out.ranking = deleted.ranking;
   out.deletion = deleted.morf_probability;
   out.insertion = kept.lerf_probability.flip({1});  // inserting the top k % = removing the bottom 100 − k %
-  out.deletion_auc = area_under(out.fractions, mean_of(out.deletion));
-  out.insertion_auc = area_under(out.fractions, mean_of(out.insertion));
+  out.deletion_auc = area_under(out.fractions, mean_curve(out.deletion));
+  out.insertion_auc = area_under(out.fractions, mean_curve(out.insertion));
   return out;
 }
 
@@ -56,8 +46,8 @@ nlohmann::json InsertionDeletionReport::to_json() const {
     methods.push_back({{"method", c.method},
                        {"ranking", c.ranking},
                        {"samples", c.deletion.size(0)},
-                       {"deletion", mean_of(c.deletion)},
-                       {"insertion", mean_of(c.insertion)},
+                       {"deletion", mean_curve(c.deletion)},
+                       {"insertion", mean_curve(c.insertion)},
                        {"deletion_auc", c.deletion_auc},
                        {"insertion_auc", c.insertion_auc},
                        {"insertion_minus_deletion", c.insertion_auc - c.deletion_auc}});
@@ -79,26 +69,6 @@ std::string InsertionDeletionReport::table() const {
     out << line;
   }
   return out.str();
-}
-
-std::string InsertionDeletionReport::plot_svg(const std::string& curve) const {
-  require(curve == "deletion" || curve == "insertion", "plot the deletion or the insertion curve");
-  LinePlot plot;
-  plot.title = curve == "deletion" ? "Deletion: most relevant pixels set to 0 first"
-                                   : "Insertion: most relevant pixels put back into a blurred copy first";
-  plot.x_label = curve == "deletion" ? "pixels deleted (%)" : "pixels inserted (%)";
-  plot.y_label = "target probability";
-  for (size_t m = 0; m < curves.size(); ++m) {
-    const auto& c = curves[m];
-    const auto mean = mean_of(curve == "deletion" ? c.deletion : c.insertion);
-    PlotSeries series{c.method, {}, {}, false, static_cast<int>(m)};
-    for (size_t s = 0; s < mean.size(); ++s) {
-      series.x.push_back(100 * c.fractions[s]);
-      series.y.push_back(mean[s]);
-    }
-    plot.series.push_back(series);
-  }
-  return render_svg(plot);
 }
 
 }  // namespace prism

@@ -43,7 +43,6 @@ struct InsertionDeletionReport {
 
   nlohmann::json to_json() const;
   std::string table() const;  // markdown: the ranking, deletion AUC ↓, insertion AUC ↑, their difference ↑
-  std::string plot_svg(const std::string& curve) const;  // "deletion" or "insertion": mean curve per method
 };
 
 }  // namespace prism

@@ -6,6 +6,7 @@
 #include "prism/core/error.h"
 #include "prism/data/dataset.h"
 #include "prism/evaluate/metrics.h"
+#include "prism/explain/feature/collapse.h"
 #include "prism/model/predict.h"
 
 namespace prism {
@@ -102,6 +103,44 @@ std::string localisation_table(const std::vector<LocalisationScores>& scores) {
     out << '\n';
   }
   return out.str();
+}
+
+LocalisationResult evaluate_localisation(Network& network, const std::vector<FeatureAttributor*>& methods,
+                                         const Dataset& test, const MarkOptions& mark, int64_t count, uint64_t seed,
+                                         const std::string& reduce, int64_t batch_size) {
+  LocalisationResult out;
+  out.mark = mark;
+  out.samples = marked_samples(network, test, mark, count, seed);
+  for (auto* method : methods) {
+    out.methods.push_back(method->name());
+    out.maps.push_back(collapse_channels(attribute_in_batches(*method, network, out.samples.images, out.samples.targets,
+                                                              batch_size, method->name()),
+                                         reduce));
+    out.scores.push_back(localisation_scores(out.maps.back(), out.samples.regions, method->name()));
+  }
+  return out;
+}
+
+double LocalisationResult::region_share() const {
+  return samples.regions[0].to(torch::kFloat64).mean().item<double>();
+}
+
+std::string LocalisationResult::table() const {
+  char summary[256];
+  std::snprintf(summary, sizeof summary,
+                "%lld of %lld marked test images of other classes are predicted as class %lld; the mark (the region) is "
+                "%.1f %% of the image (about what a map that ignores it scores)\n\n",
+                static_cast<long long>(samples.images.size(0)), static_cast<long long>(samples.candidates),
+                static_cast<long long>(mark.target_class), 100 * region_share());
+  return summary + localisation_table(scores);
+}
+
+nlohmann::json LocalisationResult::to_json() const {
+  auto json = localisation_to_json(scores);
+  json["samples"] = samples.images.size(0), json["candidates"] = samples.candidates, json["region_share"] = region_share();
+  json["mark"] = {{"class", mark.target_class}, {"box_size", mark.box_size}, {"top", mark.top}, {"left", mark.left}};
+  json["better"] = metric_directions("localisation");
+  return json;
 }
 
 }  // namespace prism

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "prism/data/transforms.h"
+#include "prism/explain/feature/attributor.h"
 #include "prism/model/network.h"
 
 namespace prism {
@@ -38,5 +39,22 @@ MarkedSamples marked_samples(Network& network, const Dataset& test, const MarkOp
 // Means and standard errors per method; a markdown table with each metric's direction.
 nlohmann::json localisation_to_json(const std::vector<LocalisationScores>& scores);
 std::string localisation_table(const std::vector<LocalisationScores>& scores);
+
+// The benchmark whole: the marked samples, each method's maps of them for the marked class (channels collapsed as
+// `reduce`) and the maps' scores.
+struct LocalisationResult {
+  MarkOptions mark;
+  MarkedSamples samples;
+  std::vector<std::string> methods;
+  std::vector<torch::Tensor> maps;  // per method, [B, H, W]
+  std::vector<LocalisationScores> scores;
+
+  double region_share() const;  // the region's share of the image: about what a map that ignores it scores
+  std::string table() const;    // a line on the samples and the region, then the scores' table
+  nlohmann::json to_json() const;
+};
+LocalisationResult evaluate_localisation(Network& network, const std::vector<FeatureAttributor*>& methods,
+                                         const Dataset& test, const MarkOptions& mark, int64_t count, uint64_t seed,
+                                         const std::string& reduce = "sum", int64_t batch_size = 32);
 
 }  // namespace prism

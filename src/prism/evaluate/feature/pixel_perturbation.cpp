@@ -5,21 +5,12 @@
 #include <sstream>
 
 #include "prism/core/error.h"
+#include "prism/core/text.h"
 #include "prism/evaluate/metrics.h"
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/model/inference.h"
-#include "prism/report/svg_plot.h"
 
 namespace prism {
-namespace {
-
-std::vector<double> mean_curve(const torch::Tensor& curve) {
-  const auto mean = curve.mean(0).to(torch::kFloat64).contiguous();
-  return {mean.data_ptr<double>(), mean.data_ptr<double>() + mean.numel()};
-}
-
-}  // namespace
-
 PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
                                        const torch::Tensor& maps, const std::string& method,
                                        const PerturbationOptions& options) {
@@ -188,33 +179,6 @@ std::string PerturbationReport::hit_table() const {
     out << cell;
   }
   return out.str();
-}
-
-std::string PerturbationReport::plot_svg(const std::string& score, double max_percentage) const {
-  require(score == "probability" || score == "logit" || score == "hit", "plot the probability, the logit or the hit");
-  LinePlot plot;
-  plot.title = std::string(options.fill == "linear" ? "ROAD" : "Pixel perturbation") + " (fill: " + options.fill +
-               "): solid MoRF, dashed LeRF";
-  plot.x_label = "pixels removed (%)";
-  plot.y_label = score == "probability" ? "target probability"
-                 : score == "logit"     ? "target logit"
-                                        : "share still predicted as the target";
-  for (size_t m = 0; m < curves.size(); ++m)
-    for (bool morf : {true, false}) {
-      const auto& c = curves[m];
-      const auto& curve = score == "probability" ? (morf ? c.morf_probability : c.lerf_probability)
-                          : score == "logit"     ? (morf ? c.morf_logit : c.lerf_logit)
-                                                 : (morf ? c.morf_hit : c.lerf_hit);
-      const auto mean = mean_curve(curve);
-      PlotSeries series{c.method + (morf ? " MoRF" : " LeRF"), {}, {}, !morf, static_cast<int>(m)};
-      for (size_t s = 0; s < mean.size(); ++s)
-        if (options.percentages[s] <= max_percentage) {
-          series.x.push_back(options.percentages[s]);
-          series.y.push_back(mean[s]);
-        }
-      plot.series.push_back(series);
-    }
-  return render_svg(plot);
 }
 
 }  // namespace prism

@@ -61,9 +61,6 @@ struct PerturbationReport {
   // markdown: per method the share of samples still predicted as the target after each step, MoRF and LeRF, their
   // means over the steps and LeRF − MoRF (ROAD's table)
   std::string hit_table() const;
-  // The mean probability, logit or hit (share still predicted as the target) against the share of pixels removed,
-  // one line per method and order.
-  std::string plot_svg(const std::string& score, double max_percentage = 100) const;
 };
 
 }  // namespace prism

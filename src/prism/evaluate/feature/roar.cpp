@@ -13,7 +13,6 @@
 #include "prism/io/npy.h"
 #include "prism/model/predict.h"
 #include "prism/explain/feature/collapse.h"
-#include "prism/report/svg_plot.h"
 
 namespace prism {
 namespace fs = std::filesystem;
@@ -241,32 +240,6 @@ std::string RoarResult::table(const std::string& mode) const {
   std::snprintf(cell, sizeof cell, "%.2f %%", 100 * accuracy("", "none", 0));
   out << "\nUnmodified data: " << cell << " test accuracy.\n";
   return out.str();
-}
-
-std::string RoarResult::plot_svg(const std::string& mode) const {
-  LinePlot plot;
-  plot.title = mode == "roar" ? "ROAR: top pixels replaced by the mean, model retrained"
-                              : "KAR: only the top pixels kept, model retrained";
-  plot.x_label = mode == "roar" ? "pixels removed (%)" : "pixels kept (%)";
-  plot.y_label = "test accuracy (%)";
-  const double baseline = 100 * accuracy("", "none", 0);
-  for (const auto& method : methods) {
-    PlotSeries series{method, {}, {}};
-    if (mode == "roar") {
-      series.x.push_back(0);
-      series.y.push_back(baseline);
-    }
-    for (double f : options.fractions) {
-      series.x.push_back(f);
-      series.y.push_back(100 * accuracy(method, mode, f));
-    }
-    if (mode == "kar") {
-      series.x.push_back(100);
-      series.y.push_back(baseline);
-    }
-    plot.series.push_back(series);
-  }
-  return render_svg(plot);
 }
 
 }  // namespace prism

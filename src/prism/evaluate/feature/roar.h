@@ -51,7 +51,6 @@ struct RoarResult {
   nlohmann::json to_json() const;
   std::string to_csv() const;
   std::string table(const std::string& mode) const;   // markdown: methods × fractions
-  std::string plot_svg(const std::string& mode) const;  // accuracy against the share of pixels removed or kept
 };
 
 void check_roar_options(const RoarOptions& options);

@@ -75,9 +75,7 @@ nlohmann::json history_json(const std::vector<FlintEpochRecord>& records) {
 }
 
 fs::path checkpoint_dir(const fs::path& out, int64_t epoch) {
-  char name[32];
-  std::snprintf(name, sizeof name, "epoch-%03lld", static_cast<long long>(epoch));
-  return out / "checkpoints" / name;
+  return out / "checkpoints" / numbered_name("epoch-%03lld", epoch);
 }
 
 // The records of an earlier run's complete epochs, with f, the interpreter and the optimiser restored.

@@ -29,4 +29,15 @@ XdaMaps xda_heatmaps(Network& network, const torch::Tensor& test_image, const to
   return maps;
 }
 
+XdaPairs xda_of_top(Network& network, const torch::Tensor& image, const torch::Tensor& train_images,
+                    const TopAttributions& proponents, const TopAttributions& opponents, int64_t sample, int64_t pairs) {
+  require(pairs >= 1, "XDA needs at least 1 pair per sample");
+  const int64_t shown = std::min(pairs, proponents.indices.size(1));
+  XdaPairs out;
+  out.train_indices = torch::cat({proponents.indices[sample].narrow(0, 0, shown), opponents.indices[sample].narrow(0, 0, shown)});
+  out.values = torch::cat({proponents.values[sample].narrow(0, 0, shown), opponents.values[sample].narrow(0, 0, shown)});
+  out.maps = xda_heatmaps(network, image, train_images.index_select(0, out.train_indices), out.values);
+  return out;
+}
+
 }  // namespace prism

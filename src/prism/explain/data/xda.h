@@ -5,6 +5,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "prism/explain/data/attributor.h"
 #include "prism/explain/feature/lrp.h"
 #include "prism/model/network.h"
 
@@ -19,6 +20,15 @@ struct XdaMaps {
 // The pairs (test_image, train_images[p]) with attributions [P].
 XdaMaps xda_heatmaps(Network& network, const torch::Tensor& test_image, const torch::Tensor& train_images,
                      const torch::Tensor& attributions, const LrpOptions& lrp = {});
+
+// XDA of test sample `sample` (`image`) with its first `pairs` proponents, then its first `pairs` opponents (at most
+// as many as were kept): the training indices and attributions of those pairs and their maps.
+struct XdaPairs {
+  torch::Tensor train_indices, values;  // [P]
+  XdaMaps maps;
+};
+XdaPairs xda_of_top(Network& network, const torch::Tensor& image, const torch::Tensor& train_images,
+                    const TopAttributions& proponents, const TopAttributions& opponents, int64_t sample, int64_t pairs);
 
 // Whether a data-attribution method's values are feature inner products XDA can split.
 bool supports_xda(const std::string& method);

@@ -1,0 +1,131 @@
+#include "prism/report/example_outputs.h"
+
+#include <cstdio>
+
+#include "prism/core/files.h"
+#include "prism/core/tensor_values.h"
+#include "prism/explain/feature/collapse.h"
+#include "prism/io/npy.h"
+#include "prism/io/png.h"
+#include "prism/report/heatmap.h"
+
+namespace prism {
+namespace fs = std::filesystem;
+namespace {
+
+std::string value_text(const char* format, double value) {
+  char text[64];
+  std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+// The explained test image, titled with its position and label.
+torch::Tensor test_picture(const ExampleOutputs& o, int64_t b) {
+  return image_picture(o.images[b], o.scale,
+                       "test " + std::to_string(o.indices[b]) + ": " + o.class_names.at(o.labels[b].item<int64_t>()));
+}
+
+// One column per XDA pair: the pair's map overlaid on the test image above, on the training image below.
+torch::Tensor xda_picture(const ExampleOutputs& o, const torch::Tensor& image, const XdaPairs& xda) {
+  std::vector<torch::Tensor> columns;
+  for (int64_t p = 0; p < xda.train_indices.size(0); ++p) {
+    const int64_t i = xda.train_indices[p].item<int64_t>();
+    columns.push_back(stack_rows(
+        {overlay_picture(image, collapse_channels(xda.maps.test_maps[p]), o.scale, value_text("%+.3g", xda.values[p].item<double>())),
+         overlay_picture(o.train->images[i], collapse_channels(xda.maps.train_maps[p]), o.scale, "train " + std::to_string(i))},
+        4));
+  }
+  return side_by_side(columns, 8);
+}
+
+}  // namespace
+
+nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleOutputs& o,
+                                             const ExampleAttribution& attribution,
+                                             const torch::Tensor& network_probabilities) {
+  const auto& names = o.class_names;
+  nlohmann::json samples = nlohmann::json::array();
+  std::vector<torch::Tensor> pictures;
+  for (int64_t b = 0; b < o.images.size(0); ++b) {
+    nlohmann::json examples = nlohmann::json::array();
+    std::vector<torch::Tensor> row = {test_picture(o, b)};
+    for (int64_t j = 0; j < attribution.indices.size(1); ++j) {
+      const float weight = attribution.weights[b][j].item<float>();
+      if (weight <= 0) continue;
+      const int64_t i = attribution.indices[b][j].item<int64_t>(), label = attribution.labels[b][j].item<int64_t>();
+      examples.push_back({{"train_index", i},
+                          {"source_index", o.train->source_index[i].item<int64_t>()},
+                          {"weight", weight},
+                          {"label", label},
+                          {"class", names.at(label)},
+                          {"distance", attribution.distances[b][j].item<float>()}});
+      row.push_back(image_picture(o.train->images[i], o.scale, value_text("w %.3f ", weight) + names.at(label)));
+    }
+    samples.push_back({{"index", o.indices[b]},
+                       {"label", o.labels[b].item<int64_t>()},
+                       {"knn_prediction", attribution.predictions[b].item<int64_t>()},
+                       {"knn_probabilities", to_vector(attribution.probabilities[b])},
+                       {"network_prediction", network_probabilities[b].argmax().item<int64_t>()},
+                       {"network_probabilities", to_vector(network_probabilities[b])},
+                       {"examples", examples}});
+    pictures.push_back(side_by_side(row, 4));
+  }
+  make_directory(out);
+  auto summary = o.head;
+  summary["class_names"] = names;
+  summary["samples"] = samples;
+  write_file_atomic(out / "explanations.json", summary.dump(2));
+  write_npy(out / "indices.npy", attribution.indices);
+  write_npy(out / "weights.npy", attribution.weights);
+  write_npy(out / "distances.npy", attribution.distances);
+  for (size_t b = 0; b < pictures.size(); ++b) write_png(out / numbered_name("examples-%03lld.png", b), pictures[b]);
+  return samples;
+}
+
+nlohmann::json write_influence_outputs(const fs::path& out, const ExampleOutputs& o, const InfluenceExplanation& e) {
+  const auto& names = o.class_names;
+  nlohmann::json samples = nlohmann::json::array();
+  std::vector<std::pair<fs::path, torch::Tensor>> pictures;
+  const auto examples = [&](const TopAttributions& t, int64_t b, std::vector<torch::Tensor>* row) {
+    nlohmann::json list = nlohmann::json::array();
+    for (int64_t j = 0; j < t.indices.size(1); ++j) {
+      const int64_t i = t.indices[b][j].item<int64_t>(), label = o.train->labels[i].item<int64_t>();
+      const float value = t.values[b][j].item<float>();
+      list.push_back({{"train_index", i}, {"value", value}, {"label", label}, {"class", names.at(label)}});
+      row->push_back(image_picture(o.train->images[i], o.scale, value_text("%+.3g ", value) + names.at(label)));
+    }
+    return list;
+  };
+  for (int64_t b = 0; b < o.images.size(0); ++b) {
+    const int64_t c = e.targets[b].item<int64_t>();
+    std::vector<torch::Tensor> up = {test_picture(o, b)};
+    std::vector<torch::Tensor> down = {image_picture(torch::ones_like(o.images[b]), o.scale, "for " + names.at(c))};
+    samples.push_back({{"index", o.indices[b]},
+                       {"label", o.labels[b].item<int64_t>()},
+                       {"prediction", e.predictions[b].item<int64_t>()},
+                       {"target", c},
+                       {"sum", e.attributions[b].sum().item<double>()},
+                       {"nonzero", (e.attributions[b] != 0).sum().item<int64_t>()},
+                       {"proponents", examples(e.proponents, b, &up)},
+                       {"opponents", examples(e.opponents, b, &down)}});
+    pictures.emplace_back(out / numbered_name("influence-%03lld.png", b),
+                          stack_rows({side_by_side(up, 4), side_by_side(down, 4)}, 6));
+    if (!e.xda.empty()) pictures.emplace_back(out / numbered_name("xda-%03lld.png", b), xda_picture(o, o.images[b], e.xda[b]));
+  }
+  make_directory(out);
+  auto summary = o.head;
+  summary["class_names"] = names;
+  summary["samples"] = samples;
+  write_file_atomic(out / "explanations.json", summary.dump(2));
+  write_npy(out / "proponents.npy", e.proponents.indices);
+  write_npy(out / "proponent_values.npy", e.proponents.values);
+  write_npy(out / "opponents.npy", e.opponents.indices);
+  write_npy(out / "opponent_values.npy", e.opponents.values);
+  if (e.dense) write_npy(out / "attributions.npy", e.attributions);
+  for (const auto& [path, picture] : pictures) write_png(path, picture);
+  for (size_t b = 0; b < e.xda.size(); ++b)
+    write_npy(out / numbered_name("xda-%03lld.npy", b), torch::stack({e.xda[b].maps.test_maps, e.xda[b].maps.train_maps}, 1));
+  return samples;
+}
+
+}  // namespace prism

@@ -1,0 +1,35 @@
+// The output folder of a FLINT interpretation, what `prism flint interpret` writes, from results computed
+// beforehand (Parekh et al. 2021, Sec. 3.1 and 4.2): local interpretations of test samples, the global
+// interpretation and what each attribute shows.
+#pragma once
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "prism/explain/concept/attribute_visualisation.h"
+
+namespace prism {
+
+struct FlintInterpretationOutputs {
+  torch::Tensor images, labels;  // the interpreted test samples [B, C, H, W] and their labels [B]
+  std::vector<int64_t> indices;  // their positions in the test set
+  FlintOutputs outputs;          // f's and g's logits and Φ on them
+  torch::Tensor relevance;       // [B, J] local relevance for f's prediction
+  AttributeSummary summary;      // over the global samples
+  torch::Tensor global_images;   // those samples
+  std::vector<std::string> class_names;
+  double tau = 2;      // relevance threshold 1/τ
+  int64_t scale = 2;   // enlargement of the attribute pictures
+  nlohmann::json head = nlohmann::json::object();  // what interpretation.json starts with
+};
+
+// interpretation.json (the head; per sample f's and g's predictions, Φ, its relevance and local interpretation; the
+// global interpretation; per attribute its top samples and activations), relevance.npy, global-relevance.npy,
+// maximised.npy, sample-NNN.png (the image, f's and g's answers and the relevance bars with the 1/τ line),
+// global-relevance.png, attribute-JJ.png and attributes.png. Returns what interpretation.json holds.
+nlohmann::json write_flint_interpretation_outputs(const std::filesystem::path& out, const FlintInterpretationOutputs& o);
+
+}  // namespace prism
