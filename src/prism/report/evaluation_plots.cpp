@@ -8,7 +8,7 @@
 namespace prism {
 
 LinePlot sanity_plot(const SanityResult& result, size_t measure) {
-  const auto& name = similarity_measures().at(measure);
+  const std::string name = similarity_measures().at(measure);
   LinePlot plot;
   plot.title = std::string(result.options.smooth_samples > 0 ? "Smooth MPRT (" : "Sanity check (") +
                result.options.mode + " randomisation): " + name;
