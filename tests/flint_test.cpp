@@ -129,6 +129,46 @@ TEST(FlintRelevance, LocalGlobalAndConcisenessOnConstructedAttributes) {
   EXPECT_EQ(global_interpretation(global, 4), (std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {1, 0}, {1, 1}}));
 }
 
+TEST(FlintAttributor, AttributesEachPredictionToTheConceptsByDefinitionOne) {
+  test::TempDir dir;
+  auto network = small_cnn(3);
+  const auto train = random_subset(test::fashion_train(), 64, 0);
+  FlintFitOptions fit;
+  fit.attributes = 4;
+  fit.layers = {"relu2"};
+  fit.train.train_predictor = false;
+  fit.train.epochs = 1;
+  fit.train.out = dir.path();
+  fit.train.provenance = {"m.prism", "x", "test", 0, 0};
+  auto learnt = learn_flint(*network, train, nullptr, fit);
+  ASSERT_EQ(learnt.history.size(), 1u);
+
+  // Behind the concept interface, opened from the folder: the same interpreter.
+  std::unique_ptr<ConceptAttributor> concepts = FlintAttributor::open(dir.path());
+  EXPECT_EQ(concepts->name(), "flint");
+  EXPECT_EQ(concepts->num_concepts(), 4);
+  const auto images = train.images.narrow(0, 0, 8);
+  const auto outputs = run_flint(*network, learnt.interpreter, images);
+  const auto phi = concepts->concepts(*network, images);
+  EXPECT_TRUE(torch::allclose(phi, outputs.attributes, 1e-6, 1e-6));
+
+  // r_{j,x} = φ_j(x) w_{j,c} / max_i |φ_i(x) w_{i,c}|, recomputed here for class 2 of every sample.
+  const auto targets = torch::full({8}, 2, torch::kInt64);
+  const auto r = concepts->attribute(*network, images, targets);
+  const auto alpha = phi * learnt.interpreter->head_weight().detach()[2].unsqueeze(0);
+  const auto largest = alpha.abs().amax(1, true);
+  EXPECT_TRUE(torch::allclose(r, torch::where(largest > 0, alpha / largest, torch::zeros_like(alpha)), 1e-5, 1e-6));
+  for (int64_t b = 0; b < 8; ++b) {
+    const double top = r[b].abs().max().item<double>();
+    EXPECT_TRUE(top == 0 || std::abs(top - 1) < 1e-6) << top;
+  }
+  // For f's own predictions it is the relevance FLINT's interpretations use.
+  EXPECT_TRUE(torch::allclose(concepts->attribute(*network, images, outputs.predictor_logits.argmax(1)),
+                              outputs.relevance, 1e-5, 1e-6));
+  EXPECT_THROW(concepts->attribute(*network, images, torch::full({8}, 10, torch::kInt64)), Error);
+  EXPECT_THROW(concepts->attribute(*network, images, targets.narrow(0, 0, 3)), Error);
+}
+
 TEST(FlintTraining, PostHocLeavesTheModelBitIdenticalAndTheFolderRoundTrips) {
   test::TempDir dir;
   auto network = small_cnn(3);

@@ -12,21 +12,20 @@ namespace {
 struct FlintTrainCommand {
   DataOptions data;
   std::string layers, out;
-  int64_t attributes = 25;
-  FlintTrainOptions train;
+  FlintFitOptions fit;
 
   void add_to(CLI::App& command) {
     data.add_to(command);
-    command.add_option("--attributes", attributes, "J, the number of attributes (25 for MNIST-like data)")
+    command.add_option("--attributes", fit.attributes, "J, the number of attributes (25 for MNIST-like data)")
         ->capture_default_str();
     command.add_option("--layers", layers, "f's hidden layers that feed the attributes, comma-separated "
                                            "(default: the last ReLU with a spatial map)");
     command.add_option("--out", out, "FLINT folder (flint.json, interpreter/, ...)")->required();
-    command.add_option("--epochs", train.epochs, "epochs")->capture_default_str();
-    command.add_option("--batch-size", train.batch_size, "batch size")->capture_default_str();
-    command.add_option("--lr", train.learning_rate, "Adam learning rate")->capture_default_str();
-    command.add_option("--seed", train.seed, "seed of weights, shuffling and dropout")->capture_default_str();
-    auto& w = train.weights;
+    command.add_option("--epochs", fit.train.epochs, "epochs")->capture_default_str();
+    command.add_option("--batch-size", fit.train.batch_size, "batch size")->capture_default_str();
+    command.add_option("--lr", fit.train.learning_rate, "Adam learning rate")->capture_default_str();
+    command.add_option("--seed", fit.train.seed, "seed of weights, shuffling and dropout")->capture_default_str();
+    auto& w = fit.train.weights;
     command.add_option("--gamma", w.gamma, "weight of input fidelity")->capture_default_str();
     command.add_option("--beta", w.beta, "weight of output fidelity")->capture_default_str();
     command.add_option("--delta", w.delta, "weight of conciseness and diversity (entropies)")->capture_default_str();
@@ -40,16 +39,13 @@ struct FlintTrainCommand {
 
   void run(Network& network, const Dataset& train_data, const Dataset& test_data) {
     require(train_data.image_shape() == test_data.image_shape(), "the training and test images differ in shape");
-    const auto chosen = layers.empty() ? default_flint_layers(network) : parse_list<std::string>(layers, "--layers");
-    auto architecture = describe_flint_layers(network, chosen, attributes);
-    torch::manual_seed(train.seed);  // the interpreter's initial weights
-    FlintInterpreter interpreter(std::move(architecture));
-    train.out = out;
-    const auto history = train_flint(network, interpreter, train_data, &test_data, train);
+    if (!layers.empty()) fit.layers = parse_list<std::string>(layers, "--layers");
+    fit.train.out = out;
+    const auto [interpreter, history] = learn_flint(network, train_data, &test_data, fit);
     const auto& last = history.back();
     std::printf("FLINT (%s, %lld attributes from %s) after %lld epochs: test accuracy f %.2f %%, g %.2f %%, "
                 "fidelity %.2f %% -> %s\n",
-                train.train_predictor ? "joint" : "post hoc", static_cast<long long>(attributes),
+                fit.train.train_predictor ? "joint" : "post hoc", static_cast<long long>(fit.attributes),
                 interpreter->architecture().layers.front().c_str(), static_cast<long long>(last.epoch),
                 100 * last.test_predictor_accuracy, 100 * last.test_interpreter_accuracy, 100 * last.test_fidelity,
                 out.c_str());
@@ -68,10 +64,10 @@ void add_train_command(CLI::App& flint) {
   command->add_option("--width", o->model.width, "f's width (mlp hidden units, resnet18 base channels; 0: default)");
   command->callback([o] {
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
-    o->model.seed = o->train.seed;
+    o->model.seed = o->fit.train.seed;
     auto network = make_zoo_network(o->model, train);
-    o->train.train_predictor = true;
-    o->train.provenance = {"", "", o->data.spec, o->data.train_size, o->data.subset_seed};  // f: set when saved
+    o->fit.train.train_predictor = true;
+    o->fit.train.provenance = {"", "", o->data.spec, o->data.train_size, o->data.subset_seed};  // f: set when saved
     o->run(*network, train, test);
   });
 }
@@ -87,8 +83,8 @@ void add_posthoc_command(CLI::App& flint) {
   command->callback([o] {
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
     auto network = load_model(o->model, &train);
-    o->train.train_predictor = false;
-    o->train.provenance = fit_provenance(o->model, o->data);
+    o->fit.train.train_predictor = false;
+    o->fit.train.provenance = fit_provenance(o->model, o->data);
     o->run(*network, train, test);
   });
 }
@@ -128,14 +124,12 @@ struct InterpretCommand {
     const auto index = torch::tensor(chosen, torch::kInt64);
     const auto images = test.images.index_select(0, index);
     const auto outputs = run_flint(*network, interpreter, images);
-    const auto predictions = outputs.predictor_logits.argmax(1);
-    const auto relevance = local_relevance(outputs.attributes, interpreter->head_weight().detach().cpu(), predictions);
 
     // Global relevance and the attributes' top samples, over the FLINT model's training data.
     auto train = folder.provenance().training_data(folder.record.at("train_samples"), flint_dir);
     if (global_size > 0) train = random_subset(train, global_size, 0);
     const auto summary = summarise_attributes(*network, interpreter, train.images, top, maximisation);
-    FlintInterpretationOutputs interpretation{images, test.labels.index_select(0, index), chosen, outputs, relevance,
+    FlintInterpretationOutputs interpretation{images, test.labels.index_select(0, index), chosen, outputs,
                                               summary, train.images, test.class_names, tau, scale};
     interpretation.head = {{"flint", fs::absolute(flint_dir).string()}, {"data", data.spec}};
     const auto written = write_flint_interpretation_outputs(out, interpretation);
@@ -203,13 +197,10 @@ void add_evaluate_command(CLI::App& flint) {
     const auto table = evaluation.markdown();
     std::printf("%s", table.c_str());
     if (o->out.empty()) return;
-    make_directory(o->out);
-    auto record = evaluation.to_json();
-    record["flint"] = fs::absolute(o->flint_dir).string();
-    record["mode"] = folder.record.at("mode");
-    record["data"] = o->data.spec;
-    write_file_atomic(fs::path(o->out) / "flint-evaluation.json", record.dump(2));
-    write_file_atomic(fs::path(o->out) / "flint-evaluation.md", table);
+    write_flint_evaluation_outputs(o->out, evaluation,
+                                   {{"flint", fs::absolute(o->flint_dir).string()},
+                                    {"mode", folder.record.at("mode")},
+                                    {"data", o->data.spec}});
   });
 }
 
@@ -221,11 +212,11 @@ void run_flint_posthoc(const std::string& model, const DataOptions& data, int64_
   if (fs::exists(fs::path(out) / "flint.json") && !fit_is_current(out, model, "flint.json")) fs::remove_all(out);
   FlintTrainCommand command;
   command.data = data;
-  command.attributes = attributes;
+  command.fit.attributes = attributes;
   command.out = out;
-  command.train = options;
-  command.train.train_predictor = false;
-  command.train.provenance = fit_provenance(model, data);
+  command.fit.train = options;
+  command.fit.train.train_predictor = false;
+  command.fit.train.provenance = fit_provenance(model, data);
   const auto train = data.load(Split::Train), test = data.load(Split::Test);
   auto network = load_model(model, &train);
   command.run(*network, train, test);

@@ -136,11 +136,8 @@ void run_report(const ReportOptions& o) {
 
   FlintOutputs flint_outputs;
   AttributeSummary attribute_summary;
-  torch::Tensor flint_relevance;
   if (flint) {
     flint_outputs = run_flint(*network, flint->interpreter, images);
-    flint_relevance = local_relevance(flint_outputs.attributes, flint->interpreter->head_weight().detach().cpu(),
-                                      predictions);
     attribute_summary = summarise_attributes(*network, flint->interpreter, flint_train.images, o.top);
   }
   auto attribute_row = [&](int64_t j) { return attribute_picture(attribute_summary, flint_train.images, j, o.scale / 2 + 1); };
@@ -223,19 +220,19 @@ void run_report(const ReportOptions& o) {
     if (flint) {
       const int64_t g = flint_outputs.interpreter_logits[b].argmax().item<int64_t>();
       page.heading(3, "Which concepts: FLINT's interpreter predicts " + names.at(g) + "; relevance of its " +
-                          std::to_string(flint_relevance.size(1)) + " attributes for " + names.at(predicted));
+                          std::to_string(flint_outputs.relevance.size(1)) + " attributes for " + names.at(predicted));
       std::vector<double> values;
       std::vector<std::string> labels;
-      for (int64_t j = 0; j < flint_relevance.size(1); ++j) {
-        values.push_back(flint_relevance[b][j].item<double>());
+      for (int64_t j = 0; j < flint_outputs.relevance.size(1); ++j) {
+        values.push_back(flint_outputs.relevance[b][j].item<double>());
         labels.push_back("phi " + std::to_string(j));
       }
       page.begin_gallery();
       page.picture(bar_chart_picture(values, labels, 1 / o.tau, "relevance r(j, x)"), "dashed: 1/τ");
-      const auto local = local_interpretation(flint_relevance[b].unsqueeze(0), o.tau)[0];
+      const auto local = local_interpretation(flint_outputs.relevance[b].unsqueeze(0), o.tau)[0];
       for (size_t i = 0; i < std::min<size_t>(local.size(), 3); ++i)
         page.picture(attribute_row(local[i]), "φ" + std::to_string(local[i]) + " (r " +
-                                                  signed_value(flint_relevance[b][local[i]].item<double>()) +
+                                                  signed_value(flint_outputs.relevance[b][local[i]].item<double>()) +
                                                   "): top training samples, then maximised");
       page.end_gallery();
     }

@@ -27,6 +27,8 @@
 #include "prism/evaluate/feature/sanity_check.h"
 #include "prism/evaluate/metrics.h"
 #include "prism/explain/concept/attribute_visualisation.h"
+#include "prism/explain/concept/concept_attributor.h"
+#include "prism/explain/concept/flint_attributor.h"
 #include "prism/explain/concept/flint_interpreter.h"
 #include "prism/explain/concept/flint_losses.h"
 #include "prism/explain/concept/flint_relevance.h"

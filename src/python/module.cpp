@@ -143,16 +143,10 @@ struct PyFlint {
   std::vector<FlintEpochRecord> history;
 };
 
-struct FlintSettings {
-  std::vector<std::string> layers;
-  int64_t attributes = 25;
-  FlintTrainOptions train;
-};
-
-FlintSettings flint_settings(const std::vector<std::string>& layers, int64_t attributes, int64_t epochs,
+FlintFitOptions flint_settings(const std::vector<std::string>& layers, int64_t attributes, int64_t epochs,
                              int64_t batch_size, double learning_rate, uint64_t seed, const std::string& loss_weights,
                              const std::string& folder) {
-  FlintSettings settings{layers, attributes, {}};
+  FlintFitOptions settings{attributes, layers, {}};
   auto& train = settings.train;
   train.epochs = epochs;
   train.batch_size = batch_size;
@@ -164,28 +158,23 @@ FlintSettings flint_settings(const std::vector<std::string>& layers, int64_t att
 }
 
 // Trains an interpreter of `network` into the settings' folder: post hoc (f frozen) or jointly with f.
-PyFlint train_interpreter(std::shared_ptr<Network> network, const Dataset& train, FlintSettings settings,
+PyFlint train_interpreter(std::shared_ptr<Network> network, const Dataset& train, FlintFitOptions settings,
                           bool joint) {
-  const auto chosen = settings.layers.empty() ? default_flint_layers(*network) : settings.layers;
-  torch::manual_seed(settings.train.seed);  // the interpreter's initial weights
-  FlintInterpreter interpreter(describe_flint_layers(*network, chosen, settings.attributes));
   settings.train.train_predictor = joint;
   settings.train.provenance = in_memory(*network, train);
-  auto history = train_flint(*network, interpreter, train, nullptr, settings.train);
-  interpreter->eval();
-  network->set_training(false);
-  return {interpreter, std::move(network), std::move(history)};
+  auto fit = learn_flint(*network, train, nullptr, settings);
+  return {fit.interpreter, std::move(network), std::move(fit.history)};
 }
 
 PyFlint fit_flint(PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
-                  const FlintSettings& settings) {
+                  const FlintFitOptions& settings) {
   return train_interpreter(net.network, as_dataset(net, images, labels), settings, false);
 }
 
 // FLINT's joint training: a fresh built-in `architecture` learnt together with its interpreter.
 PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& labels,
                             const std::vector<std::string>& class_names, const std::string& architecture,
-                            int64_t width, const FlintSettings& settings) {
+                            int64_t width, const FlintFitOptions& settings) {
   const auto train = tensor_dataset("the training", images, labels, class_names, {});
   std::shared_ptr<Network> network = make_zoo_network(ZooOptions{architecture, {}, 0, width, settings.train.seed}, train);
   return train_interpreter(network, train, settings, true);
@@ -214,19 +203,16 @@ py::dict visualise_flint(PyFlint& self, const torch::Tensor& samples, int64_t to
 py::dict interpret_flint(PyFlint& self, const torch::Tensor& x, double tau) {
   require(tau > 1, "tau must be above 1 (relevance above 1/tau is shown)");
   FlintOutputs outputs;
-  torch::Tensor relevance;
   {
     py::gil_scoped_release release;
     outputs = run_flint(*self.network, self.interpreter, x);
-    const auto classes = outputs.predictor_logits.argmax(1);
-    relevance = local_relevance(outputs.attributes, self.interpreter->head_weight().detach(), classes);
   }
   py::dict out;
   out["attributes"] = outputs.attributes;
   out["interpreter_logits"] = outputs.interpreter_logits;
   out["predictor_logits"] = outputs.predictor_logits;
-  out["relevance"] = relevance;
-  out["local_interpretation"] = local_interpretation(relevance, tau);
+  out["relevance"] = outputs.relevance;
+  out["local_interpretation"] = local_interpretation(outputs.relevance, tau);
   return out;
 }
 
@@ -237,9 +223,7 @@ py::dict global_flint(PyFlint& self, const torch::Tensor& x, double tau) {
   {
     py::gil_scoped_release release;
     const auto outputs = run_flint(*self.network, self.interpreter, x);
-    const auto classes = outputs.predictor_logits.argmax(1);
-    const auto relevance = local_relevance(outputs.attributes, self.interpreter->head_weight().detach(), classes);
-    class_relevance = global_relevance(relevance, classes, self.network->num_classes());
+    class_relevance = global_relevance(outputs.relevance, outputs.predictor_logits.argmax(1), self.network->num_classes());
   }
   py::dict out;
   out["relevance"] = class_relevance;

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const FlintInterpretationOutputs& o) {
   const auto& names = o.class_names;
   const auto f_pred = o.outputs.predictor_logits.argmax(1), g_pred = o.outputs.interpreter_logits.argmax(1);
-  const auto local = local_interpretation(o.relevance, o.tau);
+  const auto local = local_interpretation(o.outputs.relevance, o.tau);
   const auto& class_relevance = o.summary.class_relevance;
   const int64_t J = o.outputs.attributes.size(1);
   std::vector<std::string> attribute_names, bar_labels;
@@ -27,7 +27,7 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
   for (int64_t b = 0; b < o.images.size(0); ++b) {
     const int64_t f = f_pred[b].item<int64_t>(), g = g_pred[b].item<int64_t>(), label = o.labels[b].item<int64_t>();
     std::vector<double> values;
-    for (int64_t j = 0; j < J; ++j) values.push_back(o.relevance[b][j].item<double>());
+    for (int64_t j = 0; j < J; ++j) values.push_back(o.outputs.relevance[b][j].item<double>());
     const auto chart = bar_chart_picture(values, bar_labels, 1 / o.tau, "relevance for " + names[f]);
     const auto image = image_picture(o.images[b], 4, "test " + std::to_string(o.indices[b]) + ": " + names[label]);
     auto caption = torch::ones({3, 30, 200});
@@ -39,7 +39,7 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
                        {"predictor_prediction", f},
                        {"interpreter_prediction", g},
                        {"attributes", to_vector(o.outputs.attributes[b])},
-                       {"relevance", to_vector(o.relevance[b])},
+                       {"relevance", to_vector(o.outputs.relevance[b])},
                        {"local_interpretation", local[b]}});
   }
   pictures.emplace_back(out / "global-relevance.png", matrix_picture(class_relevance, names, attribute_names,
@@ -72,11 +72,19 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
   interpretation["global_interpretation"] = global;
   interpretation["attributes"] = attributes;
   write_file_atomic(out / "interpretation.json", interpretation.dump(2));
-  write_npy(out / "relevance.npy", o.relevance);
+  write_npy(out / "relevance.npy", o.outputs.relevance);
   write_npy(out / "global-relevance.npy", class_relevance);
   write_npy(out / "maximised.npy", o.summary.maximised);
   for (const auto& [path, picture] : pictures) write_png(path, picture);
   return interpretation;
+}
+
+void write_flint_evaluation_outputs(const fs::path& out, const FlintEvaluation& evaluation, const nlohmann::json& about) {
+  make_directory(out);
+  auto record = evaluation.to_json();
+  record.update(about);
+  write_file_atomic(out / "flint-evaluation.json", record.dump(2));
+  write_file_atomic(out / "flint-evaluation.md", evaluation.markdown());
 }
 
 }  // namespace prism

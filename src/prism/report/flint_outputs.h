@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "prism/evaluate/concept/flint_evaluation.h"
 #include "prism/explain/concept/attribute_visualisation.h"
 
 namespace prism {
@@ -16,8 +17,7 @@ namespace prism {
 struct FlintInterpretationOutputs {
   torch::Tensor images, labels;  // the interpreted test samples [B, C, H, W] and their labels [B]
   std::vector<int64_t> indices;  // their positions in the test set
-  FlintOutputs outputs;          // f's and g's logits and Φ on them
-  torch::Tensor relevance;       // [B, J] local relevance for f's prediction
+  FlintOutputs outputs;          // f's and g's logits, Φ and its relevance for f's prediction on them
   AttributeSummary summary;      // over the global samples
   torch::Tensor global_images;   // those samples
   std::vector<std::string> class_names;
@@ -31,5 +31,10 @@ struct FlintInterpretationOutputs {
 // maximised.npy, sample-NNN.png (the image, f's and g's answers and the relevance bars with the 1/τ line),
 // global-relevance.png, attribute-JJ.png and attributes.png. Returns what interpretation.json holds.
 nlohmann::json write_flint_interpretation_outputs(const std::filesystem::path& out, const FlintInterpretationOutputs& o);
+
+// flint-evaluation.json (the evaluation and `about`: the folder, mode and data it evaluated) and
+// flint-evaluation.md, its table.
+void write_flint_evaluation_outputs(const std::filesystem::path& out, const FlintEvaluation& evaluation,
+                                    const nlohmann::json& about);
 
 }  // namespace prism

@@ -21,7 +21,7 @@ FlintEvaluation evaluate_flint(Network& network, FlintInterpreter& interpreter, 
   e.predictor_accuracy = f_pred.eq(data.labels).to(torch::kDouble).mean().item<double>();
   e.interpreter_accuracy = g_pred.eq(data.labels).to(torch::kDouble).mean().item<double>();
   e.fidelity = f_pred.eq(g_pred).to(torch::kDouble).mean().item<double>();
-  const auto relevance = local_relevance(outputs.attributes, interpreter->head_weight().detach().cpu(), f_pred);
+  const auto& relevance = outputs.relevance;
   for (double tau : taus) e.conciseness.emplace_back(tau, conciseness(relevance, tau));
   const double smallest = *std::min_element(taus.begin(), taus.end());
   e.unused_attributes = relevance.gt(1 / smallest).any(0).logical_not().sum().item<int64_t>();

@@ -47,9 +47,7 @@ AttributeSummary summarise_attributes(Network& network, FlintInterpreter& interp
   AttributeSummary s;
   s.outputs = run_flint(network, interpreter, samples);
   const auto predicted = s.outputs.predictor_logits.argmax(1);
-  const auto weight = interpreter->head_weight().detach().cpu();
-  s.class_relevance = global_relevance(local_relevance(s.outputs.attributes, weight, predicted), predicted,
-                                       interpreter->architecture().num_classes);
+  s.class_relevance = global_relevance(s.outputs.relevance, predicted, interpreter->architecture().num_classes);
   s.top_samples = top_activating(s.outputs.attributes, std::min(top, samples.size(0)));
   const int64_t attributes = s.outputs.attributes.size(1);
   s.maximised = maximise_attributes(network, interpreter, samples.index_select(0, s.top_samples.select(1, 0)),

@@ -4,6 +4,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/files.h"
+#include "prism/explain/concept/flint_relevance.h"
 #include "prism/io/npy.h"
 
 namespace prism {
@@ -201,7 +202,9 @@ FlintOutputs run_flint(Network& network, FlintInterpreter& interpreter, const to
     g_logits.push_back(interpreter->classify(phi).cpu());
     phis.push_back(phi.cpu());
   }
-  return {torch::cat(f_logits), torch::cat(g_logits), torch::cat(phis)};
+  FlintOutputs out{torch::cat(f_logits), torch::cat(g_logits), torch::cat(phis), {}};
+  out.relevance = local_relevance(out.attributes, interpreter->head_weight().detach().cpu(), out.predictor_logits.argmax(1));
+  return out;
 }
 
 }  // namespace prism

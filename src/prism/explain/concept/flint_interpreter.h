@@ -73,9 +73,10 @@ class FlintInterpreterImpl : public torch::nn::Module {
 };
 TORCH_MODULE(FlintInterpreter);
 
-// f's logits, g's logits and Φ for a set of images, in evaluation mode, without gradients, in batches.
+// f's logits, g's logits, Φ and the attributes' local relevance for f's prediction (flint_relevance.h) for a set
+// of images, in evaluation mode, without gradients, in batches.
 struct FlintOutputs {
-  torch::Tensor predictor_logits, interpreter_logits, attributes;
+  torch::Tensor predictor_logits, interpreter_logits, attributes, relevance;
 };
 FlintOutputs run_flint(Network& network, FlintInterpreter& interpreter, const torch::Tensor& images,
                        int64_t batch_size = 256);

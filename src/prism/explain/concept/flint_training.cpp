@@ -282,4 +282,14 @@ FlintFolder open_flint(const fs::path& dir) {
   return folder;
 }
 
+FlintFit learn_flint(Network& network, const Dataset& train, const Dataset* test, const FlintFitOptions& options) {
+  const auto layers = options.layers.empty() ? default_flint_layers(network) : options.layers;
+  torch::manual_seed(options.train.seed);  // the interpreter's initial weights
+  FlintFit fit{FlintInterpreter(describe_flint_layers(network, layers, options.attributes)), {}};
+  fit.history = train_flint(network, fit.interpreter, train, test, options.train);
+  fit.interpreter->eval();
+  network.set_training(false);
+  return fit;
+}
+
 }  // namespace prism

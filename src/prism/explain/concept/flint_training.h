@@ -47,6 +47,20 @@ struct FlintEpochRecord {
 std::vector<FlintEpochRecord> train_flint(Network& network, FlintInterpreter& interpreter, const Dataset& train,
                                           const Dataset* test, const FlintTrainOptions& options);
 
+// FLINT's interpreter for `network` and its training: J `attributes` read at f's hidden `layers` (empty: the
+// default_flint_layers), initial weights from train.seed, then train_flint. What the command line and Python
+// fit and train with.
+struct FlintFitOptions {
+  int64_t attributes = 25;
+  std::vector<std::string> layers;
+  FlintTrainOptions train;
+};
+struct FlintFit {
+  FlintInterpreter interpreter{nullptr};
+  std::vector<FlintEpochRecord> history;
+};
+FlintFit learn_flint(Network& network, const Dataset& train, const Dataset* test, const FlintFitOptions& options);
+
 // A finished FLINT folder: its record and its interpreter (weights loaded, evaluation mode).
 struct FlintFolder {
   nlohmann::json record;
