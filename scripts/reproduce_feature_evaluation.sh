@@ -4,7 +4,7 @@
 # with sanity checks, pixel perturbation, ROAD, single-map measures, the localisation benchmark and ROAR / KAR. Working files (caches,
 # retrained models) go to runs/feature-evaluation/; only tables, plots and grids are copied to docs/.
 #   scripts/reproduce_feature_evaluation.sh [prism binary, default build/prism]
-# About 80 minutes on 2 cores in all. A step whose results exist is skipped (FORCE=1 recomputes every step);
+# About 110 minutes on 2 cores in all (localisation of every method: about 23 of them). A step whose results exist is skipped (FORCE=1 recomputes every step);
 # ROAR keeps its own cache, so a second run of it only reads.
 set -euo pipefail
 cd "$(dirname "$0")/.."
