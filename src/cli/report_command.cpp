@@ -138,6 +138,9 @@ void run_report(const ReportOptions& o) {
   AttributeSummary attribute_summary;
   if (flint) {
     flint_outputs = run_flint(*network, flint->interpreter, images);
+    // For the class the page shows as predicted (from the inference pass), not run_flint's own argmax.
+    flint_outputs.relevance =
+        local_relevance(flint_outputs.attributes, flint->interpreter->head_weight().detach().cpu(), predictions);
     attribute_summary = summarise_attributes(*network, flint->interpreter, flint_train.images, o.top);
   }
   auto attribute_row = [&](int64_t j) { return attribute_picture(attribute_summary, flint_train.images, j, o.scale / 2 + 1); };
