@@ -158,6 +158,65 @@ TEST(TracIn, LastLayerShortcutEqualsTheAutogradGradientDotProduct) {
     }
 }
 
+// ∇_θ L over every parameter of the network, by autograd, flattened.
+torch::Tensor full_gradient(Network& net, const torch::Tensor& image, int64_t target) {
+  auto parameters = net.parameters();
+  for (auto& p : parameters) p.requires_grad_(true);
+  const auto loss = torch::nn::functional::cross_entropy(net.forward(image.unsqueeze(0)), torch::tensor({target}));
+  std::vector<torch::Tensor> flat;
+  for (const auto& g : torch::autograd::grad({loss}, parameters)) flat.push_back(g.flatten());
+  return torch::cat(flat).to(torch::kFloat64);
+}
+
+TEST(GradientSimilarity, IsTheDotOrCosineOfFullGradientsAndItsSketchKeepsThem) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(40));
+  const auto images = t.test.images.narrow(0, 0, 3);
+  const auto targets = torch::tensor({1, 4, 8}, torch::kInt64);
+  auto exact_dot = make_data_attributor("gradient-similarity", {{"metric", "dot"}, {"projection_dim", 0}});
+  exact_dot->fit(net, train);
+  const auto dot = exact_dot->attribute(net, images, targets).to(torch::kFloat64);
+  std::vector<torch::Tensor> train_gradients;
+  for (int64_t i = 0; i < train.size(); ++i)
+    train_gradients.push_back(full_gradient(net, train.images[i], train.labels[i].item<int64_t>()));
+  const auto G = torch::stack(train_gradients);
+  for (int64_t b = 0; b < 3; ++b) {
+    const auto g = full_gradient(net, images[b], targets[b].item<int64_t>());
+    EXPECT_TRUE(torch::allclose(dot[b], G.matmul(g), 1e-3, 1e-4 * g.norm().item<double>()));
+  }
+  EXPECT_TRUE(torch::allclose(exact_dot->self_influence().to(torch::kFloat64), G.pow(2).sum(1), 1e-3, 1e-6));
+
+  // The cosine form: a training sample is most similar to itself, at 1.
+  auto exact_cosine = make_data_attributor("gradient-similarity", {{"projection_dim", 0}});
+  exact_cosine->fit(net, train);
+  const auto self = exact_cosine->attribute(net, train.images.narrow(0, 0, 5), train.labels.narrow(0, 0, 5));
+  for (int64_t i = 0; i < 5; ++i) {
+    EXPECT_NEAR(self[i][i].item<double>(), 1.0, 1e-4);
+    EXPECT_EQ(self[i].argmax().item<int64_t>(), i);
+  }
+  const auto exact = exact_cosine->attribute(net, images, targets);
+
+  // The count sketch keeps inner products in expectation, with error ~ 1/√k: at k = 4096 the cosines stay close.
+  auto sketched = make_data_attributor("gradient-similarity", {{"projection_dim", 4096}, {"seed", 5}});
+  sketched->fit(net, train);
+  const auto approx = sketched->attribute(net, images, targets);
+  EXPECT_LT((approx - exact).abs().mean().item<double>(), 0.05);
+  const auto correlation = torch::corrcoef(torch::stack({approx.flatten(), exact.flatten()}))[0][1].item<double>();
+  EXPECT_GT(correlation, 0.95);
+
+  // A fit folder round trip gives the same attributions; a bad metric is refused with the choices.
+  test::TempDir dir;
+  save_data_fit(dir.path(), *sketched, {"test", "x", "test", 0, 0});
+  EXPECT_TRUE(torch::allclose(open_data_fit(dir.path()).attributor->attribute(net, images, targets), approx, 1e-5, 1e-6));
+  try {
+    make_data_attributor("gradient-similarity", {{"metric", "l2"}});
+    ADD_FAILURE() << "a bad metric was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cosine or dot"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Influence, EqualsAHandComputedInverseHessianOnATinyProblem) {
   const auto& t = trained_mlp();
   auto& net = *t.network;

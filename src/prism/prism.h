@@ -43,6 +43,7 @@
 #include "prism/explain/data/parameter_gradients.h"
 #include "prism/explain/data/random_attributor.h"
 #include "prism/explain/data/representer.h"
+#include "prism/explain/data/gradient_similarity.h"
 #include "prism/explain/data/similarity.h"
 #include "prism/explain/data/tracin.h"
 #include "prism/explain/data/trak.h"

@@ -5,6 +5,7 @@
 #include "prism/core/method_registry.h"
 #include "prism/explain/data/dualview.h"
 #include "prism/explain/data/ebe_dnn_attributor.h"
+#include "prism/explain/data/gradient_similarity.h"
 #include "prism/explain/data/influence.h"
 #include "prism/explain/data/random_attributor.h"
 #include "prism/explain/data/representer.h"
@@ -39,6 +40,10 @@ const std::vector<MethodEntry<DataAttributor>>& registry() {
                                 "TRAK (Park et al. 2023): randomly projected gradients in a kernel regression"),
       method<FeatureSimilarity, SimilarityOptions>("similarity",
                                                    "the similarity of the penultimate features (the baseline)"),
+      method<GradientSimilarity, GradientSimilarityOptions>(
+          "gradient-similarity",
+          "gradient similarity (Charpiat et al. 2019; quanda's GradDot/GradCos): the cosine or dot product of the "
+          "loss gradients over every parameter, count-sketched"),
       method<EbeDnnAttributor, EbeDnnAttributorOptions>(
           "ebe-dnn",
           "EBE-DNN (Dong et al. 2025): the kNN vote on a layer's embedding; each training example's weight for the "
