@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "prism/core/text.h"
 #include "prism/prism.h"
 
 namespace prism::cli {
@@ -49,7 +50,7 @@ void add_method_flags(CLI::App& command, nlohmann::json& options, const std::vec
 // The method names, comma-separated.
 std::string method_names(const std::vector<MethodDoc>& methods);
 
-// A comma-separated list of strings or integers given to `flag`.
+// A comma-separated list of strings or numbers given to `flag`.
 template <typename T>
 std::vector<T> parse_list(const std::string& text, const std::string& flag) {
   std::vector<T> out;
@@ -59,18 +60,59 @@ std::vector<T> parse_list(const std::string& text, const std::string& flag) {
       out.push_back(part);
     } else {
       size_t used = 0;
-      int64_t value = 0;
+      T value{};
       try {
-        value = std::stoll(part, &used);
+        if constexpr (std::is_floating_point_v<T>)
+          value = static_cast<T>(std::stod(part, &used));
+        else
+          value = static_cast<T>(std::stoll(part, &used));
       } catch (const std::exception&) {
         used = 0;
       }
-      require(used == part.size() && !part.empty(), flag + " '" + text + "' is not a comma-separated list of integers");
+      require(used == part.size() && !part.empty(), flag + " '" + text + "' is not a comma-separated list of " +
+                                                        (std::is_floating_point_v<T> ? "numbers" : "integers"));
       out.push_back(value);
     }
   }
   require(!out.empty(), flag + " is empty");
   return out;
+}
+
+// The flag of an option key: "smooth_samples" → "--smooth-samples".
+std::string flag_of(const std::string& key);
+
+template <typename T>
+struct is_list : std::false_type {};
+template <typename T>
+struct is_list<std::vector<T>> : std::true_type {};
+
+// One flag per option of a library options struct's visit() (core/json_options.h): --key-with-dashes bound to
+// the field, with its help and default; a list is given comma-separated. Keys in `skip` are the command's own
+// (a seed or batch size shared by several steps). The options struct must outlive the parse.
+template <typename Options>
+void add_option_flags(CLI::App& command, Options& options, const std::set<std::string>& skip = {}) {
+  options.visit([&](const char* key, auto& field, const char* help) {
+    if (skip.count(key)) return;
+    using Field = std::decay_t<decltype(field)>;
+    const auto flag = flag_of(key);
+    if constexpr (std::is_same_v<Field, bool>) {
+      command.add_flag(flag, field, help);
+    } else if constexpr (is_list<Field>::value) {
+      std::string defaults;
+      for (const auto& value : field) {
+        defaults += defaults.empty() ? "" : ",";
+        if constexpr (std::is_same_v<typename Field::value_type, std::string>)
+          defaults += value;
+        else
+          defaults += nlohmann::json(value).dump();
+      }
+      command.add_option_function<std::string>(
+          flag, [&field, flag](const std::string& text) { field = parse_list<typename Field::value_type>(text, flag); },
+          std::string(help) + ", comma-separated [" + defaults + "]");
+    } else {
+      command.add_option(flag, field, help)->capture_default_str();
+    }
+  });
 }
 
 // The steps of `prism examples` and `prism influence` that the demo runs too.

@@ -19,13 +19,13 @@ void DataOptions::add_to(CLI::App& command, bool required, const std::string& fl
   command.add_option("--subset-seed", subset_seed, "seed of the subsets");
 }
 
-namespace {
-
 std::string flag_of(const std::string& key) {
   std::string flag = "--" + key;
   std::replace(flag.begin(), flag.end(), '_', '-');
   return flag;
 }
+
+namespace {
 
 template <typename T>
 void add_typed_flag(CLI::App& command, nlohmann::json& options, const std::string& key, const std::string& help) {

@@ -83,10 +83,6 @@ struct FeatureEvaluationOptions {
   }
 };
 
-constexpr const char* kRankingHelp =
-    "how maps rank pixels: method (each method's paper: by magnitude for saliency, smoothgrad and the pruned "
-    "gradient, signed for the rest), signed, magnitude";
-
 std::vector<FeatureAttributor*> pointers(const std::vector<std::unique_ptr<FeatureAttributor>>& methods) {
   std::vector<FeatureAttributor*> out;
   for (const auto& m : methods) out.push_back(m.get());
@@ -128,6 +124,7 @@ void run_sanity(const FeatureEvaluationOptions& o, SanityOptions options, int64_
 
 // Pixel perturbation, or ROAD (options.fill "linear"): its files are road.* with ROAD's table of accuracies.
 void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {
+  check_perturbation_options(options);
   const auto setup = o.set_up();
   PerturbationReport report;
   report.options = options;
@@ -178,20 +175,7 @@ void run_measures(const FeatureEvaluationOptions& o, MapMeasureOptions options) 
   std::printf("%s\ntables in %s\n", table.c_str(), o.out.c_str());
 }
 
-void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options, const std::string& fractions,
-                      const std::string& modes) {
-  options.fractions.clear();
-  for (const auto& f : parse_list<std::string>(fractions, "--fractions")) {
-    size_t used = 0;
-    double value = 0;
-    try {
-      value = std::stod(f, &used);
-    } catch (const std::exception&) {
-    }
-    require(used == f.size() && !f.empty(), "--fractions '" + fractions + "' is not a comma-separated list of percentages");
-    options.fractions.push_back(value);
-  }
-  options.modes = parse_list<std::string>(modes, "--modes");
+void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options) {
   options.cache = fs::path(o.out) / "cache";
   options.reduce = o.reduce;
   options.batch_size = o.batch_size;
@@ -230,18 +214,16 @@ void add_evaluate(CLI::App& app) {
                                                   "localisation, roar, measures (feature maps), data-attribution");
   evaluate->require_subcommand(1);
 
+  // Each protocol's own options come from its options struct; the seed, batch size and reduction are shared.
+  const std::set<std::string> shared = {"seed", "batch_size", "reduce"};
+
   auto* sanity = evaluate->add_subcommand("sanity", "model-parameter (and data) randomisation tests of the maps");
   auto sanity_options = std::make_shared<FeatureEvaluationOptions>();
   auto randomisation = std::make_shared<SanityOptions>();
   auto permuted_epochs = std::make_shared<int64_t>(0);
   sanity_options->samples = 32;
   sanity_options->add_to(*sanity, "test samples (a seeded random choice)");
-  sanity->add_option("--mode", randomisation->mode, "cascading or independent")->capture_default_str();
-  sanity->add_option("--smooth-samples", randomisation->smooth_samples,
-                     "smooth MPRT (Hedstrom et al. 2023): average each map over this many noisy copies (Quantus: 50)")
-      ->capture_default_str();
-  sanity->add_option("--smooth-noise", randomisation->smooth_noise, "smooth MPRT: noise sigma as a share of the input range")
-      ->capture_default_str();
+  add_option_flags(*sanity, *randomisation, shared);
   sanity->add_option("--data-randomization", *permuted_epochs,
                      "also train the model's architecture on permuted labels for this many epochs and compare");
   sanity->callback([=] { run_sanity(*sanity_options, *randomisation, *permuted_epochs); });
@@ -249,29 +231,9 @@ void add_evaluate(CLI::App& app) {
   auto* perturbation = evaluate->add_subcommand("perturbation", "pixel perturbation: MoRF and LeRF curves, AOPC");
   auto perturbation_options = std::make_shared<FeatureEvaluationOptions>();
   auto removal = std::make_shared<PerturbationOptions>();
-  auto percentages = std::make_shared<std::string>();
   perturbation_options->add_to(*perturbation, "test samples (a seeded random choice)");
-  perturbation->add_option("--fill", removal->fill,
-                           "removed pixels become: mean, zero, blur, noise, linear (ROAD's noisy linear imputation)")
-      ->capture_default_str();
-  perturbation->add_option("--noise", removal->noise, "sigma of the linear fill's noise")->capture_default_str();
-  perturbation->add_option("--ranking", removal->ranking, kRankingHelp)->capture_default_str();
-  perturbation->add_option("--percentages", *percentages,
-                           "percentages of pixels removed (default 0–10 in steps of 1, then 20–100 in steps of 10)");
+  add_option_flags(*perturbation, *removal, shared);
   perturbation->callback([=] {
-    if (!percentages->empty()) {
-      removal->percentages.clear();
-      for (const auto& p : parse_list<std::string>(*percentages, "--percentages")) {
-        size_t used = 0;
-        double value = -1;
-        try {
-          value = std::stod(p, &used);
-        } catch (const std::exception&) {
-        }
-        require(used == p.size() && value >= 0 && value <= 100, "--percentages takes numbers in [0, 100], got '" + p + "'");
-        removal->percentages.push_back(value);
-      }
-    }
     removal->seed = perturbation_options->seed;
     removal->batch_size = perturbation_options->batch_size;
     run_perturbation(*perturbation_options, *removal);
@@ -282,8 +244,7 @@ void add_evaluate(CLI::App& app) {
   auto road_setup = std::make_shared<FeatureEvaluationOptions>();
   auto imputation = std::make_shared<PerturbationOptions>(road_options());
   road_setup->add_to(*road, "test samples (a seeded random choice)");
-  road->add_option("--noise", imputation->noise, "sigma of the imputation's noise (ROAD's)")->capture_default_str();
-  road->add_option("--ranking", imputation->ranking, kRankingHelp)->capture_default_str();
+  add_option_flags(*road, *imputation, {"seed", "batch_size", "fill", "percentages"});  // ROAD's protocol fixes these
   road->callback([=] {
     imputation->seed = road_setup->seed;
     imputation->batch_size = road_setup->batch_size;
@@ -295,28 +256,18 @@ void add_evaluate(CLI::App& app) {
   auto insertion_setup = std::make_shared<FeatureEvaluationOptions>();
   auto insertion_options = std::make_shared<InsertionDeletionOptions>();
   insertion_setup->add_to(*insertion, "test samples (a seeded random choice)");
-  insertion->add_option("--steps", insertion_options->steps, "points of each curve, after the first")->capture_default_str();
-  insertion->add_option("--ranking", insertion_options->ranking, kRankingHelp)->capture_default_str();
+  add_option_flags(*insertion, *insertion_options, shared);
   insertion->callback([=] { run_insertion_deletion(*insertion_setup, *insertion_options); });
 
   auto* roar = evaluate->add_subcommand("roar", "ROAR / KAR: remove (or keep) the top pixels, retrain, measure");
   auto roar_options = std::make_shared<FeatureEvaluationOptions>();
   auto retraining = std::make_shared<RoarOptions>();
-  auto fractions = std::make_shared<std::string>("10,30,50,70,90");
-  auto modes = std::make_shared<std::string>("roar,kar");
   roar_options->batch_size = 64;
   roar_options->add_to(*roar, "(unused: ROAR explains every training and test image)");
-  roar->add_option("--fractions", *fractions, "percentages of pixels removed (ROAR) or kept (KAR)")->capture_default_str();
-  roar->add_option("--modes", *modes, "roar, kar or both")->capture_default_str();
-  roar->add_option("--ranking", retraining->ranking, kRankingHelp)->capture_default_str();
-  roar->add_option("--seeds", retraining->seeds, "retrainings per point")->capture_default_str();
-  roar->add_option("--epochs", retraining->training.epochs, "epochs per retraining")->capture_default_str();
-  roar->add_option("--lr", retraining->training.learning_rate, "learning rate of the retrainings")->capture_default_str();
-  roar->add_option("--train-batch-size", retraining->training.batch_size, "batch size of the retrainings")
-      ->capture_default_str();
+  add_option_flags(*roar, *retraining, shared);
   roar->callback([=] {
     retraining->training.seed = roar_options->seed;
-    run_roar_command(*roar_options, *retraining, *fractions, *modes);
+    run_roar_command(*roar_options, *retraining);
   });
 
   auto* localisation = evaluate->add_subcommand(
@@ -325,8 +276,7 @@ void add_evaluate(CLI::App& app) {
   auto localisation_options = std::make_shared<FeatureEvaluationOptions>();
   auto mark = std::make_shared<MarkOptions>();
   localisation_options->add_to(*localisation, "marked test images the model assigns to the marked class, at most");
-  localisation->add_option("--mark-class", mark->target_class, "the class the model was trained with the mark on")
-      ->capture_default_str();
+  add_option_flags(*localisation, *mark, {"seed", "mark_fraction"});  // every test image chosen gets the mark
   localisation->callback([=] { run_localisation(*localisation_options, *mark); });
 
   auto* measures = evaluate->add_subcommand("measures", "single-map measures: sparseness, complexity, "
@@ -336,26 +286,7 @@ void add_evaluate(CLI::App& app) {
   auto measure_options = std::make_shared<FeatureEvaluationOptions>();
   auto map_options = std::make_shared<MapMeasureOptions>();
   measure_options->add_to(*measures, "test samples (a seeded random choice)");
-  measures->add_option("--sensitivity-samples", map_options->sensitivity_samples, "noisy copies for max-sensitivity")
-      ->capture_default_str();
-  measures->add_option("--sensitivity-radius", map_options->sensitivity_radius, "noise radius (input units)")
-      ->capture_default_str();
-  measures->add_option("--faithfulness-runs", map_options->faithfulness_runs, "random subsets for faithfulness")
-      ->capture_default_str();
-  measures->add_option("--infidelity-samples", map_options->infidelity_samples, "Gaussian perturbations for infidelity")
-      ->capture_default_str();
-  measures->add_option("--infidelity-noise", map_options->infidelity_noise, "sigma of infidelity's perturbations")
-      ->capture_default_str();
-  measures->add_option("--faithfulness-subset", map_options->faithfulness_subset, "share of pixels per subset")
-      ->capture_default_str();
-  measures->add_option("--lipschitz-samples", map_options->lipschitz_samples, "noisy copies for the local Lipschitz estimate")
-      ->capture_default_str();
-  measures->add_option("--lipschitz-noise", map_options->lipschitz_noise, "sigma of the Lipschitz estimate's noise")
-      ->capture_default_str();
-  measures->add_option("--invariance-shift", map_options->invariance_shift, "constant input shift of input invariance")
-      ->capture_default_str();
-  measures->add_option("--irof-segments", map_options->irof_segments, "SLIC segments aimed at by IROF")
-      ->capture_default_str();
+  add_option_flags(*measures, *map_options, shared);
   measures->callback([=] { run_measures(*measure_options, *map_options); });
 
   add_evaluate_data(*evaluate);

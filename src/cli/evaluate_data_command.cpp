@@ -22,18 +22,10 @@ void add_evaluate_data(CLI::App& evaluate) {
   o->data.add_to(*command);
   command->add_option("--model-arch", o->evaluation.architecture.architecture, "architecture of every model: " + joined_architectures())
       ->capture_default_str();
-  command->add_option("--methods", o->methods, "dualview, representer, tracin, influence, trak, similarity, random (default: all)");
-  command->add_option("--metrics", o->metrics, "identical-class, identical-subclass, mislabel, shortcut, sparsity, "
-                                               "topk-cardinality, model-randomization, lds (default: all)");
+  command->add_option("--methods", o->methods, "comma-separated, of " + join(data_methods(), ", ") + " (default: all)");
+  command->add_option("--metrics", o->metrics, "comma-separated, of " + join(data_metric_names(), ", ") + " (default: all)");
   command->add_option("--method-options", o->method_options, "JSON options per method, e.g. {\"dualview\":{\"C\":0.01}}");
-  command->add_option("--epochs", o->evaluation.training.epochs, "epochs of every model")->capture_default_str();
-  command->add_option("--lr", o->evaluation.training.learning_rate, "learning rate")->capture_default_str();
-  command->add_option("--seed", o->evaluation.training.seed, "seed of models, label flips, marks and subsets")->capture_default_str();
-  command->add_option("--flip-fraction", o->evaluation.flip_fraction, "mislabel: share of labels flipped")->capture_default_str();
-  command->add_option("--mark-class", o->evaluation.mark.target_class, "shortcut: the class partly marked")->capture_default_str();
-  command->add_option("--mark-fraction", o->evaluation.mark.fraction, "shortcut: share of that class marked")->capture_default_str();
-  command->add_option("--lds-subsets", o->evaluation.lds_subsets, "lds: models on random halves")->capture_default_str();
-  command->add_option("--topk", o->evaluation.topk, "top-k cardinality's k")->capture_default_str();
+  add_option_flags(*command, o->evaluation);
   command->add_option("--out", o->out, "output folder (tables, plot, JSON; models and fits in OUT/cache)")->required();
   command->callback([o] {
     auto& e = o->evaluation;

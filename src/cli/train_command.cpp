@@ -27,24 +27,12 @@ void add_train(CLI::App& app) {
           })
       ->group("");
   command->add_option("--width", options->model.width, "width (mlp hidden units, resnet18 base channels; 0: default)");
-  command->add_option("--epochs", options->train.epochs, "epochs")->capture_default_str();
-  command->add_option("--batch-size", options->train.batch_size, "batch size")->capture_default_str();
-  command->add_option("--optimizer", options->train.optimizer, "adam or sgd")->capture_default_str();
-  command->add_option("--lr", options->train.learning_rate, "learning rate")->capture_default_str();
-  command->add_option("--momentum", options->train.momentum, "SGD momentum")->capture_default_str();
-  command->add_option("--weight-decay", options->train.weight_decay, "weight decay")->capture_default_str();
-  command->add_option("--schedule", options->train.schedule, "learning-rate schedule: constant, step, cosine")
-      ->capture_default_str();
-  command->add_option("--step-every", options->train.step_every, "step schedule: epochs between decays");
-  command->add_option("--step-gamma", options->train.step_gamma, "step schedule: factor per decay");
-  command->add_option("--seed", options->train.seed, "seed of weights, shuffling, augmentation, dropout");
-  command->add_flag("--augment", options->train.augment, "random crop and flip (for CIFAR-like data)");
+  add_option_flags(*command, options->train);
   command->add_option_function<int64_t>(
       "--mark-class", [options](int64_t c) { options->mark.target_class = c, options->marked = true; },
       "stamp the shortcut mark (a square outline) on a share of this class's training images, for the localisation "
       "benchmark (prism evaluate localisation)");
-  command->add_option("--mark-fraction", options->mark.fraction, "share of that class's training images marked")
-      ->capture_default_str();
+  add_option_flags(*command, options->mark, {"mark_class", "seed"});  // the mark's seed is the training seed
   command->add_option("--out", options->train.out, "run folder (model.prism, checkpoints/, history.json)")->required();
   command->callback([options] {
     auto train = options->data.load(Split::Train);

@@ -31,6 +31,17 @@ struct MarkOptions {
   int64_t top = 1, left = 1;
   float value = 1.0f;  // brightness of the outline (images are in [0, 1])
   uint64_t seed = 0;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("mark_class", target_class, "the class whose images carry the mark");
+    option("mark_fraction", fraction, "share of that class's images marked");
+    option("mark_size", box_size, "side of the mark's square outline, pixels");
+    option("mark_top", top, "row of the mark's top-left corner");
+    option("mark_left", left, "column of the mark's top-left corner");
+    option("mark_value", value, "brightness of the mark (images lie in [0, 1])");
+    option("seed", seed, "seed of the marked images' choice");
+  }
 };
 // Marking (shortcut detection): stamps a square outline on a seeded share of one class's images.
 Dataset mark_class(const Dataset& data, const MarkOptions& options);

@@ -25,6 +25,22 @@ struct TrainOptions {
   uint64_t seed = 0;
   bool augment = false;               // random crop (padding 4) and horizontal flip, for CIFAR-like data
   std::filesystem::path out;          // run folder; empty: no checkpoints, no resume
+
+  // The options a person chooses (the run folder is where, not how).
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("epochs", epochs, "epochs");
+    option("batch_size", batch_size, "batch size");
+    option("optimizer", optimizer, "adam or sgd");
+    option("lr", learning_rate, "learning rate");
+    option("momentum", momentum, "SGD momentum");
+    option("weight_decay", weight_decay, "weight decay");
+    option("schedule", schedule, "learning-rate schedule: constant, step, cosine");
+    option("step_every", step_every, "step schedule: epochs between decays");
+    option("step_gamma", step_gamma, "step schedule: factor per decay");
+    option("seed", seed, "seed of weights, shuffling, augmentation, dropout");
+    option("augment", augment, "random crop and flip (for CIFAR-like data)");
+  }
 };
 
 struct EpochRecord {

@@ -1,3 +1,4 @@
+#include "prism/core/text.h"
 #include "prism/model/zoo.h"
 
 #include <algorithm>
@@ -236,11 +237,7 @@ void build_resnet18(ZooNetwork& net, const ZooOptions& o) {
 
 std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "resnet18"}; }
 
-std::string joined_architectures() {
-  std::string names;
-  for (const auto& name : zoo_architectures()) names += (names.empty() ? "" : ", ") + name;
-  return names;
-}
+std::string joined_architectures() { return join(zoo_architectures()); }
 
 std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
   require(options.input_shape.size() == 3 && options.input_shape[0] >= 1 && options.input_shape[1] >= 1 &&

@@ -1,3 +1,4 @@
+#include "prism/core/text.h"
 #include "prism/evaluate/data/data_attribution_evaluation.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -124,12 +125,9 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   if (o.metrics.empty()) o.metrics = data_metric_names();
   require(!o.cache.empty(), "the data-attribution evaluation needs a cache folder");
   const auto known = data_metric_names();
-  for (const auto& metric : o.metrics) {
-    std::string names;
-    for (const auto& m : known) names += (names.empty() ? "" : ", ") + m;
+  for (const auto& metric : o.metrics)
     require(std::find(known.begin(), known.end(), metric) != known.end(),
-            "unknown metric '" + metric + "'; metrics are: " + names);
-  }
+            "unknown metric '" + metric + "'; metrics are: " + join(known));
   for (const auto& method : o.methods)
     make_data_attributor(method, o.method_options.value(method, nlohmann::json::object()));  // validates
   for (const auto& item : o.method_options.items())

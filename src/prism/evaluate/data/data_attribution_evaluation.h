@@ -33,6 +33,19 @@ struct DataEvaluationOptions {
   int64_t lds_subsets = 8;  // models on random halves
   int64_t topk = 10;
   std::filesystem::path cache;  // required
+
+  // The scalar options (methods, metrics, their options, the architecture and the cache are given whole).
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("epochs", training.epochs, "epochs of every model");
+    option("lr", training.learning_rate, "learning rate of every model");
+    option("seed", training.seed, "seed of models, label flips, marks and subsets");
+    option("flip_fraction", flip_fraction, "mislabel: share of labels flipped");
+    option("mark_class", mark.target_class, "shortcut: the class partly marked");
+    option("mark_fraction", mark.fraction, "shortcut: share of that class marked");
+    option("lds_subsets", lds_subsets, "lds: models on random halves");
+    option("topk", topk, "top-k cardinality's k");
+  }
 };
 
 // The metric names the command line takes (evaluate/metrics.h says which direction is better).

@@ -20,6 +20,13 @@ struct InsertionDeletionOptions {
   int64_t steps = 20;              // the curves' points are 0, 1/steps, ..., 1 of the pixels
   std::string ranking = "method";  // method | signed | magnitude (rank_pixels)
   int64_t batch_size = 64;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("steps", steps, "points of each curve, after the first");
+    option("ranking", ranking, "how maps rank pixels: method (each method's paper: by magnitude for saliency, smoothgrad and the pruned gradient, signed for the rest), signed, magnitude");
+    option("batch_size", batch_size, "images per forward pass");
+  }
 };
 
 struct InsertionDeletionCurves {

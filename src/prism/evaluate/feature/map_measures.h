@@ -48,6 +48,23 @@ struct MapMeasureOptions {
   int64_t irof_segments = 50;          // SLIC segments aimed at
   uint64_t seed = 0;
   int64_t batch_size = 32;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("reduce", reduce, "channel collapse: sum, abs-sum, max-abs, signed-max");
+    option("sensitivity_samples", sensitivity_samples, "noisy copies for max-sensitivity");
+    option("sensitivity_radius", sensitivity_radius, "max-sensitivity's noise radius (input units)");
+    option("faithfulness_runs", faithfulness_runs, "random subsets for faithfulness correlation");
+    option("faithfulness_subset", faithfulness_subset, "share of pixels per faithfulness subset");
+    option("infidelity_samples", infidelity_samples, "Gaussian perturbations for infidelity");
+    option("infidelity_noise", infidelity_noise, "sigma of infidelity's perturbations");
+    option("lipschitz_samples", lipschitz_samples, "noisy copies for the local Lipschitz estimate");
+    option("lipschitz_noise", lipschitz_noise, "sigma of the Lipschitz estimate's noise");
+    option("invariance_shift", invariance_shift, "constant input shift of input invariance");
+    option("irof_segments", irof_segments, "SLIC segments aimed at by IROF");
+    option("seed", seed, "seed of the noise and subsets");
+    option("batch_size", batch_size, "images per attribution call");
+  }
 };
 
 // Gini index and entropy of one map (any shape; absolute values used).

@@ -11,16 +11,26 @@
 #include "prism/model/inference.h"
 
 namespace prism {
+
+void check_perturbation_options(const PerturbationOptions& options) {
+  require(!options.percentages.empty(), "percentages: give at least one percentage of pixels to remove");
+  for (double p : options.percentages)
+    require(p >= 0 && p <= 100, "percentages: each must lie in [0, 100] (got " + short_number(p) + ")");
+  require(options.batch_size >= 1, "batch_size: must be at least 1");
+  require(options.noise >= 0, "noise: must not be negative");
+  const auto& f = options.fill;
+  require(f == "mean" || f == "zero" || f == "blur" || f == "noise" || f == "linear",
+          "fill: unknown '" + f + "'; fills are: mean, zero, blur, noise, linear (ROAD's imputation)");
+  resolve_ranking(options.ranking, "random");  // validates the ranking
+}
+
 PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& images, const torch::Tensor& targets,
                                        const torch::Tensor& maps, const std::string& method,
                                        const PerturbationOptions& options) {
-  require(!options.percentages.empty(), "give at least one percentage of pixels to remove");
-  for (double p : options.percentages)
-    require(p >= 0 && p <= 100, "percentages of pixels removed must lie in [0, 100] (got " + std::to_string(p) + ")");
+  check_perturbation_options(options);
   require(maps.dim() == 3 && maps.size(0) == images.size(0) && maps.size(1) == images.size(2) &&
               maps.size(2) == images.size(3),
           "the maps must be [B, H, W] for images " + shape_string(images.sizes()));
-  require(options.batch_size >= 1, "the batch size must be at least 1");
   torch::NoGradGuard no_grad;
   network.set_training(false);
   const int64_t count = images.size(0), steps = static_cast<int64_t>(options.percentages.size());

@@ -27,6 +27,16 @@ struct PerturbationOptions {
   std::string ranking = "method";  // method (each method's own convention) | signed | magnitude (rank_pixels)
   uint64_t seed = 0;          // of the noise fill
   int64_t batch_size = 64;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("percentages", percentages, "percentages of pixels removed, each in [0, 100]");
+    option("fill", fill, "removed pixels become: mean, zero, blur, noise, linear (ROAD's noisy linear imputation)");
+    option("noise", noise, "sigma of the linear fill's noise (ROAD's)");
+    option("ranking", ranking, "how maps rank pixels: method (each method's paper: by magnitude for saliency, smoothgrad and the pruned gradient, signed for the rest), signed, magnitude");
+    option("seed", seed, "seed of the noise fill");
+    option("batch_size", batch_size, "images per forward pass");
+  }
 };
 
 // One method's curves: the target's score after each removal step, per sample.
@@ -37,6 +47,9 @@ struct PerturbationCurves {
   torch::Tensor morf_logit, lerf_logit;                // [B, steps]
   torch::Tensor morf_hit, lerf_hit;                    // [B, steps]: 1 where the target is still the top class
 };
+
+// Refuses bad options, each error naming its key.
+void check_perturbation_options(const PerturbationOptions& options);
 
 // ROAD's protocol: the linear fill on 10, 20, ..., 90 % of the pixels.
 PerturbationOptions road_options();

@@ -30,6 +30,20 @@ struct RoarOptions {
   int64_t batch_size = 64;       // images per attribution call
   std::filesystem::path cache;   // required
   nlohmann::json key;            // what the trained model and data are (e.g. file checksums), stored with each entry
+
+  // The options a person chooses (the cache and key are the run's context, not options).
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("fractions", fractions, "percentages of pixels removed (ROAR) or kept (KAR), each in (0, 100)");
+    option("modes", modes, "roar, kar or both");
+    option("seeds", seeds, "retrainings per point");
+    option("epochs", training.epochs, "epochs per retraining");
+    option("lr", training.learning_rate, "learning rate of the retrainings");
+    option("train_batch_size", training.batch_size, "batch size of the retrainings");
+    option("reduce", reduce, "channel collapse before ranking: sum, abs-sum, max-abs, signed-max");
+    option("ranking", ranking, "how maps rank pixels: method (each method's paper: by magnitude for saliency, smoothgrad and the pruned gradient, signed for the rest), signed, magnitude");
+    option("batch_size", batch_size, "images per attribution call");
+  }
 };
 
 struct RoarRun {

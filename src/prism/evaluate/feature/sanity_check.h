@@ -32,6 +32,18 @@ struct SanityOptions {
   int64_t batch_size = 32;
   int64_t smooth_samples = 0;  // smooth MPRT's noisy copies per map; 0: the plain test
   double smooth_noise = 0.1;
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("mode", mode, "cascading or independent");
+    option("init_std", init_std, "standard deviation of the re-initialised weights");
+    option("seed", seed, "seed of the re-initialisation");
+    option("reduce", reduce, "channel collapse: sum, abs-sum, max-abs, signed-max");
+    option("batch_size", batch_size, "images per attribution call");
+    option("smooth_samples", smooth_samples,
+           "smooth MPRT (Hedstrom et al. 2023): average each map over this many noisy copies (Quantus: 50; 0: plain)");
+    option("smooth_noise", smooth_noise, "smooth MPRT: noise sigma as a share of the input range");
+  }
 };
 
 struct SanityResult {

@@ -1,3 +1,4 @@
+#include "prism/core/text.h"
 #include "prism/explain/data/attributor.h"
 
 #include "prism/core/error.h"
@@ -65,9 +66,7 @@ std::vector<MethodDoc> data_method_docs() { return registry_docs(registry()); }
 
 std::unique_ptr<DataAttributor> make_data_attributor(const std::string& name, const nlohmann::json& options) {
   if (auto made = make_registered(registry(), name, options)) return made;
-  std::string names;
-  for (const auto& m : data_methods()) names += (names.empty() ? "" : ", ") + m;
-  throw Error("unknown data-attribution method '" + name + "'; methods are: " + names);
+  throw Error("unknown data-attribution method '" + name + "'; methods are: " + join(data_methods()));
 }
 
 TopAttributions top_attributions(const torch::Tensor& attributions, int64_t k, bool largest) {

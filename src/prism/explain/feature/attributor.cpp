@@ -1,3 +1,4 @@
+#include "prism/core/text.h"
 #include "prism/explain/feature/attributor.h"
 
 #include <optional>
@@ -101,9 +102,8 @@ std::vector<MethodDoc> feature_method_docs() { return registry_docs(registry());
 
 std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& options) {
   if (auto made = make_registered(registry(), name, options)) return made;
-  std::string names;
-  for (const auto& m : feature_methods()) names += (names.empty() ? "" : ", ") + m;
-  throw Error("unknown attribution method '" + name + "'; methods are: " + names + " (and random, the control)");
+  throw Error("unknown attribution method '" + name + "'; methods are: " + join(feature_methods()) +
+              " (and random, the control)");
 }
 
 void check_attribution_inputs(const Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
