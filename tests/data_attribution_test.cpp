@@ -105,7 +105,7 @@ const Trained& trained_mlp() {
 TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
   const auto& t = trained_mlp();
   auto& net = *t.network;
-  DualView dualview({0.01, 1e-4, 5000, false, 0});
+  DualView dualview(CrammerSingerOptions{0.01, 1e-4, 5000, false, 0});
   dualview.fit(net, t.train);
   const auto targets = torch::arange(t.test.size()) % 10;
   const auto a = dualview.attribute(net, t.test.images, targets).to(torch::kFloat64);
@@ -122,6 +122,22 @@ TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
   EXPECT_EQ((a.ne(0).any(0)).sum().item<int64_t>() <= support, true);
   // Self-influence α_{i,y_i}‖φ_i‖² ≥ 0.
   EXPECT_GE(dualview.self_influence().min().item<float>(), -1e-6f);
+
+  // The slack form: ξ_i = max(0, 1 + max_{c≠y_i} w_c·φ_i − w_{y_i}·φ_i), recomputed from every training sample's
+  // features; by the KKT conditions a sample with ξ_i > 0 has its α_{i,y_i} at the bound C.
+  DualView slack(DualViewOptions{{0.01, 1e-4, 5000, false, 0}, "slack"});
+  slack.fit(net, t.train);
+  const auto scores = dualview.features(net, t.train.images).matmul(dualview.weight().t()).to(torch::kFloat64);
+  const auto own_score = scores.gather(1, t.train.labels.unsqueeze(1)).squeeze(1);
+  const auto rival = scores.scatter(1, t.train.labels.unsqueeze(1), -1e30).amax(1);
+  const auto xi = (1 + rival - own_score).clamp_min(0);
+  EXPECT_TRUE(torch::allclose(slack.self_influence().to(torch::kFloat64), xi, 1e-3, 2e-3));
+  const auto violating = xi.gt(0.05).nonzero().squeeze(1);
+  ASSERT_GT(violating.size(0), 0);
+  const auto own_alpha = dualview.self_influence().to(torch::kFloat64) /
+                         dualview.features(net, t.train.images).to(torch::kFloat64).pow(2).sum(1);
+  EXPECT_NEAR(own_alpha.index_select(0, violating).min().item<double>(), 0.01, 1e-4);
+  EXPECT_THROW(make_data_attributor("dualview", {{"self_influence", "loss"}}), Error);
 
   // A fit folder round trip gives the same attributions.
   test::TempDir dir;

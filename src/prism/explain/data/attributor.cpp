@@ -27,7 +27,7 @@ MethodEntry<DataAttributor> method(const std::string& name, const std::string& s
 
 const std::vector<MethodEntry<DataAttributor>>& registry() {
   static const std::vector<MethodEntry<DataAttributor>> methods = {
-      method<DualView, CrammerSingerOptions>(
+      method<DualView, DualViewOptions>(
           "dualview",
           "the dual variables of a Crammer-Singer SVM surrogate on the penultimate features (Yolcu et al. 2024): "
           "sparse attributions that sum to the surrogate's logit"),

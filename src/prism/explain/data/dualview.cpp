@@ -1,21 +1,29 @@
 #include "prism/explain/data/dualview.h"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "prism/core/error.h"
 #include "prism/core/json_options.h"
+#include "prism/core/text.h"
 
 namespace prism {
 
-DualView::DualView(CrammerSingerOptions options) : options_(options) {
-  require(options_.C > 0, "dualview: C must be positive (got " + std::to_string(options_.C) + ")");
+std::vector<std::string> dualview_self_influence_forms() { return {"alpha-norm2", "alpha-norm", "alpha", "slack"}; }
+
+DualView::DualView(DualViewOptions options) : options_(std::move(options)) {
+  require(options_.solver.C > 0, "dualview: C must be positive (got " + std::to_string(options_.solver.C) + ")");
+  const auto forms = dualview_self_influence_forms();
+  require(std::find(forms.begin(), forms.end(), options_.self_influence) != forms.end(),
+          "dualview: self_influence '" + options_.self_influence + "' is unknown; forms are: " + join(forms));
 }
 
 nlohmann::json DualView::options() const { return options_json(options_); }
 
 torch::Tensor DualView::features(Network& network, const torch::Tensor& inputs) const {
   auto phi = penultimate_features(network, last_linear_layer(network), inputs);
-  if (options_.bias) phi = with_constant_feature(phi);
+  if (options_.solver.bias) phi = with_constant_feature(phi);
   return phi;
 }
 
@@ -23,11 +31,11 @@ void DualView::fit(Network& network, const Dataset& train) {
   const auto start = std::chrono::steady_clock::now();
   const auto layer = last_linear_layer(network);
   const auto phi = penultimate_features(network, layer, train.images, "features of " + train.name);
-  const auto solution = solve_crammer_singer(phi, train.labels, network.num_classes(), options_);
+  const auto solution = solve_crammer_singer(phi, train.labels, network.num_classes(), options_.solver);
   train_size_ = train.size();
   support_indices_ = solution.alpha.ne(0).any(1).nonzero().squeeze(1);
   support_alpha_ = solution.alpha.index_select(0, support_indices_).to(torch::kFloat32);
-  const auto augmented = options_.bias ? with_constant_feature(phi) : phi;
+  const auto augmented = options_.solver.bias ? with_constant_feature(phi) : phi;
   support_features_ = augmented.index_select(0, support_indices_).contiguous();
   support_labels_ = train.labels.index_select(0, support_indices_);
   weight_ = solution.weight.to(torch::kFloat32);
@@ -55,10 +63,24 @@ torch::Tensor DualView::attribute(Network& network, const torch::Tensor& inputs,
 }
 
 torch::Tensor DualView::self_influence() const {
-  // α_{i,y_i} ‖φ_i‖² (Yolcu et al., self-influence for mislabel detection).
+  // Non-support vectors score 0 in every form: α_i = 0, and their slack is 0 (ξ_i > 0 puts α_i at the bound).
   auto out = torch::zeros({train_size_}, torch::kFloat32);
   const auto own = support_alpha_.gather(1, support_labels_.unsqueeze(1)).squeeze(1);
-  out.index_copy_(0, support_indices_, own * support_features_.pow(2).sum(1));
+  const auto& form = options_.self_influence;
+  torch::Tensor score;
+  if (form == "alpha-norm2") {
+    score = own * support_features_.pow(2).sum(1);
+  } else if (form == "alpha-norm") {
+    score = own * support_features_.norm(2, 1);
+  } else if (form == "alpha") {
+    score = own;
+  } else {  // slack
+    const auto scores = support_features_.matmul(weight_.t());  // [S, K]
+    const auto correct = scores.gather(1, support_labels_.unsqueeze(1)).squeeze(1);
+    const auto rival = scores.scatter(1, support_labels_.unsqueeze(1), -std::numeric_limits<float>::infinity()).amax(1);
+    score = (1 + rival - correct).clamp_min(0);
+  }
+  out.index_copy_(0, support_indices_, score.to(torch::kFloat32));
   return out;
 }
 

@@ -9,9 +9,30 @@
 
 namespace prism {
 
+// How a training sample's self-influence is scored (mislabel detection ranks by it). With α_i = α_{i,y_i} and
+// the Crammer–Singer slack ξ_i = max(0, 1 + max_{c≠y_i} w_c·φ_i − w_{y_i}·φ_i):
+//   "alpha-norm2"  α_i ‖φ_i‖², the attribution of sample i to its own prediction (the paper's self-attribution)
+//   "alpha-norm"   α_i ‖φ_i‖ (a form of the authors' code)
+//   "alpha"        α_i alone
+//   "slack"        ξ_i, the hinge violation: it separates the samples whose α_i sits at the bound C
+// docs/data-evaluation.md measures each on mislabel detection.
+std::vector<std::string> dualview_self_influence_forms();
+
+struct DualViewOptions {
+  CrammerSingerOptions solver;
+  std::string self_influence = "alpha-norm2";
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    solver.visit(option);
+    option("self_influence", self_influence, "how self-influence is scored: alpha-norm2, alpha-norm, alpha, slack");
+  }
+};
+
 class DualView : public DataAttributor {
  public:
-  explicit DualView(CrammerSingerOptions options = {});
+  explicit DualView(DualViewOptions options = {});
+  explicit DualView(CrammerSingerOptions solver) : DualView(DualViewOptions{solver}) {}
   std::string name() const override { return "dualview"; }
   nlohmann::json options() const override;
   void fit(Network& network, const Dataset& train) override;
@@ -27,7 +48,7 @@ class DualView : public DataAttributor {
   torch::Tensor features(Network& network, const torch::Tensor& inputs) const;
 
  private:
-  CrammerSingerOptions options_;
+  DualViewOptions options_;
   int64_t train_size_ = 0;
   torch::Tensor support_indices_;   // [S] int64 training samples with a non-zero α row
   torch::Tensor support_alpha_;     // [S, K]
