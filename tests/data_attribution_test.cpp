@@ -120,13 +120,14 @@ TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
   const int64_t support = dualview.fit_report()["support_vectors"].get<int64_t>();
   EXPECT_LT(support, t.train.size());
   EXPECT_EQ((a.ne(0).any(0)).sum().item<int64_t>() <= support, true);
-  // Self-influence α_{i,y_i}‖φ_i‖² ≥ 0.
+  // Self-influence (the slack by default) ≥ 0.
   EXPECT_GE(dualview.self_influence().min().item<float>(), -1e-6f);
 
   // The slack form: ξ_i = max(0, 1 + max_{c≠y_i} w_c·φ_i − w_{y_i}·φ_i), recomputed from every training sample's
   // features; by the KKT conditions a sample with ξ_i > 0 has its α_{i,y_i} at the bound C.
-  DualView slack(DualViewOptions{{0.01, 1e-4, 5000, false, 0}, "slack"});
-  slack.fit(net, t.train);
+  const auto& slack = dualview;
+  DualView alpha_form(DualViewOptions{{0.01, 1e-4, 5000, false, 0}, "alpha"});
+  alpha_form.fit(net, t.train);
   const auto scores = dualview.features(net, t.train.images).matmul(dualview.weight().t()).to(torch::kFloat64);
   const auto own_score = scores.gather(1, t.train.labels.unsqueeze(1)).squeeze(1);
   const auto rival = scores.scatter(1, t.train.labels.unsqueeze(1), -1e30).amax(1);
@@ -134,8 +135,7 @@ TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
   EXPECT_TRUE(torch::allclose(slack.self_influence().to(torch::kFloat64), xi, 1e-3, 2e-3));
   const auto violating = xi.gt(0.05).nonzero().squeeze(1);
   ASSERT_GT(violating.size(0), 0);
-  const auto own_alpha = dualview.self_influence().to(torch::kFloat64) /
-                         dualview.features(net, t.train.images).to(torch::kFloat64).pow(2).sum(1);
+  const auto own_alpha = alpha_form.self_influence().to(torch::kFloat64);
   EXPECT_NEAR(own_alpha.index_select(0, violating).min().item<double>(), 0.01, 1e-4);
   EXPECT_THROW(make_data_attributor("dualview", {{"self_influence", "loss"}}), Error);
 

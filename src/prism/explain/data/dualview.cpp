@@ -10,7 +10,7 @@
 
 namespace prism {
 
-std::vector<std::string> dualview_self_influence_forms() { return {"alpha-norm2", "alpha-norm", "alpha", "slack"}; }
+std::vector<std::string> dualview_self_influence_forms() { return {"slack", "alpha-norm2", "alpha-norm", "alpha"}; }
 
 DualView::DualView(DualViewOptions options) : options_(std::move(options)) {
   require(options_.solver.C > 0, "dualview: C must be positive (got " + std::to_string(options_.solver.C) + ")");
