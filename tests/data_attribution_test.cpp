@@ -557,11 +557,14 @@ TEST(InfluenceCli, FitsExplainsRanksAndRefusesBadInput) {
   EXPECT_TRUE(torch::equal(read_npy(dir / "x/proponent_values.npy"), top_values));
   auto self = run_prism("influence self --fit " + (dir / "fit").string() + " --top 3");
   ASSERT_EQ(self.exit_code, 0) << self.err;
-  // Self-influence α_{i,y_i}‖φ_i‖² from the fit's own arrays; 0 off the support vectors.
-  const auto support = read_npy(dir / "fit/support_indices.npy"), alpha = read_npy(dir / "fit/support_alpha.npy");
+  // Self-influence, by default the surrogate's slack max(0, 1 + max_{c≠y} w_c·φ_i − w_y·φ_i), from the fit's own
+  // arrays; 0 off the support vectors.
+  const auto support = read_npy(dir / "fit/support_indices.npy"), weight = read_npy(dir / "fit/weight.npy");
   const auto features = read_npy(dir / "fit/support_features.npy"), labels = read_npy(dir / "fit/support_labels.npy");
-  const auto expected = torch::zeros({300}).index_put_({support},
-                                                       alpha.gather(1, labels.unsqueeze(1)).squeeze(1) * features.pow(2).sum(1));
+  const auto scores = features.matmul(weight.t());
+  const auto own = scores.gather(1, labels.unsqueeze(1)).squeeze(1);
+  const auto rival = scores.scatter(1, labels.unsqueeze(1), -1e30).amax(1);
+  const auto expected = torch::zeros({300}).index_put_({support}, (1 + rival - own).clamp_min(0));
   EXPECT_TRUE(torch::allclose(read_npy(dir / "fit/self_influence.npy"), expected, 1e-5, 1e-7));
 
   auto fails = [](const std::string& arguments, const std::string& fragment) {
