@@ -45,13 +45,16 @@ class Report : public ::testing::Test {
       ASSERT_EQ(run_prism("-q flint posthoc --model " + d + "/run/model.prism --data fashion-mnist --train-size 1000 "
                           "--test-size 100 --attributes 6 --epochs 1 --batch-size 32 --beta-from 1 --out " + d + "/flint")
                     .exit_code, 0);
+      ASSERT_EQ(run_prism("-q concepts tcav --model " + d + "/run/model.prism --data fashion-mnist --train-size 1000 "
+                          "--test-size 200 --concepts mark,class:Trouser --flint " + d + "/flint --random-sets 3 "
+                          "--examples-per-set 20 --inputs-per-output 10 --out " + d + "/tcav").exit_code, 0);
     });
   }
   static void TearDownTestSuite() { delete dir_; }
   static std::string base() {
     const auto d = dir_->path().string();
     return "-q report --model " + d + "/run/model.prism --data fashion-mnist --examples " + d + "/examples --influence " +
-           d + "/dualview --flint " + d + "/flint --flint-samples 300 ";
+           d + "/dualview --flint " + d + "/flint --flint-samples 300 --tcav " + d + "/tcav ";
   }
   static test::TempDir* dir_;
 };
@@ -67,7 +70,8 @@ TEST_F(Report, LoadsCleanlyInHeadlessChromiumWithEverySection) {
   for (const auto* section : {"id=\"sample-0\"", "id=\"sample-2\"", "Which pixels", "pruned-gradient",
                               "Which training examples", "Proponents (dualview)", "Opponents (dualview)", "XDA",
                               "id=\"evaluation-perturbation\"", "AOPC", "<svg",
-                              "Which concepts", "id=\"flint-global\""})
+                              "Which concepts", "id=\"flint-global\"", "Which human concepts: TCAV scores for",
+                              "id=\"tcav-flint\""})
     EXPECT_NE(html.find(section), std::string::npos) << section;
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);  // self-contained: nothing fetched
 

@@ -106,6 +106,14 @@ TEST_P(TorchVision, EveryFamilyRunsThroughTheCommandLine) {
   const auto flint = test::run_prism("-q flint posthoc --model " + model + " --data " + data +
                                      " --epochs 1 --attributes 4 --out " + (tmp / "flint").string());
   EXPECT_EQ(flint.exit_code, 0) << flint.err;
+  const auto tcav = test::run_prism("-q concepts tcav --model " + model + " --data " + data +
+                                    " --concepts class:3,mark --classes 3,4 --random-sets 2 --examples-per-set 8 "
+                                    "--inputs-per-output 4 --out " + (tmp / "tcav").string());
+  ASSERT_EQ(tcav.exit_code, 0) << tcav.err;
+  const auto study = open_tcav(tmp / "tcav");
+  EXPECT_EQ(study.classes.layer, default_tcav_layer(*load_network(model, {3, 64, 64})));
+  EXPECT_TRUE((study.classes.scores >= 0).all().item<bool>() && (study.classes.scores <= 1).all().item<bool>());
+  EXPECT_TRUE(torch::isfinite(study.classes.p_values).all().item<bool>());
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, TorchVision, ::testing::ValuesIn(kArchitectures),

@@ -128,7 +128,7 @@ void run_influence_explain(const std::string& fit_dir, const DataOptions& data, 
 // What `prism report` takes; the demo fills it too.
 struct ReportOptions {
   std::string model, indices = "0:4", methods = "pruned-gradient,saliency,integrated-gradients,smoothgrad,grad-cam,lrp";
-  std::string examples, influence, flint, evaluations, out;
+  std::string examples, influence, flint, tcav, evaluations, out;
   DataOptions data;
   int64_t k = 10, top = 5, xda_pairs = 2, scale = 4;
   int64_t flint_samples = 10000;  // training samples that show what each FLINT attribute stands for
@@ -161,5 +161,6 @@ void add_evaluate(CLI::App& app);
 void add_evaluate_data(CLI::App& evaluate);
 void add_report(CLI::App& app);
 void add_flint(CLI::App& app);
+void add_concepts(CLI::App& app);
 
 }  // namespace prism::cli

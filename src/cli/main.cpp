@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   prism::cli::add_evaluate(app);
   prism::cli::add_report(app);
   prism::cli::add_flint(app);
+  prism::cli::add_concepts(app);
   prism::cli::add_demo(app);
   prism::remove_temporaries_on_interrupt();
   app.parse_complete_callback([&] {

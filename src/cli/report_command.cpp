@@ -1,7 +1,7 @@
 // `prism report`: one self-contained HTML page that explains test predictions with every family prism has —
 // feature maps (the pruned gradient first), EBE-DNN's examples, DualView's proponents and opponents with
-// their XDA heatmaps, FLINT's attributes with what each stands for — and shows the evaluation runs given. Everything is computed before the page is
-// written, in one atomic write.
+// their XDA heatmaps, FLINT's attributes with what each stands for, TCAV's scores of human concepts — and shows the
+// evaluation runs given. Everything is computed before the page is written, in one atomic write.
 #include <cstdio>
 #include <ctime>
 #include <optional>
@@ -60,6 +60,19 @@ void add_evaluation(HtmlPage& page, const fs::path& dir) {
   page.end_section();
 }
 
+// The concepts' TCAV scores for output k: a bar per concept (starred where significant), the dashed line at the
+// random CAVs' mean score, which is what the t-test compares against.
+torch::Tensor tcav_picture(const TcavResult& tcav, int64_t k) {
+  std::vector<double> values;
+  std::vector<std::string> labels;
+  for (size_t c = 0; c < tcav.concepts.size(); ++c) {
+    values.push_back(tcav.scores[c][k].mean().item<double>());
+    labels.push_back(tcav.concepts[c] + (tcav.significant(c, k) ? " *" : ""));
+  }
+  return bar_chart_picture(values, labels, tcav.null_scores[k].mean().item<double>(),
+                           "TCAV score for " + tcav.outputs[k]);
+}
+
 }  // namespace
 
 void run_report(const ReportOptions& o) {
@@ -110,6 +123,13 @@ void run_report(const ReportOptions& o) {
     flint_train = random_subset(provenance.training_data(flint->record.at("train_samples"), o.flint),
                                 o.flint_samples, 0);
   }
+  std::optional<TcavStudy> tcav;
+  if (!o.tcav.empty()) {
+    tcav = open_tcav(o.tcav);
+    const auto provenance = Provenance::from_json(tcav->record.at("provenance"));
+    provenance.model_path(o.model, o.tcav, "prism concepts tcav");
+    check_fit_data(provenance, o, o.tcav);
+  }
   std::vector<fs::path> evaluations;
   if (!o.evaluations.empty())
     for (const auto& dir : parse_list<std::string>(o.evaluations, "--evaluations")) {
@@ -157,6 +177,9 @@ void run_report(const ReportOptions& o) {
               {"concepts (FLINT)", o.flint.empty() ? "not given (--flint DIR)"
                                                     : o.flint + " (" + flint->record.at("mode").get<std::string>() +
                                                           ", relevance above 1/τ, τ = " + signed_value(o.tau).substr(1) + ")"},
+              {"human concepts (TCAV)", o.tcav.empty() ? "not given (--tcav DIR)"
+                                                        : o.tcav + " (" + join(tcav->classes.concepts, ", ") + " at layer " +
+                                                              tcav->classes.layer + ")"},
               {"evaluations", o.evaluations.empty() ? "not given (--evaluations DIR,...)" : o.evaluations},
               {"written", stamp}});
 
@@ -239,6 +262,35 @@ void run_report(const ReportOptions& o) {
                                                   "): top training samples, then maximised");
       page.end_gallery();
     }
+    if (tcav) {
+      const auto& outputs = tcav->classes.outputs;
+      const auto k = std::find(outputs.begin(), outputs.end(), names.at(predicted)) - outputs.begin();
+      page.heading(3, "Which human concepts: TCAV scores for " + names.at(predicted) + " at layer " + tcav->classes.layer);
+      if (k == static_cast<int64_t>(outputs.size())) {
+        page.paragraph("The TCAV study in " + o.tcav + " did not score " + names.at(predicted) + ".");
+      } else {
+        page.begin_gallery();
+        page.picture(tcav_picture(tcav->classes, k),
+                     "share of " + names.at(predicted) + " inputs each concept's direction raises the logit of; "
+                     "dashed: random directions; *: p < " + signed_value(tcav->classes.alpha).substr(1));
+        page.end_gallery();
+      }
+    }
+    page.end_section();
+  }
+  if (tcav && tcav->attributes) {
+    const auto& a = *tcav->attributes;
+    page.begin_section("tcav-flint");
+    page.heading(2, "Which human concepts FLINT's attributes stand for: TCAV at layer " + a.layer);
+    auto matrix = torch::zeros({static_cast<int64_t>(a.concepts.size()), static_cast<int64_t>(a.outputs.size())});
+    for (size_t c = 0; c < a.concepts.size(); ++c)
+      for (size_t j = 0; j < a.outputs.size(); ++j)
+        if (a.significant(c, j)) matrix[c][j] = a.scores[c][j].mean().item<double>() - a.null_scores[j].mean().item<double>();
+    page.begin_gallery();
+    page.picture(matrix_picture(matrix, a.concepts, a.outputs, "concept x attribute"),
+                 "TCAV score minus the random directions' where significant (p < " + signed_value(a.alpha).substr(1) +
+                     "), 0 elsewhere: red, the concept raises the attribute");
+    page.end_gallery();
     page.end_section();
   }
   if (flint) {
@@ -277,6 +329,7 @@ void add_report(CLI::App& app) {
   command->add_option("--tau", o->tau, "FLINT: relevance threshold 1/τ")->capture_default_str();
   command->add_option("--flint-samples", o->flint_samples, "FLINT: training samples that show the attributes")
       ->capture_default_str();
+  command->add_option("--tcav", o->tcav, "a TCAV folder of this model (prism concepts tcav)");
   command->add_option("--evaluations", o->evaluations, "folders written by prism evaluate, comma-separated");
   command->add_option("--scale", o->scale, "pixels per image pixel")->capture_default_str();
   command->add_option("--out", o->out, "the HTML file to write")->required();

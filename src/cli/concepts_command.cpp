@@ -1,0 +1,42 @@
+// prism concepts tcav: TCAV scores of human concepts for a model's classes (and FLINT's attributes).
+#include <cstdio>
+
+#include "commands.h"
+
+namespace prism::cli {
+namespace {
+
+struct TcavCommand {
+  std::string model, out;
+  DataOptions data;
+  TcavStudyOptions study;
+
+  void run() {
+    const auto train = data.load(Split::Train), test = data.load(Split::Test);
+    auto network = load_model(model, &test);
+    const auto result = run_tcav_study(*network, train, test, study, fit_provenance(model, data), out);
+    std::printf("%s\n", result.classes.markdown().c_str());
+    if (result.attributes) std::printf("FLINT's attributes at %s:\n%s\n", result.attributes->layer.c_str(),
+                                       result.attributes->markdown().c_str());
+    std::printf("TCAV at layer %s -> %s (fit.json, tcav.md)\n", result.classes.layer.c_str(), out.c_str());
+  }
+};
+
+}  // namespace
+
+void add_concepts(CLI::App& app) {
+  auto* concepts = app.add_subcommand("concepts", "concept-based explanations: TCAV (and FLINT, under prism flint)");
+  concepts->require_subcommand(1);
+  auto* command = concepts->add_subcommand("tcav", "TCAV: how much human concepts (a class's images, the stamped "
+                                                    "mark, a folder of images) move each class's logit");
+  auto o = std::make_shared<TcavCommand>();
+  command->add_option("--model", o->model, "model file (.prism or TorchScript .pt)")->required();
+  o->data.add_to(*command);
+  add_option_flags(*command, o->study);
+  add_option_flags(*command, o->study.tcav);
+  add_option_flags(*command, o->study.mark, {"mark_class", "mark_fraction", "seed"});
+  command->add_option("--out", o->out, "output folder (fit.json, tcav.md)")->required();
+  command->callback([o] { o->run(); });
+}
+
+}  // namespace prism::cli
