@@ -4,22 +4,25 @@
 #include "commands.h"
 
 namespace prism::cli {
+
+void run_concepts_tcav(const std::string& model, const DataOptions& data, const TcavStudyOptions& study,
+                       const std::string& out) {
+  const auto train = data.load(Split::Train), test = data.load(Split::Test);
+  auto network = load_model(model, &test);
+  const auto result = run_tcav_study(*network, train, test, study, fit_provenance(model, data), out);
+  std::printf("%s\n", result.classes.markdown().c_str());
+  if (result.attributes)
+    std::printf("FLINT's attributes at %s:\n%s\n", result.attributes->layer.c_str(), result.attributes->markdown().c_str());
+  std::printf("TCAV at layer %s -> %s (fit.json, tcav.md)\n", result.classes.layer.c_str(), out.c_str());
+}
+
 namespace {
 
 struct TcavCommand {
   std::string model, out;
   DataOptions data;
   TcavStudyOptions study;
-
-  void run() {
-    const auto train = data.load(Split::Train), test = data.load(Split::Test);
-    auto network = load_model(model, &test);
-    const auto result = run_tcav_study(*network, train, test, study, fit_provenance(model, data), out);
-    std::printf("%s\n", result.classes.markdown().c_str());
-    if (result.attributes) std::printf("FLINT's attributes at %s:\n%s\n", result.attributes->layer.c_str(),
-                                       result.attributes->markdown().c_str());
-    std::printf("TCAV at layer %s -> %s (fit.json, tcav.md)\n", result.classes.layer.c_str(), out.c_str());
-  }
+  void run() { run_concepts_tcav(model, data, study, out); }
 };
 
 }  // namespace

@@ -6,7 +6,7 @@ namespace prism::cli {
 
 // prism's main job on the built-in data: train (or reuse) a cnn on Fashion-MNIST, evaluate it, and explain
 // four test predictions with every feature-attribution method, EBE-DNN's examples and DualView's proponents,
-// learn a post-hoc FLINT interpreter of its concepts, evaluate the maps (sanity check, pixel perturbation) and write the HTML report of it all.
+// learn a post-hoc FLINT interpreter of its concepts, score human concepts with TCAV, evaluate the maps (sanity check, pixel perturbation) and write the HTML report of it all.
 void add_demo(CLI::App& app) {
   auto* command = app.add_subcommand("demo", "train a cnn on Fashion-MNIST (cached), evaluate it, and explain four predictions with every family");
   struct Options {
@@ -73,6 +73,13 @@ void add_demo(CLI::App& app) {
     flint.weights.eta_from = 2;
     flint.weights.delta_from = 2;
     run_flint_posthoc(model_file, flint_data, 25, flint, (out / "flint").string());
+    // Which human concepts: TCAV of three classes' images and of the stamped mark, for every class and for FLINT's
+    // attributes.
+    TcavStudyOptions tcav;
+    tcav.concepts = {"class:Trouser", "class:Sneaker", "class:Bag", "mark"};
+    tcav.flint = (out / "flint").string();
+    std::printf("\nhuman concepts (TCAV of %s)\n", join(tcav.concepts, ", ").c_str());
+    if (!fit_is_current(out / "tcav", model_file)) run_concepts_tcav(model_file, options->data, tcav, out / "tcav");
 
     // How good the maps are (small, fast runs), and the page that shows it all.
     std::printf("\nsanity check (cascading randomisation, 16 test images)\n");
@@ -86,6 +93,7 @@ void add_demo(CLI::App& app) {
     report.examples = out / "examples-fit";
     report.influence = out / "dualview-fit";
     report.flint = out / "flint";
+    report.tcav = out / "tcav";
     report.evaluations = (out / "evaluations/sanity").string() + "," + (out / "evaluations/perturbation").string();
     report.out = out / "report.html";
     std::printf("\n");
