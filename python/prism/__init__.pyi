@@ -68,6 +68,9 @@ def perturbation(network: Network, x: ArrayLike, target: Target, maps: ArrayLike
                  percentages: Optional[Sequence[float]] = ..., fill: str = ..., ranking: str = ...) -> Dict[str, Any]: ...
 def map_measures(network: Network, x: ArrayLike, target: Target, method: str = ..., maps: Optional[ArrayLike] = ...,
                  seed: int = ..., **options: Any) -> Dict[str, torch.Tensor]: ...
+def tcav(network: Network, concepts: Dict[str, ArrayLike], random_x: ArrayLike, x: ArrayLike,
+         y: Optional[ArrayLike] = ..., classes: Optional[Sequence[int]] = ..., flint: Optional[Flint] = ...,
+         **options: Any) -> Dict[str, Any]: ...
 def roar(network: Network, train_x: ArrayLike, train_y: ArrayLike, test_x: ArrayLike, test_y: ArrayLike,
          methods: Sequence[str] = ..., fractions: Optional[Sequence[float]] = ..., modes: Sequence[str] = ...,
          seeds: int = ..., architecture: Optional[str] = ..., width: int = ..., epochs: int = ...,

@@ -282,6 +282,44 @@ py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tenso
   return out;
 }
 
+// TCAV (Kim et al. 2018) of in-memory concept images for the classes `classes` of `x` (labels `y`), or for FLINT's
+// attributes where `flint` is given; the options are TcavOptions' keys.
+py::dict tcav_scores(PyNetwork& net, const std::vector<std::string>& names, const std::vector<torch::Tensor>& images,
+                     const torch::Tensor& random, const torch::Tensor& x, const std::optional<torch::Tensor>& y,
+                     const std::vector<int64_t>& classes, PyFlint* flint, const std::string& options_text) {
+  auto options = read_options<TcavOptions>(parse_options(options_text), "tcav");
+  require(names.size() == images.size(), "give one image tensor per concept name");
+  std::vector<ConceptExamples> concepts;
+  for (size_t c = 0; c < names.size(); ++c) concepts.push_back({names[c], images[c]});
+  TcavResult r;
+  {
+    py::gil_scoped_release release;
+    if (flint) {
+      if (options.layer.empty()) options.layer = flint->interpreter->architecture().layers.at(0);
+      r = tcav(*net.network, concepts, random,
+               flint_attribute_outputs(*net.network, flint->interpreter, x, options.inputs_per_output), options);
+    } else {
+      require(y.has_value(), "give the labels y of x: TCAV scores each class on its own images");
+      r = tcav(*net.network, concepts, random, class_outputs(*net.network, x, *y, classes, options.inputs_per_output),
+               options);
+    }
+  }
+  py::dict out;
+  out["layer"] = r.layer;
+  out["concepts"] = r.concepts;
+  out["outputs"] = r.outputs;
+  out["scores"] = r.scores;
+  out["magnitudes"] = r.magnitudes;
+  out["null_scores"] = r.null_scores;
+  out["cav_accuracy"] = r.cav_accuracy;
+  out["null_accuracy"] = r.null_accuracy;
+  out["p_values"] = r.p_values;
+  out["significant"] = r.p_values < r.alpha;
+  out["inputs"] = r.inputs;
+  out["cavs"] = r.cavs;
+  return out;
+}
+
 // ROAR / KAR (Hooker et al. 2019) of `methods`' maps of `net`, retraining the built-in `architecture`
 // (the network's own when it is built-in) on the modified images; cached in `cache`.
 py::dict roar(PyNetwork& net, const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& test_x,
@@ -554,6 +592,8 @@ PYBIND11_MODULE(_prism, m) {
   metrics.def("linear_datamodeling_score", &linear_datamodeling_score, py::arg("attributions"), py::arg("subsets"),
               py::arg("outputs"));
 
+  m.def("tcav", &tcav_scores, py::arg("network"), py::arg("names"), py::arg("images"), py::arg("random"), py::arg("x"),
+        py::arg("y"), py::arg("classes"), py::arg("flint"), py::arg("options"));
   m.def("roar", &roar, py::arg("network"), py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
         py::arg("test_y"), py::arg("methods"), py::arg("options"), py::arg("fractions"), py::arg("modes"),
         py::arg("seeds"), py::arg("architecture"), py::arg("width"), py::arg("epochs"), py::arg("learning_rate"),

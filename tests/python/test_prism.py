@@ -350,3 +350,28 @@ def test_a_report_holds_its_pictures_tables_and_figures(tmp_path):
     pictures = html.split("data:image/png;base64,")[1:]
     assert len(pictures) == 3
     assert base64.b64decode(pictures[0].split('"')[0])[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_tcav_scores_are_the_sign_of_the_linear_models_weight_along_each_cav():
+    # f(x) = W x + b has the same gradient W_k everywhere, so each CAV's TCAV score for class k is 1 where
+    # W_k . v > 0 and 0 otherwise.
+    module = torch.jit.load(fixture("linear.pt"))
+    net = prism.Network(module, input_shape=(1, 28, 28))
+    weight = dict(module.named_parameters())["1.weight"].detach()  # nn.Sequential(Flatten, Linear)
+    generator = torch.Generator().manual_seed(0)
+    random_x = torch.rand(120, 1, 28, 28, generator=generator)
+    stripes = torch.rand(20, 1, 28, 28, generator=generator)
+    stripes[:, :, ::4, :] = 1.0
+    x = torch.rand(30, 1, 28, 28, generator=generator)
+    y = torch.arange(30) % 10
+    result = prism.tcav(net, {"stripes": stripes}, random_x, x, y, classes=[2, 5], random_sets=3, examples_per_set=20)
+    assert result["outputs"] == ["2", "5"] and result["layer"] == net.penultimate_layer()  # no activation: the penultimate
+    assert result["scores"].shape == (1, 2, 3) and result["cavs"].shape == (2, 3, 784)
+    expected = (result["cavs"][0] @ weight[[2, 5]].t() > 0).float().t()  # [K, M]
+    assert torch.equal(result["scores"][0], expected)
+    assert torch.equal(result["significant"], result["p_values"] < 0.05)
+    assert result["cav_accuracy"].min() > 0.9  # the stripes are easy to tell from noise
+    with pytest.raises(prism.Error, match="random_sets"):
+        prism.tcav(net, {"stripes": stripes}, random_x, x, y, random_sets=1)
+    with pytest.raises(prism.Error, match="does not apply to tcav"):
+        prism.tcav(net, {"stripes": stripes}, random_x, x, y, steps=3)
