@@ -233,6 +233,58 @@ TEST(GradientSimilarity, IsTheDotOrCosineOfFullGradientsAndItsSketchKeepsThem) {
   }
 }
 
+// E⟨Sg, Sg'⟩ = ⟨g, g'⟩ needs the random signs: without them the buckets' collisions add about (Σg)(Σg')/k, which
+// vectors with a large sum make plain (here 16 times the true product).
+TEST(CountSketch, KeepsInnerProductsInExpectation) {
+  torch::manual_seed(0);
+  const auto g = 1 + 0.1 * torch::randn({2, 1000});
+  const double exact = g[0].dot(g[1]).item<double>();
+  double mean = 0;
+  const int seeds = 50;
+  for (int seed = 0; seed < seeds; ++seed) {
+    const auto s = CountSketch(1000, 64, seed).apply(g);
+    mean += s[0].dot(s[1]).item<double>() / seeds;
+  }
+  EXPECT_NEAR(mean, exact, 0.1 * exact);
+  // Each coordinate lands in one bucket with its sign: the sketch of a basis vector is ±1 in one place.
+  const auto e = CountSketch(1000, 64, 3).apply(torch::eye(1000).narrow(0, 0, 10));
+  EXPECT_TRUE(torch::equal(e.abs().sum(1), torch::ones({10})));
+  EXPECT_TRUE(torch::equal(CountSketch(1000, 64, 3).apply(g), CountSketch(1000, 64, 3).apply(g)));
+}
+
+// With a projection TracIn takes every parameter: at one checkpoint it is the count-sketched gradient dot product.
+TEST(TracIn, WithAProjectionIsTheSketchedFullGradientDotProduct) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(40));
+  const auto images = t.test.images.narrow(0, 0, 3);
+  const auto targets = torch::tensor({1, 4, 8}, torch::kInt64);
+  TracInOptions options;
+  options.projection_dim = 4096;
+  options.seed = 2;
+  TracIn tracin(options);
+  tracin.fit(net, train);
+  const auto approx = tracin.attribute(net, images, targets).to(torch::kFloat64);
+  std::vector<torch::Tensor> train_gradients;
+  for (int64_t i = 0; i < train.size(); ++i)
+    train_gradients.push_back(full_gradient(net, train.images[i], train.labels[i].item<int64_t>()));
+  const auto G = torch::stack(train_gradients);
+  std::vector<torch::Tensor> rows;
+  for (int64_t b = 0; b < 3; ++b) rows.push_back(G.matmul(full_gradient(net, images[b], targets[b].item<int64_t>())));
+  const auto exact = torch::stack(rows);
+  const auto correlation = torch::corrcoef(torch::stack({approx.flatten(), exact.flatten()}))[0][1].item<double>();
+  EXPECT_GT(correlation, 0.95);
+  EXPECT_TRUE(torch::allclose(tracin.self_influence().to(torch::kFloat64), G.pow(2).sum(1), 1e-3, 1e-6));
+  // The same estimator as gradient similarity's dot form with the same sketch.
+  auto dot = make_data_attributor("gradient-similarity", {{"metric", "dot"}, {"projection_dim", 4096}, {"seed", 2}});
+  dot->fit(net, train);
+  EXPECT_TRUE(torch::allclose(dot->attribute(net, images, targets).to(torch::kFloat64), approx, 1e-5, 1e-6));
+  test::TempDir dir;
+  save_data_fit(dir.path(), tracin, {"test", "x", "test", 0, 0});
+  EXPECT_TRUE(torch::allclose(open_data_fit(dir.path()).attributor->attribute(net, images, targets).to(torch::kFloat64),
+                              approx, 1e-5, 1e-6));
+}
+
 TEST(Influence, EqualsAHandComputedInverseHessianOnATinyProblem) {
   const auto& t = trained_mlp();
   auto& net = *t.network;
@@ -426,6 +478,16 @@ TEST(Checkpoints, TrakAveragesAndTracInSumsTheirCheckpointsScores) {
   plain.fit(*t.network, train);
   EXPECT_LT(relative(one->attribute(net, images, targets), plain.attribute(*t.network, images, targets)), 1e-5);
   EXPECT_THROW(TracIn(TracInOptions{{trained_path}, {1.0, 2.0}, {}}), Error);  // one rate per checkpoint
+  // With a projection too, each checkpoint's sketched products are summed with its rate.
+  const auto projected_over = [&](std::vector<std::string> checkpoints, std::vector<double> rates) {
+    auto tracin = std::make_unique<TracIn>(TracInOptions{std::move(checkpoints), std::move(rates), {}, 256, 1});
+    tracin->fit(net, train);
+    return tracin;
+  };
+  auto projected = projected_over({trained_path, fresh_path}, {0.5, 2.0});
+  const auto projected_weighted = 0.5 * projected_over({trained_path}, {})->attribute(net, images, targets) +
+                                  2.0 * projected_over({fresh_path}, {})->attribute(net, images, targets);
+  EXPECT_LT(relative(projected->attribute(net, images, targets), projected_weighted), 1e-5);
 }
 
 // The control: seeded standard normal scores, the same on every call, different for different test points.

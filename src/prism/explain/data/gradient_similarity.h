@@ -40,9 +40,6 @@ class GradientSimilarity : public DataAttributor {
   int64_t train_size() const override { return gradients_.defined() ? gradients_.size(0) : 0; }
 
  private:
-  // Sketched (or exact) gradients [B, projection_dim or P] of `images` for `labels`; their exact squared norms [B].
-  std::pair<torch::Tensor, torch::Tensor> sketched_gradients(Network& network, const torch::Tensor& images,
-                                                             const torch::Tensor& labels, const std::string& label);
   GradientSimilarityOptions options_;
   torch::Tensor gradients_, self_;  // [N, projection_dim or P], [N]
 };

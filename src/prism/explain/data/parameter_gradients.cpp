@@ -1,6 +1,12 @@
 #include "prism/explain/data/parameter_gradients.h"
 
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <optional>
+
 #include "prism/core/error.h"
+#include "prism/core/progress.h"
 
 namespace prism {
 
@@ -14,6 +20,50 @@ std::vector<torch::Tensor> layer_parameter_tensors(Network& network, const std::
     out.push_back(p->weight.requires_grad_(true));
     if (p->bias.defined()) out.push_back(p->bias.requires_grad_(true));
   }
+  return out;
+}
+
+std::vector<torch::Tensor> gradient_parameters(Network& network, const std::vector<std::string>& layers) {
+  if (!layers.empty()) return layer_parameter_tensors(network, layers);
+  std::vector<torch::Tensor> parameters;
+  for (auto& p : network.parameters()) parameters.push_back(p.requires_grad_(true));
+  return parameters;
+}
+
+CountSketch::CountSketch(int64_t coordinates, int64_t k, uint64_t seed) : k_(k) {
+  require(k >= 1, "a count sketch needs at least one bucket");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  bucket_ = at::randint(k, {coordinates}, generator, torch::kInt64);
+  sign_ = at::randint(2, {coordinates}, generator, torch::kFloat32) * 2 - 1;
+}
+
+torch::Tensor CountSketch::apply(const torch::Tensor& rows) const {
+  require(rows.dim() == 2 && rows.size(1) == bucket_.size(0), "the count sketch was made for " +
+                                                                  std::to_string(bucket_.size(0)) + " coordinates");
+  return torch::zeros({rows.size(0), k_}, rows.options()).index_add_(1, bucket_, rows * sign_.to(rows.dtype()));
+}
+
+SketchedGradients sketched_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
+                                     const torch::Tensor& images, const torch::Tensor& labels, int64_t projection_dim,
+                                     uint64_t seed, const std::string& progress_label) {
+  require(projection_dim >= 0, "projection_dim must be 0 (the exact gradients) or positive");
+  int64_t size = 0;
+  for (const auto& p : parameters) size += p.numel();
+  std::optional<CountSketch> sketch;
+  if (projection_dim > 0) sketch.emplace(size, projection_dim, seed);
+  SketchedGradients out{torch::empty({images.size(0), sketch ? projection_dim : size}, torch::kFloat32),
+                        torch::empty({images.size(0)}, torch::kFloat32)};
+  // Chunks of at most 2^26 gradient values (256 MiB), so large networks fit in memory.
+  const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 26) / std::max<int64_t>(size, 1), 1, 256);
+  Progress progress(progress_label, images.size(0));
+  for (int64_t s = 0; s < images.size(0); s += chunk) {
+    const int64_t c = std::min(chunk, images.size(0) - s);
+    const auto g = per_example_gradients(network, parameters, images.narrow(0, s, c), labels.narrow(0, s, c));
+    out.squared_norms.narrow(0, s, c).copy_(g.pow(2).sum(1));
+    out.gradients.narrow(0, s, c).copy_(sketch ? sketch->apply(g) : g);
+    progress.advance(c);
+  }
+  progress.finish();
   return out;
 }
 

@@ -15,6 +15,33 @@ namespace prism {
 // The weight and bias of each named layer (conv, linear or batchnorm), as the network's own tensors.
 std::vector<torch::Tensor> layer_parameter_tensors(Network& network, const std::vector<std::string>& layers);
 
+// The parameters of `layers`, or every parameter of the network where `layers` is empty, set to require grad.
+std::vector<torch::Tensor> gradient_parameters(Network& network, const std::vector<std::string>& layers);
+
+// A seeded count sketch S of P coordinates into k (Charikar, Chen, Farach-Colton 2002; Weinberger et al. 2009):
+// coordinate j is added with a random sign s(j) to bucket h(j), so that E⟨Sg, Sg'⟩ = ⟨g, g'⟩; one pass over g and
+// no projection matrix. The same seed and sizes give the same sketch.
+class CountSketch {
+ public:
+  CountSketch(int64_t coordinates, int64_t k, uint64_t seed);
+  // S rows [B, P] → [B, k].
+  torch::Tensor apply(const torch::Tensor& rows) const;
+
+ private:
+  int64_t k_;
+  torch::Tensor bucket_, sign_;
+};
+
+// Per-example loss gradients over `parameters`, count-sketched to `projection_dim` coordinates (0: the exact
+// gradients, [B, P]), in chunks that bound the memory; with each gradient's exact squared norm.
+struct SketchedGradients {
+  torch::Tensor gradients;      // [B, projection_dim or P]
+  torch::Tensor squared_norms;  // [B]
+};
+SketchedGradients sketched_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
+                                     const torch::Tensor& images, const torch::Tensor& labels, int64_t projection_dim,
+                                     uint64_t seed, const std::string& progress_label = "");
+
 // ∇_θ L(x_b, y_b) of the cross-entropy loss, one row per sample, flattened over `parameters`: [B, P].
 torch::Tensor per_example_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
                                     const torch::Tensor& images, const torch::Tensor& labels);
