@@ -2,8 +2,8 @@
 # TCAV on Fashion-MNIST (docs/concepts.md): two cnns trained alike on 20,000 training images for 2 epochs, one with
 # the shortcut mark stamped on half its T-shirts; the mark's and three classes' TCAV scores for every class at the
 # default layer (relu2) and at the penultimate features (dropout2, where each CAV scores 0 or 1), with 20 random
-# sets; then a post-hoc FLINT interpreter of the marked model scored against the same concepts. About 6 minutes
-# on 2 cores.
+# sets, and of the classes' log-probability at relu2; then a post-hoc FLINT interpreter of the marked model scored
+# against the same concepts. About 8 minutes on 2 cores.
 set -euo pipefail
 prism=${1:-build/prism}
 work=runs/tcav
@@ -20,10 +20,12 @@ for model in plain marked; do
     "$prism" -q concepts tcav --model $work/$model/model.prism "${data[@]}" --concepts $concepts --layer $layer \
       --random-sets 20 --out $work/$model-$layer > $work/$model-$layer.txt
   done
+  "$prism" -q concepts tcav --model $work/$model/model.prism "${data[@]}" --concepts $concepts --output log-probability \
+    --random-sets 20 --out $work/$model-relu2-logp > $work/$model-relu2-logp.txt
 done
 "$prism" -q concepts tcav --model $work/marked/model.prism "${data[@]}" --concepts $concepts --random-sets 20 \
   --flint $work/flint --out $work/marked-flint > $work/marked-flint.txt
-for run in plain-relu2 marked-relu2 plain-dropout2 marked-dropout2; do
+for run in plain-relu2 marked-relu2 plain-relu2-logp marked-relu2-logp plain-dropout2 marked-dropout2; do
   echo "== $run"; grep -E "^\| (mark|class:Trouser \| Trouser|class:Sneaker \| Sneaker|class:Bag \| Bag)" $work/$run.txt \
     | grep -E "T-shirt|Trouser \| Trouser|Sneaker \| Sneaker|Bag \| Bag|mark \| (Trouser|Sneaker|Bag)"
 done

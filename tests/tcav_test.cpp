@@ -97,6 +97,14 @@ TEST(Tcav, OutputGradientsAreTheDerivativesOfTheRestOfTheModel) {
   ASSERT_EQ(gradients.sizes(), activation.grad().flatten(1).sizes());
   EXPECT_TRUE(torch::allclose(gradients, activation.grad().flatten(1), 1e-5, 1e-6));
   EXPECT_GT(gradients.abs().sum().item<double>(), 0);
+
+  // The log-probability at the penultimate features: ∂ log p_k / ∂f = W_k − Σ_j p_j W_j.
+  const auto log_p = class_outputs(*network, images, torch::full({6}, 3, torch::kInt64), {3}, 6, "log-probability");
+  const auto penultimate = penultimate_layer(*network);
+  const auto w = network->layer_parameters(last_linear_layer_info(*network).name)->weight.detach();
+  const auto p = torch::softmax(network->forward(images), 1).detach();
+  EXPECT_TRUE(torch::allclose(output_gradients(*network, log_p, 0, images, penultimate, 4), w[3] - p.matmul(w), 1e-5, 1e-6));
+  EXPECT_THROW(class_outputs(*network, images, torch::full({6}, 3, torch::kInt64), {3}, 6, "probability"), Error);
 }
 
 // At the penultimate features the logits are W f + b, so ∇h_k = W_k for every input and each CAV's TCAV score is

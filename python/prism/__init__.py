@@ -365,7 +365,7 @@ def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0
     return _prism.map_measures(net, x, _targets(target, x.shape[0]), method, _options(options), given, seed)
 
 
-def tcav(network, concepts, random_x, x, y=None, classes=None, flint=None, **options):
+def tcav(network, concepts, random_x, x, y=None, classes=None, output="logit", flint=None, **options):
     """TCAV (Kim et al. 2018): how much each human concept moves each class's logit. A concept activation vector
     (CAV) is the normal of a logistic regression separating the layer's activations of a concept's images from those
     of random images; the TCAV score of class k is the share of its inputs whose logit rises along the CAV. One CAV
@@ -374,6 +374,8 @@ def tcav(network, concepts, random_x, x, y=None, classes=None, flint=None, **opt
     concepts: {name: images [N, C, H, W] in [0, 1]}, at least 4 images each.
     random_x: images the random sets are drawn from (at least (random_sets + 1) * examples_per_set).
     x, y: the inputs scored: class k on the images of x labelled k (`classes`: those scored, default every class).
+    output: what is scored of class k, its "logit" (the paper's) or its "log-probability", which a direction raising
+        every logit alike leaves unchanged.
     flint: a fitted prism.Flint of `network`: score its attributes instead (on the inputs where each is active),
         at the first layer FLINT reads unless `layer` is given.
     options: layer (default: the second-to-last activation), random_sets (10), examples_per_set (50),
@@ -389,7 +391,8 @@ def tcav(network, concepts, random_x, x, y=None, classes=None, flint=None, **opt
     labels = None if y is None else _tensor(y, "y", _torch.int64)
     interpreter = None if flint is None else flint._fitted()
     return _prism.tcav(net, names, images, _tensor(random_x, "random_x", _torch.float32),
-                       _tensor(x, "x", _torch.float32), labels, list(classes or []), interpreter, _options(options))
+                       _tensor(x, "x", _torch.float32), labels, list(classes or []), output, interpreter,
+                       _options(options))
 
 
 def roar(network, train_x, train_y, test_x, test_y, methods=("pruned-gradient", "random"), fractions=None,

@@ -69,7 +69,8 @@ def perturbation(network: Network, x: ArrayLike, target: Target, maps: ArrayLike
 def map_measures(network: Network, x: ArrayLike, target: Target, method: str = ..., maps: Optional[ArrayLike] = ...,
                  seed: int = ..., **options: Any) -> Dict[str, torch.Tensor]: ...
 def tcav(network: Network, concepts: Dict[str, ArrayLike], random_x: ArrayLike, x: ArrayLike,
-         y: Optional[ArrayLike] = ..., classes: Optional[Sequence[int]] = ..., flint: Optional[Flint] = ...,
+         y: Optional[ArrayLike] = ..., classes: Optional[Sequence[int]] = ..., output: str = ...,
+         flint: Optional[Flint] = ...,
          **options: Any) -> Dict[str, Any]: ...
 def roar(network: Network, train_x: ArrayLike, train_y: ArrayLike, test_x: ArrayLike, test_y: ArrayLike,
          methods: Sequence[str] = ..., fractions: Optional[Sequence[float]] = ..., modes: Sequence[str] = ...,

@@ -286,7 +286,8 @@ py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tenso
 // attributes where `flint` is given; the options are TcavOptions' keys.
 py::dict tcav_scores(PyNetwork& net, const std::vector<std::string>& names, const std::vector<torch::Tensor>& images,
                      const torch::Tensor& random, const torch::Tensor& x, const std::optional<torch::Tensor>& y,
-                     const std::vector<int64_t>& classes, PyFlint* flint, const std::string& options_text) {
+                     const std::vector<int64_t>& classes, const std::string& output, PyFlint* flint,
+                     const std::string& options_text) {
   auto options = read_options<TcavOptions>(parse_options(options_text), "tcav");
   require(names.size() == images.size(), "give one image tensor per concept name");
   std::vector<ConceptExamples> concepts;
@@ -300,7 +301,7 @@ py::dict tcav_scores(PyNetwork& net, const std::vector<std::string>& names, cons
                flint_attribute_outputs(*net.network, flint->interpreter, x, options.inputs_per_output), options);
     } else {
       require(y.has_value(), "give the labels y of x: TCAV scores each class on its own images");
-      r = tcav(*net.network, concepts, random, class_outputs(*net.network, x, *y, classes, options.inputs_per_output),
+      r = tcav(*net.network, concepts, random, class_outputs(*net.network, x, *y, classes, options.inputs_per_output, output),
                options);
     }
   }
@@ -593,7 +594,7 @@ PYBIND11_MODULE(_prism, m) {
               py::arg("outputs"));
 
   m.def("tcav", &tcav_scores, py::arg("network"), py::arg("names"), py::arg("images"), py::arg("random"), py::arg("x"),
-        py::arg("y"), py::arg("classes"), py::arg("flint"), py::arg("options"));
+        py::arg("y"), py::arg("classes"), py::arg("output"), py::arg("flint"), py::arg("options"));
   m.def("roar", &roar, py::arg("network"), py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
         py::arg("test_y"), py::arg("methods"), py::arg("options"), py::arg("fractions"), py::arg("modes"),
         py::arg("seeds"), py::arg("architecture"), py::arg("width"), py::arg("epochs"), py::arg("learning_rate"),

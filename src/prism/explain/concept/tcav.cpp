@@ -80,7 +80,9 @@ std::string default_tcav_layer(const Network& network) {
 }
 
 TcavOutputs class_outputs(const Network& network, const torch::Tensor& images, const torch::Tensor& labels,
-                          std::vector<int64_t> classes, int64_t inputs_per_output) {
+                          std::vector<int64_t> classes, int64_t inputs_per_output, const std::string& output) {
+  require(output == "logit" || output == "log-probability",
+          "output: TCAV scores the classes' logit or log-probability (got '" + output + "')");
   if (classes.empty())
     for (int64_t k = 0; k < network.num_classes(); ++k) classes.push_back(k);
   TcavOutputs outputs;
@@ -97,7 +99,12 @@ TcavOutputs class_outputs(const Network& network, const torch::Tensor& images, c
     outputs.columns.push_back(k);
     outputs.inputs.push_back(images.index_select(0, index));
   }
-  outputs.compute = [](Network& n, const torch::Tensor& x, const TapSet& taps) { return n.forward(x, taps); };
+  if (output == "logit")
+    outputs.compute = [](Network& n, const torch::Tensor& x, const TapSet& taps) { return n.forward(x, taps); };
+  else
+    outputs.compute = [](Network& n, const torch::Tensor& x, const TapSet& taps) {
+      return torch::log_softmax(n.forward(x, taps), 1);
+    };
   return outputs;
 }
 

@@ -72,10 +72,11 @@ struct TcavOutputs {
   std::vector<torch::Tensor> inputs;
   std::function<torch::Tensor(Network&, const torch::Tensor& images, const TapSet& taps)> compute;
 };
-// The logits of the classes `classes` (empty: every class), X_k the first inputs_per_output images of
-// `images` labelled k.
+// The classes `classes` (empty: every class), X_k the first inputs_per_output images of `images` labelled k. Their
+// `output`: "logit" (the paper's h_k) or "log-probability" (log softmax: blind to a direction that raises every
+// logit alike, which leaves the prediction unchanged).
 TcavOutputs class_outputs(const Network& network, const torch::Tensor& images, const torch::Tensor& labels,
-                          std::vector<int64_t> classes, int64_t inputs_per_output);
+                          std::vector<int64_t> classes, int64_t inputs_per_output, const std::string& output = "logit");
 // FLINT's attributes φ_j, X_j the first inputs_per_output images of `images` where φ_j > 0 (attributes that are
 // never active are left out).
 TcavOutputs flint_attribute_outputs(Network& network, FlintInterpreter& interpreter, const torch::Tensor& images,

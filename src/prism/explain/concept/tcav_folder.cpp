@@ -36,7 +36,8 @@ TcavStudy run_tcav_study(Network& network, const Dataset& train, const Dataset& 
   const FitFolderWriter writer(out);
   TcavStudy study;
   study.classes = tcav(network, concepts, pool,
-                       class_outputs(network, test.images, test.labels, o.classes, o.tcav.inputs_per_output), o.tcav);
+                       class_outputs(network, test.images, test.labels, o.classes, o.tcav.inputs_per_output, o.output),
+                       o.tcav);
   std::string tables = "## TCAV of the classes at layer " + study.classes.layer + "\n\n" + study.classes.markdown();
   nlohmann::json record = {{"provenance", provenance.to_json()},
                            {"options", options_json(o)},

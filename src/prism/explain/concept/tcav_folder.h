@@ -18,6 +18,7 @@ namespace prism {
 struct TcavStudyOptions {
   std::vector<std::string> concepts = {"mark"};  // specs (concept_examples.h)
   std::vector<int64_t> classes;                  // empty: every class
+  std::string output = "logit";                  // or "log-probability" (class_outputs)
   std::string flint;        // a FLINT folder of the model whose attributes are scored too ("": none)
   std::string flint_layer;  // where the attributes' CAVs live ("": the first layer FLINT reads)
   TcavOptions tcav;
@@ -27,6 +28,7 @@ struct TcavStudyOptions {
   void visit(Visit&& option) {
     option("concepts", concepts, "concepts: class:K or class:NAME, mark, folder:DIR");
     option("classes", classes, "classes whose logits are scored (empty: every class)");
+    option("output", output, "what is scored of each class: logit (the paper's) or log-probability");
     option("flint", flint, "a FLINT folder of the model: score its attributes against the same concepts");
     option("flint_layer", flint_layer, "the layer of the attributes' CAVs (default: the first layer FLINT reads)");
   }
