@@ -12,7 +12,8 @@ model=${2:-runs/demo/model.prism}
 fixtures=$build/tests/fixtures
 cmake -S . -B "$build" -DPRISM_BUILD_BENCH=ON > /dev/null
 cmake --build "$build" -j "$(nproc)" --target bench_train_throughput bench_attribution_speed bench_knn_explain \
-  bench_data_attribution bench_flint_epoch bench_torchscript_load bench_op_level_network bench_inference
+  bench_data_attribution bench_flint_epoch bench_torchscript_load bench_op_level_network bench_inference \
+  bench_per_example_gradients
 run() {
   local start=$SECONDS
   "$@" > /dev/null
@@ -23,3 +24,4 @@ run "$build/bench/bench_data_attribution" "$model" 1000
 run "$build/bench/bench_flint_epoch" 64 16 1
 run "$build/bench/bench_torchscript_load" "$fixtures/resnet18.pt" 3,32,32 1
 run "$build/bench/bench_op_level_network" "$fixtures/tv_resnet50.pt" 3,32,32 2 1
+run "$build/bench/bench_per_example_gradients" "" 1,28,28 16 1

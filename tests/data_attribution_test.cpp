@@ -233,6 +233,31 @@ TEST(GradientSimilarity, IsTheDotOrCosineOfFullGradientsAndItsSketchKeepsThem) {
   }
 }
 
+// The batched per-example gradients (each layer's from its input and output gradient) equal one backward pass per
+// sample: on the MLP (linear), the zoo cnn (conv, linear, dropout) and a scripted ResNet-18 (convs without bias,
+// strides and padding, batch norms, downsampling shortcuts).
+TEST(PerExampleGradients, OneBatchedPassEqualsAPassPerSample) {
+  const auto& t = trained_mlp();
+  ZooOptions zoo;
+  auto cnn = make_zoo_network(zoo, t.train);
+  auto resnet = load_network(test::fixtures() / "resnet18.pt", {3, 32, 32});
+  const auto rgb = read_npy(test::fixtures() / "resnet18.input.npy");
+  struct Case {
+    Network* network;
+    torch::Tensor images;
+  };
+  for (const auto& [network, images] : {Case{t.network.get(), t.test.images.narrow(0, 0, 5)},
+                                        Case{cnn.get(), t.test.images.narrow(0, 0, 5)}, Case{resnet.get(), rgb}}) {
+    const auto labels = torch::arange(images.size(0)) % 3;
+    const auto parameters = gradient_parameters(*network, {});
+    const auto batched = batched_per_example_gradients(*network, parameters, images, labels);
+    ASSERT_TRUE(batched.has_value()) << network->architecture();
+    const auto by_sample = per_example_gradients_by_sample(*network, parameters, images, labels);
+    EXPECT_TRUE(torch::allclose(*batched, by_sample, 1e-3, 1e-5 * by_sample.abs().max().item<double>()))
+        << network->architecture() << ": " << (*batched - by_sample).abs().max().item<double>();
+  }
+}
+
 // E⟨Sg, Sg'⟩ = ⟨g, g'⟩ needs the random signs: without them the buckets' collisions add about (Σg)(Σg')/k, which
 // vectors with a large sum make plain (here 16 times the true product).
 TEST(CountSketch, KeepsInnerProductsInExpectation) {
@@ -283,6 +308,57 @@ TEST(TracIn, WithAProjectionIsTheSketchedFullGradientDotProduct) {
   save_data_fit(dir.path(), tracin, {"test", "x", "test", 0, 0});
   EXPECT_TRUE(torch::allclose(open_data_fit(dir.path()).attributor->attribute(net, images, targets).to(torch::kFloat64),
                               approx, 1e-5, 1e-6));
+}
+
+// Arnoldi's top eigenpairs equal an explicit eigendecomposition's; over the trained MLP's last layer its influence is
+// ∇L(x)ᵀ U_k Λ_k⁻¹ U_kᵀ ∇L(x_i) with the top eigenpairs of the Hessian built column by column.
+TEST(ArnoldiInfluence, TopEigenpairsAndInfluenceMatchTheExplicitHessian) {
+  torch::manual_seed(0);
+  const auto a = torch::randn({30, 30}, torch::kDouble);
+  const auto m = a.matmul(a.t());
+  const auto [values, vectors] =
+      arnoldi_eigenpairs([&](const torch::Tensor& v) { return m.matmul(v.to(torch::kDouble)).to(torch::kFloat32); },
+                         30, 30, 5, 0);
+  const auto [exact_values, exact_vectors] = torch::linalg_eigh(m);
+  EXPECT_TRUE(torch::allclose(values.to(torch::kDouble), exact_values.flip(0).narrow(0, 0, 5), 1e-4, 1e-6));
+  const auto alignment = vectors.to(torch::kDouble).matmul(exact_vectors.flip(1).narrow(1, 0, 5)).diagonal().abs();
+  EXPECT_TRUE(torch::allclose(alignment, torch::ones({5}, torch::kDouble), 1e-4, 1e-4)) << alignment;
+
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = t.train.select(torch::arange(40));
+  const auto images = t.test.images.narrow(0, 0, 3);
+  const auto targets = torch::tensor({1, 4, 8}, torch::kInt64);
+  ArnoldiOptions options;
+  options.layers = {"fc3"};
+  options.arnoldi_dim = 60;
+  options.projection_dim = 8;
+  options.hessian_samples = 0;
+  ArnoldiInfluence arnoldi(options);
+  arnoldi.fit(net, train);
+  const auto parameters = layer_parameter_tensors(net, {"fc3"});
+  int64_t size = 0;
+  for (const auto& p : parameters) size += p.numel();
+  std::vector<torch::Tensor> columns;
+  for (int64_t j = 0; j < size; ++j)
+    columns.push_back(hessian_vector_product(net, parameters, train.images, train.labels,
+                                             torch::one_hot(torch::tensor(j), size).to(torch::kFloat32), 0.0)
+                          .to(torch::kDouble));
+  const auto hessian = torch::stack(columns, 1);
+  const auto [h_values, h_vectors] = torch::linalg_eigh((hessian + hessian.t()) / 2);
+  const auto top = h_vectors.flip(1).narrow(1, 0, 8) / h_values.flip(0).narrow(0, 0, 8).sqrt();  // U Λ^{-1/2}
+  const auto train_side = per_example_gradients(net, parameters, train.images, train.labels).to(torch::kDouble).matmul(top);
+  const auto test_side = per_example_gradients(net, parameters, images, targets).to(torch::kDouble).matmul(top);
+  const auto expected = test_side.matmul(train_side.t());
+  const auto got = arnoldi.attribute(net, images, targets).to(torch::kDouble);
+  EXPECT_LT(((got - expected).norm() / expected.norm()).item<double>(), 1e-3);
+  EXPECT_LT(((arnoldi.self_influence().to(torch::kDouble) - train_side.pow(2).sum(1)).norm() /
+             train_side.pow(2).sum(1).norm()).item<double>(), 1e-3);
+  test::TempDir dir;
+  save_data_fit(dir.path(), arnoldi, {"test", "x", "test", 0, 0});
+  EXPECT_TRUE(torch::allclose(open_data_fit(dir.path()).attributor->attribute(net, images, targets), got.to(torch::kFloat32),
+                              1e-5, 1e-6));
+  EXPECT_THROW(make_data_attributor("arnoldi", {{"projection_dim", 80}}), Error);  // more than arnoldi_dim
 }
 
 TEST(Influence, EqualsAHandComputedInverseHessianOnATinyProblem) {

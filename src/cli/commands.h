@@ -125,16 +125,14 @@ void run_influence_fit(const std::string& model, const DataOptions& train, const
 void run_influence_explain(const std::string& fit_dir, const DataOptions& data, const std::string& indices,
                            int64_t top, bool xda, const std::string& out);
 
-// What `prism report` takes; the demo fills it too.
-struct ReportOptions {
-  std::string model, indices = "0:4", methods = "pruned-gradient,saliency,integrated-gradients,smoothgrad,grad-cam,lrp";
-  std::string examples, influence, flint, tcav, evaluations, out;
+// What `prism report` takes (report/report_page.h, with the data, indices and lists as typed); the demo fills it too.
+struct ReportCommand {
+  ReportOptions report;
   DataOptions data;
-  int64_t k = 10, top = 5, xda_pairs = 2, scale = 4;
-  int64_t flint_samples = 10000;  // training samples that show what each FLINT attribute stands for
-  double tau = 2;                 // FLINT's relevance threshold 1/τ
+  std::string indices = "0:4", methods = "pruned-gradient,saliency,integrated-gradients,smoothgrad,grad-cam,lrp";
+  std::string evaluations, out;
 };
-void run_report(const ReportOptions& options);
+void run_report(const ReportCommand& command);
 
 // The evaluations the demo runs: sanity checks and pixel perturbation of the default methods on `samples`
 // test images.

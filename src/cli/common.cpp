@@ -67,9 +67,9 @@ void add_method_flags(CLI::App& command, nlohmann::json& options, const std::vec
 }
 
 std::string method_names(const std::vector<MethodDoc>& methods) {
-  std::string names;
-  for (const auto& method : methods) names += (names.empty() ? "" : ", ") + method.name;
-  return names;
+  std::vector<std::string> names;
+  for (const auto& method : methods) names.push_back(method.name);
+  return join(names);
 }
 
 Dataset DataOptions::load(Split split) const {

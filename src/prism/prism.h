@@ -36,6 +36,7 @@
 #include "prism/explain/concept/flint_training.h"
 #include "prism/explain/concept/tcav.h"
 #include "prism/explain/concept/tcav_folder.h"
+#include "prism/explain/data/arnoldi_influence.h"
 #include "prism/explain/data/attributor.h"
 #include "prism/explain/data/checkpoint_set.h"
 #include "prism/explain/data/crammer_singer.h"
@@ -92,4 +93,5 @@
 #include "prism/report/flint_pictures.h"
 #include "prism/report/heatmap.h"
 #include "prism/report/raster_plot.h"
+#include "prism/report/report_page.h"
 #include "prism/report/svg_plot.h"

@@ -4,6 +4,7 @@
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/method_registry.h"
+#include "prism/explain/data/arnoldi_influence.h"
 #include "prism/explain/data/dualview.h"
 #include "prism/explain/data/ebe_dnn_attributor.h"
 #include "prism/explain/data/gradient_similarity.h"
@@ -37,6 +38,9 @@ const std::vector<MethodEntry<DataAttributor>>& registry() {
           "tracin", "TracIn (Pruthi et al. 2020): gradient dot products summed over checkpoints"),
       method<InfluenceFunctions, InfluenceOptions>(
           "influence", "influence functions (Koh and Liang 2017): gradients through the inverse damped Hessian"),
+      method<ArnoldiInfluence, ArnoldiOptions>(
+          "arnoldi", "Arnoldi influence functions (Schioppa et al. 2022): gradients through the inverse of the "
+                     "Hessian's top eigenpairs, over every parameter"),
       method<Trak, TrakOptions>("trak",
                                 "TRAK (Park et al. 2023): randomly projected gradients in a kernel regression"),
       method<FeatureSimilarity, SimilarityOptions>("similarity",

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,19 +33,33 @@ class CountSketch {
   torch::Tensor bucket_, sign_;
 };
 
-// Per-example loss gradients over `parameters`, count-sketched to `projection_dim` coordinates (0: the exact
-// gradients, [B, P]), in chunks that bound the memory; with each gradient's exact squared norm.
+// Per-example loss gradients over `parameters` mapped by `project` ([b, P] → [b, D]), in chunks that bound the
+// memory, with each gradient's exact squared norm.
 struct SketchedGradients {
-  torch::Tensor gradients;      // [B, projection_dim or P]
+  torch::Tensor gradients;      // [B, D]
   torch::Tensor squared_norms;  // [B]
 };
+SketchedGradients projected_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
+                                      const torch::Tensor& images, const torch::Tensor& labels,
+                                      const std::function<torch::Tensor(const torch::Tensor&)>& project,
+                                      const std::string& progress_label = "");
+// The same, count-sketched to `projection_dim` coordinates (0: the exact gradients, [B, P]).
 SketchedGradients sketched_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
                                      const torch::Tensor& images, const torch::Tensor& labels, int64_t projection_dim,
                                      uint64_t seed, const std::string& progress_label = "");
 
-// ∇_θ L(x_b, y_b) of the cross-entropy loss, one row per sample, flattened over `parameters`: [B, P].
+// ∇_θ L(x_b, y_b) of the cross-entropy loss, one row per sample, flattened over `parameters`: [B, P]. In one batched
+// backward pass where every parameter is the weight or bias of a linear, 2-D conv (groups 1) or batchnorm layer that
+// runs once (each layer's per-sample gradient from its input and its output's gradient); otherwise
+// per_example_gradients_by_sample.
 torch::Tensor per_example_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
                                     const torch::Tensor& images, const torch::Tensor& labels);
+// The batched pass alone; nullopt where it does not apply.
+std::optional<torch::Tensor> batched_per_example_gradients(Network& network, const std::vector<torch::Tensor>& parameters,
+                                                           const torch::Tensor& images, const torch::Tensor& labels);
+// The same, one backward pass per sample (any parameters).
+torch::Tensor per_example_gradients_by_sample(Network& network, const std::vector<torch::Tensor>& parameters,
+                                              const torch::Tensor& images, const torch::Tensor& labels);
 
 // (H + λI) v, H the Hessian of the mean training loss over `parameters`, accumulated batch by batch.
 torch::Tensor hessian_vector_product(Network& network, const std::vector<torch::Tensor>& parameters,
