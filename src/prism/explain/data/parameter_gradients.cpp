@@ -141,32 +141,44 @@ std::optional<torch::Tensor> batched_gradients(Network& network, const std::vect
   for (const auto& name : layers) outs.push_back(outputs.at(name));
   const auto deltas = torch::autograd::grad({loss}, outs);
   const int64_t B = images.size(0);
-  std::vector<torch::Tensor> rows;
+  int64_t size = 0;
+  for (const auto& p : parameters) size += p.numel();
+  // Each parameter's per-sample gradients are written straight into their columns of the result: at a million
+  // parameters the pass is bound by memory traffic, not arithmetic.
+  auto out = torch::empty({B, size}, torch::kFloat32);
+  int64_t offset = 0;
   for (size_t i = 0; i < parameters.size(); ++i) {
     const auto& name = sites[i].layer;
-    const auto delta = deltas[std::find(layers.begin(), layers.end(), name) - layers.begin()];
-    const auto a = inputs.at(name).detach();
+    const auto delta = deltas[std::find(layers.begin(), layers.end(), name) - layers.begin()].to(torch::kFloat32);
+    const auto a = inputs.at(name).detach().to(torch::kFloat32);
     const auto lp = *network.layer_parameters(name);
-    torch::Tensor g;
+    const auto columns = out.narrow(1, offset, parameters[i].numel());
+    offset += parameters[i].numel();
     if (!sites[i].weight) {
-      g = lp.kind == "linear" ? delta.reshape({B, -1, delta.size(-1)}).sum(1) : delta.reshape({B, delta.size(1), -1}).sum(2);
+      columns.copy_(lp.kind == "linear" ? delta.reshape({B, -1, delta.size(-1)}).sum(1)
+                                        : delta.reshape({B, delta.size(1), -1}).sum(2));
     } else if (lp.kind == "linear") {
-      g = torch::bmm(delta.reshape({B, -1, delta.size(-1)}).transpose(1, 2), a.reshape({B, -1, a.size(-1)}));
+      // An outer product per sample where the layer sees one vector (a broadcast product: GEMM kernels are slow at
+      // an inner size of 1), a sum of them over the extra positions otherwise.
+      auto target = columns.view({B, delta.size(-1), a.size(-1)});
+      if (delta.dim() == 2)
+        torch::mul_out(target, delta.unsqueeze(2), a.unsqueeze(1));
+      else
+        target.copy_(torch::bmm(delta.reshape({B, -1, delta.size(-1)}).transpose(1, 2), a.reshape({B, -1, a.size(-1)})));
     } else if (lp.kind == "conv") {
       const auto& w = lp.weight;
       const auto patches = torch::nn::functional::unfold(
           a, torch::nn::functional::UnfoldFuncOptions({w.size(2), w.size(3)})
                  .dilation(lp.dilation).padding(lp.padding).stride(lp.stride));  // [B, C_in·kh·kw, L]
-      g = torch::bmm(delta.flatten(2), patches.transpose(1, 2));
+      columns.copy_(torch::bmm(delta.flatten(2), patches.transpose(1, 2)).reshape({B, -1}));
     } else {  // batchnorm in evaluation mode: y = γ x̂ + β
       auto shape = std::vector<int64_t>(a.dim(), 1);
       shape[1] = -1;
       const auto normalised = (a - lp.running_mean.view(shape)) / (lp.running_var.view(shape) + lp.eps).sqrt();
-      g = (delta * normalised).reshape({B, delta.size(1), -1}).sum(2);
+      columns.copy_((delta * normalised).reshape({B, delta.size(1), -1}).sum(2));
     }
-    rows.push_back(g.reshape({B, -1}));
   }
-  return torch::cat(rows, 1).to(torch::kFloat32);
+  return out;
 }
 
 }  // namespace
