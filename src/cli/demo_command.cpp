@@ -30,8 +30,7 @@ void add_demo(CLI::App& app) {
     training.out = options->out;
     train_network(*network, train, &test, training);
     const auto result = evaluate(*network, test);
-    write_file_atomic(std::filesystem::path(options->out) / "evaluation.json",
-                      result.to_json(network->class_names()).dump(2));
+    write_prediction_outputs(options->out, result, network->class_names());
     std::printf("\n%s\nmodel: %s/model.prism  evaluation: %s/evaluation.json\n",
                 result.table(network->class_names()).c_str(), options->out.c_str(), options->out.c_str());
 

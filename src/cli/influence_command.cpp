@@ -97,15 +97,8 @@ struct SelfCommand {
   void run() {
     const auto fit = open_data_fit(fit_dir);
     const auto scores = fit.attributor->self_influence();
-    const auto [values, order] = scores.sort(0, true);
     const auto target = out.empty() ? fs::path(fit_dir) : fs::path(out);
-    nlohmann::json ranking = nlohmann::json::array();
-    for (int64_t r = 0; r < std::min<int64_t>(top, order.size(0)); ++r)
-      ranking.push_back({{"rank", r + 1}, {"train_index", order[r].item<int64_t>()}, {"self_influence", values[r].item<float>()}});
-    make_directory(target);
-    write_npy(target / "self_influence.npy", scores);
-    write_file_atomic(target / "self_influence_top.json",
-                      nlohmann::json{{"method", fit.record.at("method")}, {"top", ranking}}.dump(2));
+    const auto ranking = write_self_influence_outputs(target, scores, fit.record.at("method"), top);
     for (const auto& entry : ranking)
       std::printf("%4lld  training sample %6lld  self-influence %.4g\n", static_cast<long long>(entry["rank"].get<int64_t>()),
                   static_cast<long long>(entry["train_index"].get<int64_t>()), entry["self_influence"].get<double>());

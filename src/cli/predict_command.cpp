@@ -22,13 +22,8 @@ void add_predict(CLI::App& app) {
     auto network = load_model(options->model, &data);
     const auto logits = predict_logits(*network, data.images);
     const auto result = evaluate(*network, data);
-    const auto json = result.to_json(network->class_names());
-    if (!options->out.empty()) {
-      write_npy(std::filesystem::path(options->out) / "logits.npy", logits);
-      write_npy(std::filesystem::path(options->out) / "predictions.npy", result.predictions);
-      write_file_atomic(std::filesystem::path(options->out) / "evaluation.json", json.dump(2));
-    }
-    std::fputs(options->json ? (json.dump(2) + "\n").c_str() : result.table(network->class_names()).c_str(), stdout);
+    if (!options->out.empty()) write_prediction_outputs(options->out, result, network->class_names(), logits);
+    std::fputs(options->json ? (result.to_json(network->class_names()).dump(2) + "\n").c_str() : result.table(network->class_names()).c_str(), stdout);
   });
 }
 

@@ -3,12 +3,23 @@
 #include <cstdio>
 
 #include "prism/core/files.h"
+#include "prism/io/npy.h"
 #include "prism/io/png.h"
 #include "prism/report/evaluation_plots.h"
 #include "prism/report/heatmap.h"
 #include "prism/report/raster_plot.h"
 
 namespace prism {
+
+void write_prediction_outputs(const std::filesystem::path& out, const Evaluation& evaluation,
+                              const std::vector<std::string>& class_names, const torch::Tensor& logits) {
+  make_directory(out);
+  if (logits.defined()) {
+    write_npy(out / "logits.npy", logits);
+    write_npy(out / "predictions.npy", evaluation.predictions);
+  }
+  write_file_atomic(out / "evaluation.json", evaluation.to_json(class_names).dump(2));
+}
 namespace fs = std::filesystem;
 namespace {
 

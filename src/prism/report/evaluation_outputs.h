@@ -16,8 +16,14 @@
 #include "prism/evaluate/feature/pixel_perturbation.h"
 #include "prism/evaluate/feature/roar.h"
 #include "prism/evaluate/feature/sanity_check.h"
+#include "prism/model/predict.h"
 
 namespace prism {
+
+// A model's accuracy on a data set (prism predict, prism demo): evaluation.json (accuracy, per class, confusion) and,
+// given its logits, logits.npy and predictions.npy.
+void write_prediction_outputs(const std::filesystem::path& out, const Evaluation& evaluation,
+                              const std::vector<std::string>& class_names, const torch::Tensor& logits = {});
 
 // sanity.md, .csv, .json; per similarity measure sanity-MEASURE.svg and .png; grid-NNN.png (each method's maps as
 // randomisation proceeds) for the first four of `images`, the samples the result explains.

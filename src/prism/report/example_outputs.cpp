@@ -128,4 +128,16 @@ nlohmann::json write_influence_outputs(const fs::path& out, const ExampleOutputs
   return samples;
 }
 
+nlohmann::json write_self_influence_outputs(const std::filesystem::path& out, const torch::Tensor& scores,
+                                            const std::string& method, int64_t top) {
+  const auto [values, order] = scores.sort(0, true);
+  nlohmann::json ranking = nlohmann::json::array();
+  for (int64_t r = 0; r < std::min<int64_t>(top, order.size(0)); ++r)
+    ranking.push_back({{"rank", r + 1}, {"train_index", order[r].item<int64_t>()}, {"self_influence", values[r].item<float>()}});
+  make_directory(out);
+  write_npy(out / "self_influence.npy", scores);
+  write_file_atomic(out / "self_influence_top.json", nlohmann::json{{"method", method}, {"top", ranking}}.dump(2));
+  return ranking;
+}
+
 }  // namespace prism

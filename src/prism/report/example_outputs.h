@@ -46,4 +46,9 @@ struct InfluenceExplanation {
 nlohmann::json write_influence_outputs(const std::filesystem::path& out, const ExampleOutputs& outputs,
                                        const InfluenceExplanation& explanation);
 
+// self_influence.npy (every training sample's) and self_influence_top.json (the method and the `top` highest: rank,
+// training index, self-influence). Returns the top entries.
+nlohmann::json write_self_influence_outputs(const std::filesystem::path& out, const torch::Tensor& scores,
+                                            const std::string& method, int64_t top);
+
 }  // namespace prism
