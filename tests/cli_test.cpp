@@ -80,8 +80,7 @@ namespace {
 
 TEST(Cli, AttributeWritesMapsTargetsSummaryAndPictures) {
   test::TempDir dir;
-  auto net = make_zoo_network({"cnn"});
-  set_metadata(*net, {1, 28, 28}, 10, test::fashion_test().class_names, test::fashion_test().normalization);
+  auto net = make_zoo_network({"cnn"}, test::fashion_test());
   save_network(*net, dir / "cnn.prism");
   const auto model = (dir / "cnn.prism").string(), out = (dir / "attr").string();
   auto result = run_prism("attribute --model " + model + " --data fashion-mnist --indices 0:3 --methods "

@@ -15,9 +15,7 @@ Network& small_trained_mlp() {
     ZooOptions zoo;
     zoo.architecture = "mlp";
     zoo.width = 64;
-    auto net = make_zoo_network(zoo);
-    const auto& test = test::fashion_test();
-    set_metadata(*net, {1, 28, 28}, 10, test.class_names, test.normalization);
+    auto net = make_zoo_network(zoo, test::fashion_test());
     TrainOptions training;
     training.epochs = 1;
     train_network(*net, random_subset(test::fashion_train(), 2000, 0), nullptr, training);

@@ -24,9 +24,7 @@ double entropy_by_hand(const std::vector<double>& v) {
 std::unique_ptr<Network> small_cnn(uint64_t seed = 0) {
   ZooOptions options;
   options.seed = seed;
-  auto network = make_zoo_network(options);
-  set_metadata(*network, {1, 28, 28}, 10, test::fashion_test().class_names, test::fashion_test().normalization);
-  return network;
+  return make_zoo_network(options, test::fashion_test());
 }
 
 TEST(FlintLosses, EntropyMatchesAHandComputation) {

@@ -14,8 +14,7 @@ using test::run_prism;
 std::unique_ptr<Network> cnn(uint64_t seed = 0) {
   ZooOptions options;
   options.seed = seed;
-  auto network = make_zoo_network(options);
-  set_metadata(*network, {1, 28, 28}, 10, test::fashion_test().class_names, test::fashion_test().normalization);
+  auto network = make_zoo_network(options, test::fashion_test());
   network->set_training(false);
   return network;
 }
