@@ -11,7 +11,7 @@ namespace prism {
 namespace fs = std::filesystem;
 namespace {
 
-std::string percent(double value) {
+std::string as_percent(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f %%", 100 * value);
   return text;
@@ -180,7 +180,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
     const int64_t label = labels[b].item<int64_t>(), predicted = predictions[b].item<int64_t>();
     page.begin_section("sample-" + std::to_string(chosen[b]));
     page.heading(2, "Test sample " + std::to_string(chosen[b]) + ": true " + names.at(label) + ", predicted " +
-                        names.at(predicted) + " (" + percent(probabilities[b][predicted].item<double>()) + ")");
+                        names.at(predicted) + " (" + as_percent(probabilities[b][predicted].item<double>()) + ")");
     page.begin_gallery();
     page.picture(image_picture(images[b], o.scale), "input", images.size(3) * o.scale);
     page.end_gallery();
@@ -197,12 +197,12 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
     if (examples) {
       const int64_t knn = neighbours.predictions[b].item<int64_t>();
       page.heading(3, "Which training examples: EBE-DNN's " + std::to_string(o.k) + " nearest neighbours vote " +
-                          names.at(knn) + " (" + percent(neighbours.probabilities[b][knn].item<double>()) + ")");
+                          names.at(knn) + " (" + as_percent(neighbours.probabilities[b][knn].item<double>()) + ")");
       page.begin_gallery();
       for (int64_t j = 0; j < neighbours.indices.size(1); ++j) {
         const int64_t i = neighbours.indices[b][j].item<int64_t>();
         page.picture(image_picture(example_train.images[i], o.scale),
-                     "w " + percent(neighbours.weights[b][j].item<double>()) + " · " +
+                     "w " + as_percent(neighbours.weights[b][j].item<double>()) + " · " +
                          names.at(neighbours.labels[b][j].item<int64_t>()) + " · #" + std::to_string(i));
       }
       page.end_gallery();

@@ -33,7 +33,7 @@ std::pair<torch::Tensor, torch::Tensor> stratified_split(int64_t first, int64_t 
   return {order.narrow(0, held, count - held), order.narrow(0, 0, held)};
 }
 
-std::vector<double> to_vector(const torch::Tensor& values) {
+std::vector<double> as_doubles(const torch::Tensor& values) {
   const auto v = values.to(torch::kDouble).contiguous();
   return {v.data_ptr<double>(), v.data_ptr<double>() + v.numel()};
 }
@@ -291,7 +291,7 @@ TcavResult tcav(Network& network, const std::vector<ConceptExamples>& concepts, 
   result.p_values = torch::zeros({C, K});
   for (int64_t c = 0; c < C; ++c)
     for (int64_t k = 0; k < K; ++k)
-      result.p_values[c][k] = welch_t_test(to_vector(result.scores[c][k]), to_vector(result.null_scores[k]));
+      result.p_values[c][k] = welch_t_test(as_doubles(result.scores[c][k]), as_doubles(result.null_scores[k]));
   return result;
 }
 
