@@ -145,9 +145,10 @@ void run_perturbation_evaluation(const std::string& model, const DataOptions& da
 void run_flint_posthoc(const std::string& model, const DataOptions& data, int64_t attributes,
                        const FlintTrainOptions& options, const std::string& out);
 
-// `prism concepts tcav`, which the demo runs too: the study written to `out`, its tables printed.
+// `prism concepts tcav`, which the demo runs too: the study written to `out`, its tables printed (or, without
+// `tables`, how many pairs are significant).
 void run_concepts_tcav(const std::string& model, const DataOptions& data, const TcavStudyOptions& study,
-                       const std::string& out);
+                       const std::string& out, bool tables);
 
 // Loads --model; a TorchScript model takes its input shape from `data`.
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data);

@@ -78,7 +78,7 @@ void add_demo(CLI::App& app) {
     tcav.concepts = {"class:Trouser", "class:Sneaker", "class:Bag", "mark"};
     tcav.flint = (out / "flint").string();
     std::printf("\nhuman concepts (TCAV of %s)\n", join(tcav.concepts, ", ").c_str());
-    if (!fit_is_current(out / "tcav", model_file)) run_concepts_tcav(model_file, options->data, tcav, out / "tcav");
+    if (!fit_is_current(out / "tcav", model_file)) run_concepts_tcav(model_file, options->data, tcav, out / "tcav", false);
 
     // How good the maps are (small, fast runs), and the page that shows it all.
     std::printf("\nsanity check (cascading randomisation, 16 test images)\n");
