@@ -230,9 +230,9 @@ TcavResult tcav(Network& network, const std::vector<ConceptExamples>& concepts, 
   const auto layer = o.layer.empty() ? default_tcav_layer(network) : network.layer(o.layer).name;
   const int64_t M = o.random_sets, n = o.examples_per_set;
   require(random_pool.size(0) >= (M + 1) * n,
-          "the random images number " + std::to_string(random_pool.size(0)) + ", fewer than TCAV's " +
-              std::to_string(M + 1) + " random sets of " + std::to_string(n) +
-              " need; lower random_sets or examples_per_set, or give more data");
+          "TCAV's " + std::to_string(M + 1) + " random sets of " + std::to_string(n) + " images need " +
+              std::to_string((M + 1) * n) + " random images, but " + std::to_string(random_pool.size(0)) +
+              " were given; lower random_sets or examples_per_set, or give more data");
 
   // Disjoint random sets R_0 (the null's concept) and R_1..R_M.
   const auto order = seeded_permutation(random_pool.size(0), o.seed);
