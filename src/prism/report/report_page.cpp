@@ -37,7 +37,7 @@ void add_evaluation(HtmlPage& page, const fs::path& dir) {
   for (const auto& entry : fs::directory_iterator(dir))
     if (entry.is_regular_file() && (entry.path().extension() == ".md" || entry.path().extension() == ".svg"))
       files.push_back(entry.path());
-  require(!files.empty(), "--evaluations: " + dir.string() + " holds no results (*.md tables, *.svg plots) of prism evaluate");
+  require(!files.empty(), "evaluations: " + dir.string() + " holds no results (*.md tables, *.svg plots) of prism evaluate");
   std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) {
     return std::make_pair(a.extension() != ".md", a.filename()) < std::make_pair(b.extension() != ".md", b.filename());
   });
@@ -99,7 +99,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
     const auto provenance = Provenance::from_json(examples->record().at("provenance"));
     provenance.model_path(o.model, o.examples, "prism examples fit");
     check_fit_data(provenance, o, o.examples);
-    require(o.k <= examples->index().size(), "--k exceeds the fit's training examples");
+    require(o.k <= examples->index().size(), "k exceeds the fit's training examples");
     example_train = provenance.training_data(examples->index().size(), o.examples);
   }
   std::optional<DataFit> influence;
@@ -113,7 +113,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   std::optional<FlintFolder> flint;
   Dataset flint_train;
   if (!o.flint.empty()) {
-    require(o.tau > 1, "--tau must exceed 1 (the relevance threshold is 1/τ)");
+    require(o.tau > 1, "tau must exceed 1 (the relevance threshold is 1/τ)");
     flint = open_flint(o.flint);
     const auto provenance = flint->provenance();
     provenance.model_path(o.model, o.flint, "prism flint train or posthoc");
