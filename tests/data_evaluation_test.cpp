@@ -47,6 +47,23 @@ TEST(DataMetrics, ShortcutDetectionFindsTheMarkedSamples) {
   EXPECT_NEAR(worst.mean_average_precision, expected / 10, 1e-12);
 }
 
+TEST(DataMetrics, MixedDatasetsIsOneWhenTheSecondSourceLeadsAndItsShareForARandomRanking) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(3);
+  auto mixed = torch::zeros({1000}, torch::kBool);
+  mixed.narrow(0, 100, 50).fill_(true);
+  auto perfect = torch::rand({4, 1000}, generator);
+  perfect.narrow(1, 100, 50).add_(2.0);
+  EXPECT_NEAR(mixed_datasets(perfect, mixed), 1.0, 1e-12);
+  // Ranked last, the 50 sit at ranks 951..1000.
+  double last = 0;
+  for (int r = 1; r <= 50; ++r) last += r / (950.0 + r);
+  EXPECT_NEAR(mixed_datasets(-perfect, mixed), last / 50, 1e-12);
+  // A random ranking's average precision is about the second source's share (0.05).
+  EXPECT_NEAR(mixed_datasets(torch::rand({200, 1000}, generator), mixed), 0.05, 0.015);
+  EXPECT_THROW(mixed_datasets(perfect, torch::zeros({1000}, torch::kBool)), Error);
+  EXPECT_THROW(mixed_datasets(perfect, mixed.narrow(0, 0, 999)), Error);
+}
+
 TEST(DataMetrics, SparsityCardinalityRankCorrelationAndLdsOnKnownCases) {
   auto sparse = torch::zeros({3, 50});
   sparse[0][1] = 1, sparse[1][2] = -1, sparse[1][3] = 2, sparse[2][1] = 4;
@@ -111,6 +128,30 @@ TEST(DataEvaluation, RunsEndToEndAndReusesItsModelsAndFits) {
   for (const auto& metric : options.metrics)
     for (const auto& method : options.methods)
       EXPECT_DOUBLE_EQ(second.values.at(metric).at(method), first.values.at(metric).at(method)) << metric << method;
+}
+
+// A second source (negated trousers labelled T-shirt) mixed into the training set: feature similarity finds it
+// among the proponents of its test images far above the random control, which scores about its share.
+TEST(DataEvaluation, MixedDatasetsFindsTheSecondSourceAboveChance) {
+  test::TempDir dir;
+  const auto train = random_subset(test::fashion_train(), 600, 2), test_data = random_subset(test::fashion_test(), 200, 2);
+  DataEvaluationOptions options;
+  options.methods = {"similarity", "random"};
+  options.metrics = {"mixed-datasets"};
+  options.architecture.architecture = "mlp";
+  options.architecture.width = 32;
+  options.training.epochs = 3;
+  options.mix.share = 0.05;  // 30 negated trousers
+  options.cache = dir / "cache";
+  const auto result = evaluate_data_attribution(train, test_data, options);
+  const auto& notes = result.notes.at("mixed-datasets");
+  EXPECT_EQ(notes.at("mixed_training_samples").get<int64_t>(), 30);
+  EXPECT_GE(notes.at("test_points").get<int64_t>(), 1);
+  const auto& values = result.values.at("mixed-datasets");
+  EXPECT_NEAR(values.at("random"), 0.05, 0.03);
+  EXPECT_GT(values.at("similarity"), 0.5);
+  options.mix.source_class = options.mix.target_class;
+  EXPECT_THROW(evaluate_data_attribution(train, test_data, options), Error);
 }
 
 TEST(Cli, EvaluateDataAttributionRejectsBadInput) {

@@ -67,5 +67,28 @@ TEST(Transforms, MarkingStampsExactlyTheRecordedImagesOfOneClass) {
   EXPECT_THROW(mark_class(data, options), Error);
 }
 
+TEST(Transforms, MixingReplacesTheRecordedImagesOfOneClassByTheirNegativesUnderAnotherLabel) {
+  const auto data = random_subset(test::fashion_test(), 2000, 0);
+  MixOptions options;
+  options.source_class = 1;
+  options.target_class = 0;
+  options.share = 0.05;
+  const auto mixed = mix_in_negatives(data, options);
+  EXPECT_EQ(mixed.mixed.sum().item<int64_t>(), 100);
+  EXPECT_TRUE(data.labels.index({mixed.mixed}).eq(1).all().item<bool>());  // drawn from the source class
+  EXPECT_TRUE(mixed.labels.index({mixed.mixed}).eq(0).all().item<bool>());
+  EXPECT_TRUE(torch::equal(mixed.labels.ne(data.labels), mixed.mixed));
+  EXPECT_TRUE(torch::allclose(mixed.images.index({mixed.mixed}), 1 - data.images.index({mixed.mixed})));
+  EXPECT_TRUE(torch::equal(mixed.images.index({~mixed.mixed}), data.images.index({~mixed.mixed})));
+  EXPECT_TRUE(torch::equal(mixed.original_labels, data.labels));
+  EXPECT_TRUE(torch::equal(mixed.select(torch::arange(10, 20)).mixed, mixed.mixed.narrow(0, 10, 10)));
+  EXPECT_TRUE(torch::equal(mix_in_negatives(data, options).mixed, mixed.mixed));  // seeded
+  options.share = 0.5;  // more than the class holds
+  EXPECT_THROW(mix_in_negatives(data, options), Error);
+  options.share = 0.05;
+  options.target_class = 1;
+  EXPECT_THROW(mix_in_negatives(data, options), Error);
+}
+
 }  // namespace
 }  // namespace prism

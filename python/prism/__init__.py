@@ -30,7 +30,7 @@ data_metrics = _prism.data_metrics
 """The data-attribution metrics of the DualView paper's evaluation, on attributions [B, N] you computed:
 identical_label(attributions, train_labels, test_labels), mislabel_detection(self_influence, flipped) (a dict with
 the detection curve and its area normalised so that random = 0 and optimal = 1), shortcut_detection(attributions,
-marked), sparsity(attributions), topk_cardinality(attributions, k), model_randomization(trained, randomized) (mean
+marked), mixed_datasets(attributions, mixed) (mean average precision of the mixed-in samples), sparsity(attributions), topk_cardinality(attributions, k), model_randomization(trained, randomized) (mean
 Spearman) and linear_datamodeling_score(attributions, subsets, outputs)."""
 
 
@@ -419,10 +419,11 @@ def evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=None, me
                               groups=None, architecture="cnn", width=0, epochs=2, learning_rate=1e-3, seed=0,
                               flip_fraction=0.3, lds_subsets=8, topk=10, cache=None, method_options=None):
     """The DualView paper's evaluation of data attribution (Yolcu et al. 2024, §5), end to end: for each metric
-    the model it needs is trained (the plain model, merged classes, flipped labels, a marked class, random
-    halves), every method (prism.data_methods() when None) is fitted on it and scored. metrics: identical-class,
+    the model it needs is trained (the plain model, merged classes, flipped labels, a marked class, a second
+    source mixed into one class, random halves), every method (prism.data_methods() when None) is fitted on it and scored. metrics: identical-class,
     identical-subclass (needs `groups`, a dict group name → classes; Fashion-MNIST's is known from its
-    `class_names`), mislabel, shortcut, sparsity, topk-cardinality, model-randomization, lds (all when None).
+    `class_names`), mislabel, shortcut, mixed-datasets, sparsity, topk-cardinality, model-randomization, lds (all
+    when None).
     method_options: a dict method → its options. Models and fits are cached in `cache` (temporary when None).
     Returns per metric its direction and values (["metrics"][metric] = {"better", "values": method → value}),
     the mislabel curves, each method's fit and explain seconds and cache size, and a markdown table."""

@@ -122,8 +122,11 @@ void run_sanity(const FeatureEvaluationOptions& o, SanityOptions options, int64_
   std::printf("tables, plots (sanity-*.svg, .png) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
 }
 
-// Pixel perturbation, or ROAD (options.fill "linear"): its files are road.* with ROAD's table of accuracies.
-void run_perturbation(const FeatureEvaluationOptions& o, const PerturbationOptions& options) {
+// Pixel perturbation, or ROAD (options.fill "linear"): its files are road.* with ROAD's table of accuracies. The
+// removal's seed and batch size are the evaluation's own.
+void run_perturbation(const FeatureEvaluationOptions& o, PerturbationOptions options) {
+  options.seed = o.seed;
+  options.batch_size = o.batch_size;
   check_perturbation_options(options);
   const auto setup = o.set_up();
   PerturbationReport report;
@@ -233,11 +236,7 @@ void add_evaluate(CLI::App& app) {
   auto removal = std::make_shared<PerturbationOptions>();
   perturbation_options->add_to(*perturbation, "test samples (a seeded random choice)");
   add_option_flags(*perturbation, *removal, shared);
-  perturbation->callback([=] {
-    removal->seed = perturbation_options->seed;
-    removal->batch_size = perturbation_options->batch_size;
-    run_perturbation(*perturbation_options, *removal);
-  });
+  perturbation->callback([=] { run_perturbation(*perturbation_options, *removal); });
 
   auto* road = evaluate->add_subcommand("road", "ROAD: MoRF and LeRF with the removed pixels imputed from their "
                                                 "neighbours (no retraining), accuracy at 10-90 %");
@@ -245,11 +244,7 @@ void add_evaluate(CLI::App& app) {
   auto imputation = std::make_shared<PerturbationOptions>(road_options());
   road_setup->add_to(*road, "test samples (a seeded random choice)");
   add_option_flags(*road, *imputation, {"seed", "batch_size", "fill", "percentages"});  // ROAD's protocol fixes these
-  road->callback([=] {
-    imputation->seed = road_setup->seed;
-    imputation->batch_size = road_setup->batch_size;
-    run_perturbation(*road_setup, *imputation);
-  });
+  road->callback([=] { run_perturbation(*road_setup, *imputation); });
 
   auto* insertion = evaluate->add_subcommand("insertion-deletion", "insertion and deletion curves of the target's "
                                                                    "probability and their areas (Petsiuk et al. 2018)");

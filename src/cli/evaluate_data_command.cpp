@@ -9,7 +9,7 @@ namespace fs = std::filesystem;
 
 void add_evaluate_data(CLI::App& evaluate) {
   auto* command = evaluate.add_subcommand("data-attribution", "the DualView paper's metrics of data attribution: "
-                                                              "identical class/subclass, mislabel, shortcut, ...");
+                                                              "identical class/subclass, mislabel, shortcut, mixed datasets, ...");
   struct Options {
     DataOptions data;
     DataEvaluationOptions evaluation;
@@ -37,7 +37,6 @@ void add_evaluate_data(CLI::App& evaluate) {
       throw Error("--method-options is not valid JSON; write e.g. {\"dualview\":{\"C\":0.01}}");
     }
     require(e.method_options.is_object(), "--method-options must be a JSON object keyed by method name");
-    e.mark.seed = e.training.seed;
     e.cache = fs::path(o->out) / "cache";
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
     const auto result = evaluate_data_attribution(train, test, e);

@@ -389,7 +389,6 @@ py::dict evaluate_data(const torch::Tensor& train_x, const torch::Tensor& train_
   options.training.epochs = epochs;
   options.training.learning_rate = learning_rate;
   options.training.seed = seed;
-  options.mark.seed = seed;
   options.flip_fraction = flip_fraction;
   options.grouping = {group_of_class, group_names};
   options.lds_subsets = lds_subsets;
@@ -587,6 +586,7 @@ PYBIND11_MODULE(_prism, m) {
         return out;
       },
       py::arg("attributions"), py::arg("marked"));
+  metrics.def("mixed_datasets", &mixed_datasets, py::arg("attributions"), py::arg("mixed"));
   metrics.def("sparsity", &mean_nonzero, py::arg("attributions"));
   metrics.def("topk_cardinality", &topk_cardinality, py::arg("attributions"), py::arg("k"));
   metrics.def("model_randomization", &mean_rank_correlation, py::arg("trained"), py::arg("randomized"));

@@ -16,6 +16,7 @@ Dataset Dataset::select(const torch::Tensor& indices) const {
   out.original_labels = original_labels.index_select(0, indices);
   out.flipped = flipped.index_select(0, indices);
   out.marked = marked.index_select(0, indices);
+  out.mixed = mixed.index_select(0, indices);
   return out;
 }
 
@@ -60,6 +61,7 @@ Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor label
   data.original_labels = data.labels.clone();
   data.flipped = torch::zeros({n}, torch::kBool);
   data.marked = torch::zeros({n}, torch::kBool);
+  data.mixed = torch::zeros({n}, torch::kBool);
   return data;
 }
 

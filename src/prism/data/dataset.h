@@ -1,5 +1,5 @@
 // A labelled image data set held in memory, with what the evaluations need to know of its history:
-// where each image came from, its original label, and which labels were flipped or images marked.
+// where each image came from, its original label, and which labels were flipped, images marked or mixed in.
 #pragma once
 #include <torch/torch.h>
 
@@ -27,6 +27,7 @@ struct Dataset {
   torch::Tensor original_labels;  // int64, the labels before any transformation
   torch::Tensor flipped;          // bool, label changed by label noise
   torch::Tensor marked;           // bool, image stamped by marking
+  torch::Tensor mixed;            // bool, a sample of a second source mixed in (mixed datasets)
 
   int64_t size() const { return labels.size(0); }
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }

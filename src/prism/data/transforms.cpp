@@ -81,4 +81,36 @@ Dataset mark_class(const Dataset& data, const MarkOptions& options) {
   return out;
 }
 
+torch::Tensor negatives(const torch::Tensor& images) { return 1.0f - images; }
+
+Dataset mix_in_negatives(const Dataset& data, const MixOptions& options) {
+  const auto check_class = [&](int64_t c, const std::string& what) {
+    require(c >= 0 && c < data.num_classes(), what + " must lie in [0, " + std::to_string(data.num_classes() - 1) +
+                                                  "] (got " + std::to_string(c) + ")");
+  };
+  check_class(options.source_class, "mix_source_class");
+  check_class(options.target_class, "mix_class");
+  require(options.source_class != options.target_class,
+          "mix_source_class and mix_class are both " + std::to_string(options.target_class) +
+              "; the second source needs a label other than its own class");
+  require(options.share > 0 && options.share < 1, "mix_share must lie in (0, 1) (got " + std::to_string(options.share) + ")");
+  const auto members = (data.labels == options.source_class).nonzero().squeeze(1);
+  const auto count = std::max<int64_t>(1, std::llround(options.share * data.size()));
+  require(count <= members.numel(), "mix_share asks for " + std::to_string(count) + " images of class " +
+                                        std::to_string(options.source_class) + " but the data has " +
+                                        std::to_string(members.numel()) + "; lower the share");
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  const auto chosen =
+      members.index_select(0, torch::randperm(members.numel(), generator, torch::kInt64).narrow(0, 0, count));
+  Dataset out = data;
+  out.images = data.images.clone();
+  out.images.index_copy_(0, chosen, negatives(data.images.index_select(0, chosen)));
+  out.labels = data.labels.clone();
+  out.labels.index_fill_(0, chosen, options.target_class);
+  out.mixed = data.mixed.clone();
+  out.mixed.index_fill_(0, chosen, true);
+  out.name = data.name + "+negatives" + std::to_string(options.source_class) + "as" + std::to_string(options.target_class);
+  return out;
+}
+
 }  // namespace prism

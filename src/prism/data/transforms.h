@@ -48,4 +48,20 @@ Dataset mark_class(const Dataset& data, const MarkOptions& options);
 // The mark stamped on every image of `images` [N, C, H, W] (a copy); an error if it does not fit.
 torch::Tensor stamp_mark(const torch::Tensor& images, const MarkOptions& options);
 
+// Mixed datasets (Hammoudeh & Lowd 2022; quanda's MixedDatasets): a small second source mixed into the training
+// set under one label. prism's second source is the negatives (1 − x: dark objects on a bright ground) of one
+// class's images, a distribution the clean data never shows; each is labelled `target_class`, so a model learns
+// to assign that source to that class, and its training samples are the only evidence for it.
+struct MixOptions {
+  int64_t source_class = 1;  // whose images, negated, form the second source
+  int64_t target_class = 0;  // the label the second source gets
+  double share = 0.02;       // of the training set
+  uint64_t seed = 0;
+};
+// A seeded `share` of the training set, drawn from `source_class`'s images, replaced by their negatives and
+// relabelled `target_class`; `mixed` marks them.
+Dataset mix_in_negatives(const Dataset& data, const MixOptions& options);
+// The negatives 1 − x of `images` in [0, 1].
+torch::Tensor negatives(const torch::Tensor& images);
+
 }  // namespace prism

@@ -61,6 +61,8 @@ const std::vector<Metric>& all_metrics() {
       {"mislabel", "data attribution", "higher",
        "self-influence finds the flipped labels (area, normalised: random 0, optimal 1)"},
       {"shortcut", "data attribution", "higher", "top proponents of marked test points are marked training points"},
+      {"mixed-datasets", "data attribution", "higher",
+       "average precision of a mixed-in second source in its test points' rankings"},
       {"sparsity", "data attribution", "lower", "mean number of non-zero attributions per test point"},
       {"topk-cardinality", "data attribution", "lower", "distinct training samples among all top-k lists"},
       {"model-randomization", "data attribution", "lower",

@@ -110,6 +110,16 @@ torch::Tensor predictions_of(Network& network, const torch::Tensor& images) {
   return predict_logits(network, images).argmax(1);
 }
 
+// The images the model assigns to `target` (quanda's filter_by_prediction): the test points of the shortcut and
+// mixed-datasets metrics. An error naming `metric` and the fix `remedy` when there is none.
+torch::Tensor assigned_to(Network& network, const torch::Tensor& images, int64_t target, const std::string& metric,
+                          const std::string& remedy) {
+  const auto chosen = (predictions_of(network, images) == target).nonzero().squeeze(1);
+  require(chosen.numel() >= 1, metric + ": none of the " + std::to_string(images.size(0)) +
+                                   " test images is predicted as class " + std::to_string(target) + "; " + remedy);
+  return images.index_select(0, chosen);
+}
+
 }  // namespace
 
 std::vector<std::string> data_metric_names() {
@@ -121,6 +131,7 @@ std::vector<std::string> data_metric_names() {
 DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
                                                const DataEvaluationOptions& given) {
   DataEvaluationOptions o = given;
+  o.mark.seed = o.mix.seed = o.training.seed;
   if (o.methods.empty()) o.methods = data_methods();
   if (o.metrics.empty()) o.metrics = data_metric_names();
   require(!o.cache.empty(), "the data-attribution evaluation needs a cache folder");
@@ -239,12 +250,8 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
     // Test images of the other classes, every one marked; those the model now assigns to the marked class.
     const auto others = (test.labels != o.mark.target_class).nonzero().squeeze(1);
     const auto stamped = stamp_mark(test.images.index_select(0, others), o.mark);
-    const auto fooled = (predictions_of(*network, stamped) == o.mark.target_class).nonzero().squeeze(1);
-    require(fooled.numel() >= 1, "shortcut: none of the " + std::to_string(others.numel()) +
-                                     " marked test images of other classes is predicted as the marked class " +
-                                     std::to_string(o.mark.target_class) +
-                                     "; the model did not learn the shortcut — mark a larger share or train longer");
-    const auto points = stamped.index_select(0, fooled);
+    const auto points = assigned_to(*network, stamped, o.mark.target_class, "shortcut",
+                                    "the model did not learn the shortcut — mark a larger share or train longer");
     const auto targets = torch::full({points.size(0)}, o.mark.target_class, torch::kInt64);
     for (const auto& method : o.methods) {
       auto attributor = experiment.fit("marked", *network, path, marked, method);
@@ -254,9 +261,30 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
     }
     result.notes["shortcut"] = {{"marked_class", o.mark.target_class},
                                 {"marked_training_samples", marked.marked.sum().item<int64_t>()},
-                                {"test_points", fooled.numel()},
+                                {"test_points", points.size(0)},
                                 {"of_marked_test_images", others.numel()},
                                 {"value", "top-1 hit rate; mean average precision in shortcut-map-METHOD"}};
+  }
+
+  if (wants("mixed-datasets")) {
+    const auto mixed = mix_in_negatives(train, o.mix);
+    auto [network, path] = experiment.model("mixed", mixed);
+    // The second source's test images (negatives of the source class's test images) the model assigns to its
+    // label, as quanda's filter_by_prediction.
+    const auto sources = negatives(test.images.index_select(0, (test.labels == o.mix.source_class).nonzero().squeeze(1)));
+    const auto points = assigned_to(*network, sources, o.mix.target_class, "mixed-datasets",
+                                    "the model did not learn the second source — raise mix_share or train longer");
+    const auto targets = torch::full({points.size(0)}, o.mix.target_class, torch::kInt64);
+    for (const auto& method : o.methods) {
+      auto attributor = experiment.fit("mixed", *network, path, mixed, method);
+      record("mixed-datasets", method, mixed_datasets(attributor->attribute(*network, points, targets), mixed.mixed));
+    }
+    result.notes["mixed-datasets"] = {{"second_source", "negatives of class " + std::to_string(o.mix.source_class)},
+                                      {"label", o.mix.target_class},
+                                      {"mixed_training_samples", mixed.mixed.sum().item<int64_t>()},
+                                      {"test_points", points.size(0)},
+                                      {"of_second_source_test_images", sources.size(0)},
+                                      {"value", "mean average precision (area under the precision-recall curve)"}};
   }
   return result;
 }

@@ -2,7 +2,7 @@
 // up its experiment and trains the model it needs — the plain model (identical class, sparsity, top-k
 // cardinality, model randomisation against an untrained copy), a model on merged classes (identical
 // subclass), a model on flipped labels (mislabel detection), a model with one class partly marked (shortcut
-// detection), and models on random halves of the training set (linear datamodeling score) — then fits every
+// detection), a model with a second source mixed into one class (mixed datasets), and models on random halves of the training set (linear datamodeling score) — then fits every
 // method on it and scores the attributions. Models and fits are cached under `cache` (a training run resumes
 // from its last complete epoch; a fit is reused while its model file is unchanged), so a second run of the
 // same evaluation only explains and scores.
@@ -29,6 +29,7 @@ struct DataEvaluationOptions {
   TrainOptions training;    // of every model (`out` is set per model inside the cache)
   double flip_fraction = 0.3;
   MarkOptions mark;         // the marked class and share for shortcut detection
+  MixOptions mix;           // the second source for mixed datasets
   ClassGrouping grouping;   // for identical subclass; Fashion-MNIST's default when empty and the data is it
   int64_t lds_subsets = 8;  // models on random halves
   int64_t topk = 10;
@@ -39,10 +40,13 @@ struct DataEvaluationOptions {
   void visit(Visit&& option) {
     option("epochs", training.epochs, "epochs of every model");
     option("lr", training.learning_rate, "learning rate of every model");
-    option("seed", training.seed, "seed of models, label flips, marks and subsets");
+    option("seed", training.seed, "seed of models, label flips, marks, mixed-in samples and subsets");
     option("flip_fraction", flip_fraction, "mislabel: share of labels flipped");
     option("mark_class", mark.target_class, "shortcut: the class partly marked");
     option("mark_fraction", mark.fraction, "shortcut: share of that class marked");
+    option("mix_source_class", mix.source_class, "mixed-datasets: the class whose negatives form the second source");
+    option("mix_class", mix.target_class, "mixed-datasets: the label the second source gets");
+    option("mix_share", mix.share, "mixed-datasets: share of the training set from the second source");
     option("lds_subsets", lds_subsets, "lds: models on random halves");
     option("topk", topk, "top-k cardinality's k");
   }

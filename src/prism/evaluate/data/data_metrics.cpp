@@ -48,19 +48,34 @@ DetectionCurve mislabel_detection(const torch::Tensor& self_influence, const tor
   return curve;
 }
 
+namespace {
+
+// [B, N]: 1 where the training sample at rank r of test point b's decreasing attributions is relevant.
+torch::Tensor ranked_hits(const torch::Tensor& attributions, const torch::Tensor& relevant) {
+  const auto order = std::get<1>(attributions.to(torch::kFloat64).sort(/*stable=*/true, 1, true));
+  return relevant.to(torch::kFloat64).index({order});
+}
+
+// Average precision per test point, averaged: the mean of precision@r over the ranks r of the relevant samples.
+double mean_average_precision(const torch::Tensor& hits) {
+  const auto ranks = torch::arange(1, hits.size(1) + 1, torch::kFloat64);
+  const auto precision = hits.cumsum(1) / ranks;
+  return ((precision * hits).sum(1) / hits.sum(1)).mean().item<double>();
+}
+
+}  // namespace
+
 ShortcutScore shortcut_detection(const torch::Tensor& attributions, const torch::Tensor& marked) {
   check_attributions(attributions, marked.numel(), "shortcut detection");
-  const int64_t count = marked.sum().item<int64_t>();
-  require(count > 0, "shortcut detection needs marked training samples");
-  ShortcutScore score;
-  const auto order = std::get<1>(attributions.to(torch::kFloat64).sort(/*stable=*/true, 1, true));
-  const auto hits = marked.to(torch::kFloat64).index({order});  // [B, N]: 1 where the ranked sample is marked
-  score.top1_hit_rate = hits.select(1, 0).mean().item<double>();
-  // Average precision: the mean of precision@r over the ranks r of the marked samples.
-  const auto ranks = torch::arange(1, marked.numel() + 1, torch::kFloat64);
-  const auto precision = hits.cumsum(1) / ranks;
-  score.mean_average_precision = ((precision * hits).sum(1) / count).mean().item<double>();
-  return score;
+  require(marked.any().item<bool>(), "shortcut detection needs marked training samples");
+  const auto hits = ranked_hits(attributions, marked);
+  return {hits.select(1, 0).mean().item<double>(), mean_average_precision(hits)};
+}
+
+double mixed_datasets(const torch::Tensor& attributions, const torch::Tensor& mixed) {
+  check_attributions(attributions, mixed.numel(), "mixed datasets");
+  require(mixed.any().item<bool>(), "mixed datasets needs training samples of the second source");
+  return mean_average_precision(ranked_hits(attributions, mixed));
 }
 
 double mean_nonzero(const torch::Tensor& attributions) {

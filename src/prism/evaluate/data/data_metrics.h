@@ -29,6 +29,11 @@ struct ShortcutScore {
 };
 ShortcutScore shortcut_detection(const torch::Tensor& attributions, const torch::Tensor& marked);
 
+// Mixed datasets (Hammoudeh & Lowd 2022; quanda's MixedDatasetsMetric), for test points of the second source the
+// model assigns to its label: the mean over points of the average precision (the area under the precision-recall
+// curve) of the second source's training samples (`mixed` [N]) in each point's ranking.
+double mixed_datasets(const torch::Tensor& attributions, const torch::Tensor& mixed);
+
 // Sparsity: the mean number of non-zero attributions per test point.
 double mean_nonzero(const torch::Tensor& attributions);
 // Top-k cardinality: the size of the union of every test point's k largest attributions.
