@@ -23,12 +23,16 @@ std::string signed_value(double value) {
   return text;
 }
 
-// A fit's data must be the report's: the model is checked by its checksum, the data by its name.
-void check_fit_data(const Provenance& provenance, const ReportOptions& o, const std::string& fit_dir) {
-  const auto& fit_data = provenance.data;
-  require(fit_data == o.data, "the fit in " + fit_dir + " was built on the data set '" + fit_data +
-                                  "', but the report reads '" + o.data + "'; give --data " + fit_data +
-                                  " or a fit of this data");
+// A fit must be of the report's model (checked by its checksum; `refit` names the command that redoes it) and data
+// (by its name); its provenance is returned.
+Provenance checked_provenance(const nlohmann::json& provenance_json, const ReportOptions& o, const std::string& fit_dir,
+                              const std::string& refit) {
+  const auto provenance = Provenance::from_json(provenance_json);
+  provenance.model_path(o.model, fit_dir, refit);
+  require(provenance.data == o.data, "the fit in " + fit_dir + " was built on the data set '" + provenance.data +
+                                         "', but the report reads '" + o.data + "'; give --data " + provenance.data +
+                                         " or a fit of this data");
+  return provenance;
 }
 
 // The evaluation results in `dir`: its markdown tables and SVG plots, in name order.
@@ -96,18 +100,14 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   Dataset example_train, influence_train;
   if (!o.examples.empty()) {
     examples = EbeDnn::open(o.examples);
-    const auto provenance = Provenance::from_json(examples->record().at("provenance"));
-    provenance.model_path(o.model, o.examples, "prism examples fit");
-    check_fit_data(provenance, o, o.examples);
+    const auto provenance = checked_provenance(examples->record().at("provenance"), o, o.examples, "prism examples fit");
     require(o.k <= examples->index().size(), "k exceeds the fit's training examples");
     example_train = provenance.training_data(examples->index().size(), o.examples);
   }
   std::optional<DataFit> influence;
   if (!o.influence.empty()) {
     influence = open_data_fit(o.influence);
-    const auto provenance = Provenance::from_json(influence->record.at("provenance"));
-    provenance.model_path(o.model, o.influence, "prism influence fit");
-    check_fit_data(provenance, o, o.influence);
+    const auto provenance = checked_provenance(influence->record.at("provenance"), o, o.influence, "prism influence fit");
     influence_train = provenance.training_data(influence->attributor->train_size(), o.influence);
   }
   std::optional<FlintFolder> flint;
@@ -115,18 +115,14 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   if (!o.flint.empty()) {
     require(o.tau > 1, "tau must exceed 1 (the relevance threshold is 1/τ)");
     flint = open_flint(o.flint);
-    const auto provenance = flint->provenance();
-    provenance.model_path(o.model, o.flint, "prism flint train or posthoc");
-    check_fit_data(provenance, o, o.flint);
+    const auto provenance = checked_provenance(flint->record.at("provenance"), o, o.flint, "prism flint train or posthoc");
     flint_train = random_subset(provenance.training_data(flint->record.at("train_samples"), o.flint),
                                 o.flint_samples, 0);
   }
   std::optional<TcavStudy> tcav;
   if (!o.tcav.empty()) {
     tcav = open_tcav(o.tcav);
-    const auto provenance = Provenance::from_json(tcav->record.at("provenance"));
-    provenance.model_path(o.model, o.tcav, "prism concepts tcav");
-    check_fit_data(provenance, o, o.tcav);
+    checked_provenance(tcav->record.at("provenance"), o, o.tcav, "prism concepts tcav");
   }
   for (const auto& dir : o.evaluations) require(fs::is_directory(dir), "evaluations: " + dir + " is not a folder");
   std::vector<std::unique_ptr<FeatureAttributor>> methods;
