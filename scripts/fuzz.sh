@@ -27,7 +27,7 @@ mkdir -p $out
 common=(-std=c++17 -O1 -g -D_GLIBCXX_USE_CXX11_ABI=1 -fopenmp -Isrc -Ifuzz -isystem /usr/include/torch/csrc/api/include
         -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined)
 libs=(build/libprism.a /usr/lib/x86_64-linux-gnu/libtorch.so /usr/lib/x86_64-linux-gnu/libtorch_cpu.so
-      /usr/lib/x86_64-linux-gnu/libc10.so /usr/lib/x86_64-linux-gnu/libfaiss.a -lstb -lzip -lz -lgomp -lblas -llapack -lpthread)
+      /usr/lib/x86_64-linux-gnu/libc10.so /usr/lib/x86_64-linux-gnu/libfaiss.a -lstb -lzip -lcsv -lz -lgomp -lblas -llapack -lpthread)
 
 # Runs "$@" in the background, no more at once than there are cores; `finish` waits for all and fails if one did.
 pids=()

@@ -117,6 +117,7 @@ def main(out):
     gelu = GeluNet()
     save(out, "gelu_net", gelu, x28)
     save(out, "warning_net", WarningNet(), x28)
+    tabular_fixtures(out)
 
     try:
         import torchvision
@@ -288,6 +289,31 @@ def torchvision_fixtures(out, torchvision):
         write_hooks(out, "tv_" + name, model, x)
         if name in ("mobilenet_v2", "efficientnet_b0", "densenet121", "shufflenet_v2_x0_5"):
             save(out, "tv_" + name + "_nobias", without_biases(model, images[:32]), x)
+
+
+def tabular_fixtures(out):
+    """Models of table rows [B, 8] with known attributions, and a real table as CSV."""
+    rows = torch.randn(5, 8)
+    # Logistic regression: IG from a zero baseline, gradient x input and zero-fill occlusion all equal w_c * x.
+    logistic = nn.Linear(8, 3)
+    save(out, "logistic", logistic, rows)
+    np.save(os.path.join(out, "logistic.weight.npy"), logistic.weight.detach().numpy().astype(np.float32))
+    # A bias-free ReLU MLP: LRP-0 equals gradient x input and conserves the logit.
+    save(out, "relu_mlp_no_bias", nn.Sequential(nn.Linear(8, 16, bias=False), nn.ReLU(), nn.Linear(16, 3, bias=False)),
+         rows)
+    try:
+        from sklearn.datasets import load_breast_cancer
+    except ImportError:
+        print("python3-sklearn is not installed; skipping the breast-cancer table", file=sys.stderr)
+        return
+    # Debian's python3-sklearn ships the Wisconsin breast-cancer table (569 rows, 30 features); written as a CSV
+    # with a header of feature names and the class names as labels, as a user's table would be.
+    cancer = load_breast_cancer()
+    os.makedirs(os.path.join(out, "tables"), exist_ok=True)
+    with open(os.path.join(out, "tables", "breast_cancer.csv"), "w") as f:
+        f.write(",".join(list(cancer.feature_names) + ["diagnosis"]) + "\n")
+        for x, y in zip(cancer.data, cancer.target):
+            f.write(",".join(repr(float(v)) for v in x) + "," + cancer.target_names[y] + "\n")
 
 
 def known_arrays(folder):

@@ -164,7 +164,7 @@ TEST(Cifar, ReadsTheBatchesOfAFolderInOrder) {
   const auto test_split = load_dataset("cifar10:" + dir.path().string(), Split::Test);
   ASSERT_EQ(train.size(), 15);
   ASSERT_EQ(test_split.size(), 3);
-  EXPECT_EQ(train.image_shape(), (std::vector<int64_t>{3, 32, 32}));
+  EXPECT_EQ(train.sample_shape(), (std::vector<int64_t>{3, 32, 32}));
   EXPECT_EQ(train.class_names.at(3), "cat");
   for (int64_t n = 0; n < 15; ++n) {
     const auto& bytes = batches[n / 3];

@@ -18,7 +18,7 @@ Run train_small(const std::string& architecture, int64_t train_size, int64_t epo
   model.seed = seed;
   Run run;
   run.network = make_zoo_network(model);
-  set_metadata(*run.network, train.image_shape(), 10, train.class_names, train.normalization);
+  set_metadata(*run.network, train.sample_shape(), 10, train.class_names, train.normalization);
   TrainOptions options;
   options.epochs = epochs;
   options.seed = seed;

@@ -41,7 +41,8 @@ void run_attribute(AttributeOptions& o) {
   require(o.inputs.empty() != o.data.spec.empty(), "give either --data D (with --indices) or --inputs X.npy");
   if (!o.inputs.empty()) {
     inputs = read_npy(o.inputs).to(torch::kFloat32);
-    require(inputs.dim() == 4, o.inputs + " must hold images [B, C, H, W] (got " + shape_string(inputs.sizes()) + ")");
+    require(inputs.dim() >= 2 && inputs.dim() <= 4, o.inputs + " must hold images [B, C, H, W], sequences [B, C, T] "
+                                                 "or table rows [B, F] (got " + shape_string(inputs.sizes()) + ")");
   } else {
     data = o.data.load(Split::Test);
     indices = parse_indices(o.indices, data.size());
@@ -49,7 +50,7 @@ void run_attribute(AttributeOptions& o) {
     inputs = data.images.index_select(0, index);
     labels = data.labels.index_select(0, index);
   }
-  std::unique_ptr<Network> network = load_network(o.model, {inputs.size(1), inputs.size(2), inputs.size(3)});
+  std::unique_ptr<Network> network = load_network(o.model, std::vector<int64_t>(inputs.sizes().begin() + 1, inputs.sizes().end()));
   std::vector<std::string> methods;
   if (o.methods == "all") {
     methods = feature_methods();
@@ -96,7 +97,7 @@ void run_attribute(AttributeOptions& o) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     explanations.push_back({attributor->name(), attributor->options(), std::move(attribution), seconds});
   }
-  FeatureOutputs outputs{inputs, targets, scores, indices, network->class_names(), o.reduce, o.scale,
+  FeatureOutputs outputs{inputs, targets, scores, indices, network->class_names(), data.feature_names, o.reduce, o.scale,
                          {{"model", o.model}, {"data", o.inputs.empty() ? o.data.spec : o.inputs},
                           {"targets", o.targets}}};
   write_feature_outputs(o.out, outputs, explanations);
@@ -111,7 +112,7 @@ void add_attribute(CLI::App& app) {
   o->data.add_to(*command, false);
   command->add_option("--indices", o->indices, "test samples: start:stop ranges and numbers, e.g. 0:16 or 3,7")
       ->capture_default_str();
-  command->add_option("--inputs", o->inputs, "images [B, C, H, W] in [0, 1] from a .npy file (instead of --data)");
+  command->add_option("--inputs", o->inputs, "samples from a .npy file (instead of --data): images [B, C, H, W] in [0, 1], sequences [B, C, T] or table rows [B, F]");
   command->add_option("--targets", o->targets, "predicted, true, a class number, or a .npy of classes")
       ->capture_default_str();
   command->add_option("--method", o->method, method_names(feature_method_docs()));

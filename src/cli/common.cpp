@@ -10,7 +10,7 @@ namespace prism::cli {
 
 void DataOptions::add_to(CLI::App& command, bool required, const std::string& flag) {
   auto* option = command.add_option(flag, spec,
-                                    "data set: fashion-mnist, idx:PREFIX, cifar10:DIR, npy:IMAGES.npy,LABELS.npy, folder:DIR");
+                                    "data set: fashion-mnist, idx:PREFIX, cifar10:DIR, npy:IMAGES.npy,LABELS.npy, folder:DIR, csv:TABLE.csv");
   if (required) option->required();
   command.add_option("--train-size", train_size, "use a seeded random subset of this many training images (0: all)")
       ->check(CLI::NonNegativeNumber);
@@ -107,7 +107,7 @@ Provenance fit_provenance(const std::string& model, const DataOptions& train) {
 }
 
 std::unique_ptr<Network> load_model(const std::string& path, const Dataset* data) {
-  return load_network(path, data ? data->image_shape() : std::vector<int64_t>{});
+  return load_network(path, data ? data->sample_shape() : std::vector<int64_t>{});
 }
 
 }  // namespace prism::cli

@@ -10,8 +10,11 @@ namespace fs = std::filesystem;
 namespace {
 
 // What every feature evaluation reads: a model, test samples, methods and their options.
+// The methods evaluated by default; Grad-CAM, which needs a convolutional feature map, only on images.
+const std::string kDefaultMethods = "pruned-gradient,saliency,gradient-x-input,integrated-gradients,smoothgrad,grad-cam,lrp";
+
 struct FeatureEvaluationOptions {
-  std::string model, methods = "pruned-gradient,saliency,gradient-x-input,integrated-gradients,smoothgrad,grad-cam,lrp";
+  std::string model, methods = kDefaultMethods;
   std::string method_options = "{}", targets = "predicted", reduce = "sum", out;
   DataOptions data;
   int64_t samples = 100, batch_size = 32;
@@ -34,7 +37,7 @@ struct FeatureEvaluationOptions {
     command.add_option("--out", out, "output folder")->required();
   }
 
-  std::vector<std::unique_ptr<FeatureAttributor>> make_methods() const {
+  std::vector<std::unique_ptr<FeatureAttributor>> make_methods(bool images = true) const {
     nlohmann::json given;
     try {
       given = nlohmann::json::parse(method_options);
@@ -43,6 +46,7 @@ struct FeatureEvaluationOptions {
     }
     require(given.is_object(), "--method-options must be a JSON object keyed by method name");
     auto names = methods == "all" ? feature_methods() : parse_list<std::string>(methods, "--methods");
+    if (!images && methods == kDefaultMethods) names.erase(std::find(names.begin(), names.end(), "grad-cam"));
     if (!no_random && std::find(names.begin(), names.end(), "random") == names.end()) names.push_back("random");
     for (const auto& item : given.items())
       require(std::find(names.begin(), names.end(), item.key()) != names.end(),
@@ -66,7 +70,7 @@ struct FeatureEvaluationOptions {
   };
   Setup set_up() const {
     const auto test = data.load(Split::Test);
-    Setup setup{load_model(model, &test), make_methods(), {}, {}};
+    Setup setup{load_model(model, &test), make_methods(test.is_image()), {}, {}};
     require(samples >= 1, "--samples must be at least 1");
     require(targets == "predicted" || targets == "true", "--targets must be predicted or true");
     const auto chosen = random_subset(test, std::min(samples, test.size()), seed);

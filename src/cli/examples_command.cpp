@@ -82,7 +82,8 @@ struct ExplainCommand {
                   names.at(sample.at("network_prediction").get<int64_t>()).c_str(), sample.at("examples").size(),
                   attribution.weights[b].max().item<float>());
     }
-    std::printf("explanations, indices/weights/distances.npy and examples-NNN.png in %s\n", out.c_str());
+    std::printf("explanations, indices/weights/distances.npy and examples-NNN.%s in %s\n",
+                images.dim() == 2 ? "csv" : "png", out.c_str());
   }
 };
 

@@ -38,7 +38,7 @@ struct FlintTrainCommand {
   }
 
   void run(Network& network, const Dataset& train_data, const Dataset& test_data) {
-    require(train_data.image_shape() == test_data.image_shape(), "the training and test images differ in shape");
+    require(train_data.sample_shape() == test_data.sample_shape(), "the training and test samples differ in shape");
     if (!layers.empty()) fit.layers = parse_list<std::string>(layers, "--layers");
     fit.train.out = out;
     const auto [interpreter, history] = learn_flint(network, train_data, &test_data, fit);
@@ -100,9 +100,9 @@ OpenedFlint open_flint_with_model(const std::string& dir, const std::string& mod
   opened.network = load_model(path, &data);
   opened.network->set_training(false);
   const auto& a = opened.folder.interpreter->architecture();
-  require(data.num_classes() == a.num_classes && data.image_shape() == a.input_shape,
+  require(data.num_classes() == a.num_classes && data.sample_shape() == a.input_shape,
           "the data " + data.name + " (" + std::to_string(data.num_classes()) + " classes, images " +
-              shape_string(data.image_shape()) + ") does not match the FLINT model (" +
+              shape_string(data.sample_shape()) + ") does not match the FLINT model (" +
               std::to_string(a.num_classes) + " classes, images " + shape_string(a.input_shape) + ")");
   return opened;
 }

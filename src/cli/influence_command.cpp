@@ -84,9 +84,9 @@ struct ExplainCommand {
                   samples[b]["proponents"][0]["class"].get<std::string>().c_str(), proponents.values[b][0].item<double>(),
                   samples[b]["opponents"][0]["class"].get<std::string>().c_str(), opponents.values[b][0].item<double>());
     std::printf("%s explained %lld test samples in %.3f s; explanations.json, proponents/opponents .npy%s and "
-                "influence-NNN.png in %s\n",
+                "influence-NNN.%s in %s\n",
                 method.c_str(), static_cast<long long>(images.size(0)), seconds, dense ? ", attributions.npy" : "",
-                out.c_str());
+                images.dim() == 2 ? "csv" : "png", out.c_str());
   }
 };
 

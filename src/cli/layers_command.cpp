@@ -18,7 +18,7 @@ void add_layers(CLI::App& app) {
                                                             "of a TorchScript model (or give --data)");
   command->callback([options] {
     std::vector<int64_t> shape;
-    if (!options->data.spec.empty()) shape = options->data.load(Split::Test).image_shape();
+    if (!options->data.spec.empty()) shape = options->data.load(Split::Test).sample_shape();
     if (!options->input_shape.empty()) {
       shape = parse_list<int64_t>(options->input_shape, "--input-shape");
       require(shape.size() == 3 && shape[0] > 0 && shape[1] > 0 && shape[2] > 0,

@@ -15,8 +15,9 @@ void add_train(CLI::App& app) {
   };
   auto options = std::make_shared<Options>();
   options->data.add_to(*command);
-  command->add_option("--model-arch", options->model.architecture, "architecture: " + joined_architectures())
-      ->capture_default_str();
+  auto* architecture = command->add_option("--model-arch", options->model.architecture,
+                                           "architecture: " + joined_architectures() + " (default: cnn for images, "
+                                           "mlp for tables and sequences)");
   // --model names a model file in every other command; here it was once the architecture.
   command
       ->add_option_function<std::string>(
@@ -34,14 +35,15 @@ void add_train(CLI::App& app) {
       "benchmark (prism evaluate localisation)");
   add_option_flags(*command, options->mark, {"mark_class", "seed"});  // the mark's seed is the training seed
   command->add_option("--out", options->train.out, "run folder (model.prism, checkpoints/, history.json)")->required();
-  command->callback([options] {
+  command->callback([options, architecture] {
     auto train = options->data.load(Split::Train);
     if (options->marked) {
       options->mark.seed = options->train.seed;
       train = mark_class(train, options->mark);
     }
     const auto test = options->data.load(Split::Test);
-    require(train.image_shape() == test.image_shape(), "the training and test images differ in shape");
+    require(train.sample_shape() == test.sample_shape(), "the training and test samples differ in shape");
+    if (architecture->count() == 0 && !train.is_image()) options->model.architecture = "mlp";
     options->model.seed = options->train.seed;
     auto network = make_zoo_network(options->model, train);
     const auto history = train_network(*network, train, &test, options->train);

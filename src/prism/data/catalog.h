@@ -3,7 +3,12 @@
 //   idx:PREFIX                    MNIST-style files PREFIX{train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz]
 //                                 (PREFIX may be a folder holding them)
 //   cifar10:DIR                   CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin)
-//   npy:IMAGES.npy,LABELS.npy     arrays: uint8 or float [N,H,W], [N,C,H,W] or [N,H,W,C]; integer labels
+//   npy:IMAGES.npy,LABELS.npy     arrays: uint8 or float [N,H,W], [N,C,H,W] or [N,H,W,C], or table rows [N,F];
+//                                 integer labels
+//   csv:TABLE.csv[,TEST.csv][,label=COLUMN]
+//                                 a table: a header row naming the columns, numeric feature columns, the label
+//                                 column (the last unless named; numbers 0..K-1 or class names); one file is
+//                                 split 80/20 (training/test) by a fixed seed
 //   folder:DIR                    one subfolder per class of PNG/JPEG images (DIR/train, DIR/test if present)
 #pragma once
 #include <string>

@@ -4,8 +4,15 @@
 
 namespace prism {
 
-std::vector<int64_t> Dataset::image_shape() const {
-  return {images.size(1), images.size(2), images.size(3)};
+std::string shape_string(at::IntArrayRef sizes) {
+  std::string out = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
+  return out + "]";
+}
+
+std::vector<int64_t> Dataset::sample_shape() const {
+  const auto sizes = images.sizes();
+  return {sizes.begin() + 1, sizes.end()};
 }
 
 Dataset Dataset::select(const torch::Tensor& indices) const {
@@ -21,16 +28,21 @@ Dataset Dataset::select(const torch::Tensor& indices) const {
 }
 
 void Dataset::validate(const std::string& source) const {
-  require(images.defined() && images.dim() == 4,
-          source + ": images must be [N, C, H, W] (got " +
+  require(images.defined() && (images.dim() == 2 || images.dim() == 4),
+          source + ": samples must be images [N, C, H, W] or table rows [N, F] (got " +
               (images.defined() ? std::to_string(images.dim()) : std::string("no")) + " dimensions)");
+  const std::string unit = is_image() ? "image" : "row";
   require(labels.defined() && labels.dim() == 1 && labels.size(0) == images.size(0),
-          source + ": " + std::to_string(images.size(0)) + " images but " +
-              std::to_string(labels.defined() ? labels.numel() : 0) + " labels; give one label per image");
-  require(images.size(0) > 0, source + " holds no images");
-  require(images.size(1) >= 1 && images.size(1) <= 4, source + ": images have " +
-                                                           std::to_string(images.size(1)) +
-                                                           " channels; 1 to 4 are supported");
+          source + ": " + std::to_string(images.size(0)) + " " + unit + "s but " +
+              std::to_string(labels.defined() ? labels.numel() : 0) + " labels; give one label per " + unit);
+  require(images.size(0) > 0, source + " holds no " + unit + "s");
+  for (int64_t d = 1; d < images.dim(); ++d)
+    require(images.size(d) >= 1, source + ": samples of shape " + shape_string(sample_shape()) + " are empty");
+  require(!is_image() || images.size(1) <= 4, source + ": images have " + std::to_string(images.size(1)) +
+                                                  " channels; 1 to 4 are supported");
+  require(feature_names.empty() || static_cast<int64_t>(feature_names.size()) == images.size(1),
+          source + ": " + std::to_string(feature_names.size()) + " feature names for " +
+              std::to_string(images.size(1)) + " features");
   const int64_t lowest = labels.min().item<int64_t>();
   const int64_t highest = labels.max().item<int64_t>();
   require(lowest >= 0 && highest < num_classes(),
@@ -38,7 +50,7 @@ void Dataset::validate(const std::string& source) const {
               "] but there are " + std::to_string(num_classes()) + " classes");
   const auto finite = torch::isfinite(images).flatten(1).all(1);
   if (!finite.all().item<bool>())
-    throw Error(source + ": image " + std::to_string(finite.logical_not().nonzero()[0][0].item<int64_t>()) +
+    throw Error(source + ": " + unit + " " + std::to_string(finite.logical_not().nonzero()[0][0].item<int64_t>()) +
                 " contains NaN or infinite values; fix or drop it");
 }
 
@@ -65,11 +77,13 @@ Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor label
   return data;
 }
 
-Normalization compute_normalization(const torch::Tensor& images) {
-  const auto mean = images.mean({0, 2, 3});
-  const auto std = images.std({0, 2, 3}).clamp_min(1e-6);
+Normalization compute_normalization(const torch::Tensor& samples) {
+  std::vector<int64_t> others = {0};
+  for (int64_t d = 2; d < samples.dim(); ++d) others.push_back(d);
+  const auto mean = samples.mean(others);
+  const auto std = samples.std(others).clamp_min(1e-6);
   Normalization out;
-  for (int64_t c = 0; c < images.size(1); ++c) {
+  for (int64_t c = 0; c < samples.size(1); ++c) {
     out.mean.push_back(mean[c].item<float>());
     out.std.push_back(std[c].item<float>());
   }

@@ -1,5 +1,6 @@
-// A labelled image data set held in memory, with what the evaluations need to know of its history:
-// where each image came from, its original label, and which labels were flipped, images marked or mixed in.
+// A labelled data set held in memory — images [N, C, H, W] or table rows [N, F] — with what the
+// evaluations need to know of its history: where each sample came from, its original label, and which labels
+// were flipped, images marked or mixed in.
 #pragma once
 #include <torch/torch.h>
 
@@ -8,7 +9,8 @@
 
 namespace prism {
 
-// Per-channel statistics a model normalises its input with: (x - mean) / std.
+// Per-channel statistics a model normalises its input with: (x - mean) / std, along dimension 1 of a batch (an
+// image's or sequence's channels, a table's features: per-feature standardisation).
 struct Normalization {
   std::vector<float> mean;
   std::vector<float> std;
@@ -17,10 +19,12 @@ struct Normalization {
 
 struct Dataset {
   std::string name;                      // e.g. "fashion-mnist:train"
-  torch::Tensor images;                  // [N, C, H, W] float32 in [0, 1]
+  // The samples, float32: images [N, C, H, W] in [0, 1], or table rows [N, F] as given.
+  torch::Tensor images;
   torch::Tensor labels;                  // [N] int64, the labels a model learns from
   std::vector<std::string> class_names;  // one per label value
   Normalization normalization;           // of the data set's training split
+  std::vector<std::string> feature_names;  // a table's columns (empty for images and sequences)
 
   // Provenance, kept through subsets and transformations (all [N]):
   torch::Tensor source_index;     // int64, position in the file the image was read from
@@ -31,7 +35,8 @@ struct Dataset {
 
   int64_t size() const { return labels.size(0); }
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
-  std::vector<int64_t> image_shape() const;  // {C, H, W}
+  std::vector<int64_t> sample_shape() const;  // {C, H, W} or {F}
+  bool is_image() const { return images.dim() == 4; }
 
   // The images at `indices` (int64 tensor), provenance kept.
   Dataset select(const torch::Tensor& indices) const;
@@ -43,7 +48,10 @@ struct Dataset {
 Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor labels,
                      std::vector<std::string> class_names, Normalization normalization);
 
-// Mean and standard deviation per channel of `images` [N, C, H, W].
-Normalization compute_normalization(const torch::Tensor& images);
+// "[2, 1, 28, 28]", for error messages.
+std::string shape_string(at::IntArrayRef sizes);
+
+// Mean and standard deviation along dimension 1 of `samples` [N, C, ...] (per channel, or per feature of a table).
+Normalization compute_normalization(const torch::Tensor& samples);
 
 }  // namespace prism

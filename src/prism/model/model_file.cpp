@@ -106,8 +106,9 @@ std::unique_ptr<Network> parse_network(const std::vector<uint8_t>& bytes, const 
   options.input_shape = field<std::vector<int64_t>>(json, "input_shape", source);
   options.num_classes = field<int64_t>(json, "num_classes", source);
   options.width = field<int64_t>(json, "width", source);
-  require(options.input_shape.size() == 3, source + " is corrupt: input_shape is not [C, H, W]");
-  for (auto d : options.input_shape) require(d >= 1 && d <= 4096, source + " is corrupt: absurd input shape");
+  require(options.input_shape.size() >= 1 && options.input_shape.size() <= 3,
+          source + " is corrupt: input_shape is not [C, H, W], [C, T] or [F]");
+  for (auto d : options.input_shape) require(d >= 1 && d <= 1 << 20, source + " is corrupt: absurd input shape");
   require(options.num_classes >= 2 && options.num_classes <= 100000, source + " is corrupt: absurd class count");
   auto network = make_zoo_network(options);
 

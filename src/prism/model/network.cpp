@@ -1,3 +1,4 @@
+#include "prism/core/tensor_values.h"
 #include "prism/model/network.h"
 
 #include <algorithm>
@@ -34,12 +35,6 @@ torch::Tensor TapSet::apply(const std::string& layer, torch::Tensor activation) 
   if (found == taps_.end()) return activation;
   for (const auto& fn : found->second) activation = fn(activation);
   return activation;
-}
-
-std::string shape_string(at::IntArrayRef sizes) {
-  std::string out = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
-  return out + "]";
 }
 
 bool is_activation(const std::string& kind) {
@@ -81,11 +76,12 @@ std::string penultimate_layer(const Network& network) {
 
 void Network::check_input(const torch::Tensor& images) const {
   const auto& s = input_shape_;
-  require(s.size() == 3, "the model's input shape is not known; give --data so prism can read it off the images");
-  const bool ok = images.dim() == 4 && images.size(1) == s[0] && images.size(2) == s[1] && images.size(3) == s[2];
-  if (!ok)
-    throw Error("the model expects images [B, " + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
-                  std::to_string(s[2]) + "] but got " + shape_string(images.sizes()) +
+  require(!s.empty(), "the model's input shape is not known; give --data so prism can read it off the samples");
+  auto expected = s;
+  expected.insert(expected.begin(), images.dim() > 0 ? images.size(0) : 1);
+  if (images.sizes() != at::IntArrayRef(expected))
+    throw Error("the model expects " + std::string(s.size() == 3 ? "images" : s.size() == 2 ? "sequences" : "rows") +
+                " [B, " + shape_string(s).substr(1) + " but got " + shape_string(images.sizes()) +
                 "; use data of the size the model was trained on");
 }
 
@@ -109,9 +105,9 @@ std::vector<std::string> Network::layer_names() const {
 
 torch::Tensor normalize(const torch::Tensor& images, const Normalization& norm) {
   if (norm.empty()) return images;
-  const auto shape = std::vector<int64_t>{1, static_cast<int64_t>(norm.mean.size()), 1, 1};
   const auto options = torch::TensorOptions().dtype(images.dtype()).device(images.device());
-  return (images - torch::tensor(norm.mean, options).view(shape)) / torch::tensor(norm.std, options).view(shape);
+  return (images - along_channels(torch::tensor(norm.mean, options), images.dim())) /
+         along_channels(torch::tensor(norm.std, options), images.dim());
 }
 
 // A model whose logits are NaN or infinite would give NaN explanations silently.
@@ -152,7 +148,8 @@ torch::Tensor Network::activation(const torch::Tensor& images, const std::string
 
 void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int64_t num_classes,
                   std::vector<std::string> class_names, Normalization normalization) {
-  require(input_shape.empty() || input_shape.size() == 3, "a model input shape must be [C, H, W]");
+  require(input_shape.size() <= 3, "a model input shape must be [C, H, W], [C, T] or [F] (got " +
+                                       shape_string(input_shape) + ")");
   network.input_shape_ = input_shape;
   network.num_classes_ = num_classes;
   if (class_names.empty())
@@ -164,7 +161,7 @@ void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int
   if (!normalization.empty() && !input_shape.empty() &&
       static_cast<int64_t>(normalization.mean.size()) != input_shape[0])
     throw Error("normalisation has " + std::to_string(normalization.mean.size()) +
-                " channels but the model input has " + std::to_string(input_shape[0]));
+                " channels (or features) but the model input has " + std::to_string(input_shape[0]));
   network.normalization_ = std::move(normalization);
 }
 

@@ -64,7 +64,7 @@ class Network {
  public:
   virtual ~Network() = default;
 
-  // Logits [B, classes] for images [B, C, H, W] in [0, 1].
+  // Logits [B, classes] for a batch of samples [B, ...] of the input shape (images [B, C, H, W] in [0, 1]).
   torch::Tensor forward(const torch::Tensor& images, const TapSet& taps = {});
   // Logits from the output of `layer` (which must be a cut).
   torch::Tensor forward_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps = {});
@@ -76,7 +76,8 @@ class Network {
   const LayerInfo& layer(const std::string& name) const;
   std::vector<std::string> layer_names() const;
 
-  const std::vector<int64_t>& input_shape() const { return input_shape_; }  // {C, H, W}; empty when unknown
+  // {C, H, W} for images, {C, T} for sequences, {F} for tables; empty when unknown.
+  const std::vector<int64_t>& input_shape() const { return input_shape_; }
   int64_t num_classes() const { return num_classes_; }
   const std::vector<std::string>& class_names() const { return class_names_; }
   const Normalization& normalization() const { return normalization_; }
@@ -123,9 +124,7 @@ std::string penultimate_layer(const Network& network);
 // The logits unchanged; an error naming the first image whose logits are NaN or infinite.
 torch::Tensor check_finite_logits(torch::Tensor logits);
 
-// "[2, 1, 28, 28]", for error messages.
-std::string shape_string(at::IntArrayRef sizes);
-// (images - mean) / std per channel; images unchanged when `norm` is empty.
+// (samples - mean) / std along dimension 1 (channels, or a table's features); unchanged when `norm` is empty.
 torch::Tensor normalize(const torch::Tensor& images, const Normalization& norm);
 
 // Sets what a model file or the user says about a network's input and classes.

@@ -28,6 +28,7 @@ void check_options(const TrainOptions& o, const Dataset& train) {
   require(o.epochs >= 1, "--epochs must be at least 1");
   require(o.step_every >= 1, "the step schedule needs at least 1 epoch between decays");
   require(train.size() >= 1, "the training set is empty");
+  require(!o.augment || train.is_image(), "augment crops and flips images; leave it off for tables and sequences");
 }
 
 double learning_rate_at(const TrainOptions& o, int64_t epoch) {  // epoch counts from 0

@@ -146,7 +146,8 @@ void add_dropout(ZooNetwork& net, const std::string& name, double p) {
 
 void build_mlp(ZooNetwork& net, const ZooOptions& o) {
   const int64_t width = o.width > 0 ? o.width : 256;
-  const int64_t inputs = o.input_shape[0] * o.input_shape[1] * o.input_shape[2];
+  int64_t inputs = 1;
+  for (auto d : o.input_shape) inputs *= d;
   add_flatten(net);
   net.add("fc1", "linear", torch::nn::Linear(inputs, width));
   add_relu(net, "relu1");
@@ -240,9 +241,12 @@ std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "resnet18"}
 std::string joined_architectures() { return join(zoo_architectures()); }
 
 std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
-  require(options.input_shape.size() == 3 && options.input_shape[0] >= 1 && options.input_shape[1] >= 1 &&
-              options.input_shape[2] >= 1,
-          "a model input shape must be [C, H, W] with positive sizes");
+  require(!options.input_shape.empty() && options.input_shape.size() <= 3 &&
+              std::all_of(options.input_shape.begin(), options.input_shape.end(), [](int64_t d) { return d >= 1; }),
+          "a model input shape must be [C, H, W], [C, T] or [F] with positive sizes");
+  require(options.architecture == "mlp" || options.input_shape.size() == 3,
+          "the " + options.architecture + " takes images [C, H, W], not samples of shape " +
+              shape_string(options.input_shape) + "; use --model-arch mlp for tables and sequences");
   require(options.num_classes >= 2, "a classifier needs at least 2 classes (got " +
                                         std::to_string(options.num_classes) + ")");
   require(options.width >= 0 && options.width <= 4096, "the width must lie in [1, 4096] (0: the default)");
@@ -261,10 +265,10 @@ std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
 }
 
 std::unique_ptr<Network> make_zoo_network(ZooOptions options, const Dataset& data) {
-  options.input_shape = data.image_shape();
+  options.input_shape = data.sample_shape();
   options.num_classes = data.num_classes();
   auto network = make_zoo_network(options);
-  set_metadata(*network, data.image_shape(), data.num_classes(), data.class_names, data.normalization);
+  set_metadata(*network, data.sample_shape(), data.num_classes(), data.class_names, data.normalization);
   return network;
 }
 

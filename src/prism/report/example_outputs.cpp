@@ -1,10 +1,13 @@
 #include "prism/report/example_outputs.h"
 
+#include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "prism/core/files.h"
 #include "prism/core/tensor_values.h"
 #include "prism/explain/feature/collapse.h"
+#include "prism/io/csv.h"
 #include "prism/io/npy.h"
 #include "prism/io/png.h"
 #include "prism/report/heatmap.h"
@@ -38,6 +41,46 @@ torch::Tensor xda_picture(const ExampleOutputs& o, const torch::Tensor& image, c
   return side_by_side(columns, 8);
 }
 
+// A table explanation as CSV rows: the test row, then each example with how far its features lie from it.
+class ExampleTable {
+ public:
+  ExampleTable(const ExampleOutputs& o, int64_t b, const std::string& value_name) : o_(o), test_row_(o.images[b]) {
+    csv_ = "role,index," + value_name + ",class,differs_most";
+    const auto& names = o.train->feature_names;
+    for (int64_t f = 0; f < test_row_.size(0); ++f) csv_ += "," + csv_cell(names.empty() ? "f" + std::to_string(f) : names[f]);
+    csv_ += "\n";
+    add("test", o.indices[b], std::nan(""), o.labels[b].item<int64_t>(), test_row_);
+  }
+  void add(const std::string& role, int64_t index, double value, int64_t label, const torch::Tensor& row) {
+    csv_ += role + "," + std::to_string(index) + "," + (std::isnan(value) ? "" : value_text("%.6g", value)) + "," +
+            csv_cell(o_.class_names.at(label)) + "," + csv_cell(role == "test" ? "" : differences(row));
+    for (int64_t f = 0; f < row.size(0); ++f) csv_ += value_text(",%.7g", row[f].item<double>());
+    csv_ += "\n";
+  }
+  const std::string& csv() const { return csv_; }
+
+ private:
+  // "worst area +2.1 sd; mean radius -1.3 sd": the three largest |row - test| / σ (the training set's σ).
+  std::string differences(const torch::Tensor& row) const {
+    const auto& norm = o_.train->normalization;
+    auto gap = row - test_row_;
+    if (!norm.empty()) gap = gap / torch::tensor(norm.std);
+    const auto order = std::get<1>(gap.abs().sort(/*stable=*/true, 0, /*descending=*/true));
+    const auto& names = o_.train->feature_names;
+    std::string text;
+    for (int64_t k = 0; k < std::min<int64_t>(3, gap.size(0)); ++k) {
+      const int64_t f = order[k].item<int64_t>();
+      text += (text.empty() ? "" : "; ") + (names.empty() ? "f" + std::to_string(f) : names[f]) +
+              value_text(norm.empty() ? " %+.3g" : " %+.2g sd", gap[f].item<double>());
+    }
+    return text;
+  }
+
+  const ExampleOutputs& o_;
+  torch::Tensor test_row_;
+  std::string csv_;
+};
+
 }  // namespace
 
 nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleOutputs& o,
@@ -45,10 +88,15 @@ nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleO
                                              const torch::Tensor& network_probabilities) {
   const auto& names = o.class_names;
   nlohmann::json samples = nlohmann::json::array();
+  const bool table = o.images.dim() == 2;
   std::vector<torch::Tensor> pictures;
+  std::vector<std::string> tables;
   for (int64_t b = 0; b < o.images.size(0); ++b) {
     nlohmann::json examples = nlohmann::json::array();
-    std::vector<torch::Tensor> row = {test_picture(o, b)};
+    std::vector<torch::Tensor> row;
+    std::optional<ExampleTable> rows;
+    if (table) rows.emplace(o, b, "weight");
+    else row.push_back(test_picture(o, b));
     for (int64_t j = 0; j < attribution.indices.size(1); ++j) {
       const float weight = attribution.weights[b][j].item<float>();
       if (weight <= 0) continue;
@@ -59,7 +107,8 @@ nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleO
                           {"label", label},
                           {"class", names.at(label)},
                           {"distance", attribution.distances[b][j].item<float>()}});
-      row.push_back(image_picture(o.train->images[i], o.scale, value_text("w %.3f ", weight) + names.at(label)));
+      if (table) rows->add("example", i, weight, label, o.train->images[i]);
+      else row.push_back(image_picture(o.train->images[i], o.scale, value_text("w %.3f ", weight) + names.at(label)));
     }
     samples.push_back({{"index", o.indices[b]},
                        {"label", o.labels[b].item<int64_t>()},
@@ -68,7 +117,8 @@ nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleO
                        {"network_prediction", network_probabilities[b].argmax().item<int64_t>()},
                        {"network_probabilities", to_vector(network_probabilities[b])},
                        {"examples", examples}});
-    pictures.push_back(side_by_side(row, 4));
+    if (table) tables.push_back(rows->csv());
+    else pictures.push_back(side_by_side(row, 4));
   }
   make_directory(out);
   auto summary = o.head;
@@ -79,35 +129,49 @@ nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleO
   write_npy(out / "weights.npy", attribution.weights);
   write_npy(out / "distances.npy", attribution.distances);
   for (size_t b = 0; b < pictures.size(); ++b) write_png(out / numbered_name("examples-%03lld.png", b), pictures[b]);
+  for (size_t b = 0; b < tables.size(); ++b) write_file_atomic(out / numbered_name("examples-%03lld.csv", b), tables[b]);
   return samples;
 }
 
 nlohmann::json write_influence_outputs(const fs::path& out, const ExampleOutputs& o, const InfluenceExplanation& e) {
   const auto& names = o.class_names;
   nlohmann::json samples = nlohmann::json::array();
+  const bool table = o.images.dim() == 2;
   std::vector<std::pair<fs::path, torch::Tensor>> pictures;
-  const auto examples = [&](const TopAttributions& t, int64_t b, std::vector<torch::Tensor>* row) {
+  std::vector<std::pair<fs::path, std::string>> tables;
+  std::optional<ExampleTable> rows;
+  const auto examples = [&](const TopAttributions& t, int64_t b, const std::string& role, std::vector<torch::Tensor>* row) {
     nlohmann::json list = nlohmann::json::array();
     for (int64_t j = 0; j < t.indices.size(1); ++j) {
       const int64_t i = t.indices[b][j].item<int64_t>(), label = o.train->labels[i].item<int64_t>();
       const float value = t.values[b][j].item<float>();
       list.push_back({{"train_index", i}, {"value", value}, {"label", label}, {"class", names.at(label)}});
-      row->push_back(image_picture(o.train->images[i], o.scale, value_text("%+.3g ", value) + names.at(label)));
+      if (table) rows->add(role, i, value, label, o.train->images[i]);
+      else row->push_back(image_picture(o.train->images[i], o.scale, value_text("%+.3g ", value) + names.at(label)));
     }
     return list;
   };
   for (int64_t b = 0; b < o.images.size(0); ++b) {
     const int64_t c = e.targets[b].item<int64_t>();
-    std::vector<torch::Tensor> up = {test_picture(o, b)};
-    std::vector<torch::Tensor> down = {image_picture(torch::ones_like(o.images[b]), o.scale, "for " + names.at(c))};
+    std::vector<torch::Tensor> up, down;
+    if (table) {
+      rows.emplace(o, b, "value");
+    } else {
+      up = {test_picture(o, b)};
+      down = {image_picture(torch::ones_like(o.images[b]), o.scale, "for " + names.at(c))};
+    }
     samples.push_back({{"index", o.indices[b]},
                        {"label", o.labels[b].item<int64_t>()},
                        {"prediction", e.predictions[b].item<int64_t>()},
                        {"target", c},
                        {"sum", e.attributions[b].sum().item<double>()},
                        {"nonzero", (e.attributions[b] != 0).sum().item<int64_t>()},
-                       {"proponents", examples(e.proponents, b, &up)},
-                       {"opponents", examples(e.opponents, b, &down)}});
+                       {"proponents", examples(e.proponents, b, "proponent", &up)},
+                       {"opponents", examples(e.opponents, b, "opponent", &down)}});
+    if (table) {
+      tables.emplace_back(out / numbered_name("influence-%03lld.csv", b), rows->csv());
+      continue;
+    }
     pictures.emplace_back(out / numbered_name("influence-%03lld.png", b),
                           stack_rows({side_by_side(up, 4), side_by_side(down, 4)}, 6));
     if (!e.xda.empty()) pictures.emplace_back(out / numbered_name("xda-%03lld.png", b), xda_picture(o, o.images[b], e.xda[b]));
@@ -123,6 +187,7 @@ nlohmann::json write_influence_outputs(const fs::path& out, const ExampleOutputs
   write_npy(out / "opponent_values.npy", e.opponents.values);
   if (e.dense) write_npy(out / "attributions.npy", e.attributions);
   for (const auto& [path, picture] : pictures) write_png(path, picture);
+  for (const auto& [path, text] : tables) write_file_atomic(path, text);
   for (size_t b = 0; b < e.xda.size(); ++b)
     write_npy(out / numbered_name("xda-%03lld.npy", b), torch::stack({e.xda[b].maps.test_maps, e.xda[b].maps.train_maps}, 1));
   return samples;

@@ -17,7 +17,7 @@ namespace prism {
 
 // What both show of each explained sample.
 struct ExampleOutputs {
-  torch::Tensor images, labels;    // the explained test samples [B, C, H, W] and their labels [B]
+  torch::Tensor images, labels;    // the explained test samples [B, C, H, W] or [B, F] and their labels [B]
   std::vector<int64_t> indices;    // their positions in the test set
   const Dataset* train = nullptr;  // the training set the examples index (images, labels, source_index)
   std::vector<std::string> class_names;
@@ -27,7 +27,8 @@ struct ExampleOutputs {
 
 // explanations.json (the head, then per sample the kNN's and the network's predictions and probabilities and the
 // examples of positive weight), indices/weights/distances.npy and examples-NNN.png (the test image, then each
-// example with its weight). Returns the per-sample entries.
+// example with its weight; for table rows examples-NNN.csv instead: the test row and each example as rows, see
+// below). Returns the per-sample entries.
 nlohmann::json write_knn_explanation_outputs(const std::filesystem::path& out, const ExampleOutputs& outputs,
                                              const ExampleAttribution& attribution,
                                              const torch::Tensor& network_probabilities);
@@ -42,7 +43,10 @@ struct InfluenceExplanation {
 // the proponents and opponents), proponents.npy, proponent_values.npy, opponents.npy, opponent_values.npy,
 // attributions.npy when dense, influence-NNN.png (the test image and its proponents above, its opponents below)
 // and with XDA xda-NNN.png (each pair's maps overlaid on the test and the training image) and xda-NNN.npy
-// ([P, 2, C, H, W]). Returns the per-sample entries.
+// ([P, 2, C, H, W]); for table rows influence-NNN.csv instead of the pictures. Returns the per-sample entries.
+// A table explanation's CSV has a row for the test sample, then one per example (role, index, value, class), each
+// with every feature and the three features that differ most from the test row, in the training set's standard
+// deviations.
 nlohmann::json write_influence_outputs(const std::filesystem::path& out, const ExampleOutputs& outputs,
                                        const InfluenceExplanation& explanation);
 

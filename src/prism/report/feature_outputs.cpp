@@ -1,15 +1,66 @@
 #include "prism/report/feature_outputs.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "prism/core/files.h"
 #include "prism/explain/feature/collapse.h"
+#include "prism/io/csv.h"
 #include "prism/io/npy.h"
 #include "prism/io/png.h"
+#include "prism/report/chart_pictures.h"
 #include "prism/report/heatmap.h"
 
 namespace prism {
 namespace fs = std::filesystem;
+namespace {
+
+// At most this many features per bar chart: the largest by |attribution|.
+constexpr int64_t kMostBars = 20;
+
+std::vector<std::string> names_of_features(const FeatureOutputs& o) {
+  if (!o.feature_names.empty()) return o.feature_names;
+  std::vector<std::string> names;
+  for (int64_t f = 0; f < o.inputs.size(1); ++f) names.push_back("f" + std::to_string(f));
+  return names;
+}
+
+// One row per sample: its index, target and the attribution of every feature.
+std::string attribution_table(const FeatureOutputs& o, const torch::Tensor& maps) {
+  const auto names = names_of_features(o);
+  std::string csv = "index,target";
+  for (const auto& name : names) csv += "," + csv_cell(name);
+  csv += "\n";
+  const auto values = maps.to(torch::kFloat64).contiguous();
+  for (int64_t i = 0; i < maps.size(0); ++i) {
+    csv += std::to_string(o.indices.empty() ? i : o.indices[i]) + "," +
+           csv_cell(o.class_names.at(o.targets[i].item<int64_t>()));
+    for (int64_t f = 0; f < maps.size(1); ++f) {
+      char number[32];
+      std::snprintf(number, sizeof number, ",%.7g", values[i][f].item<double>());
+      csv += number;
+    }
+    csv += "\n";
+  }
+  return csv;
+}
+
+// The sample's features by decreasing |attribution| (the first kMostBars), scaled by the largest.
+torch::Tensor feature_bars(const FeatureOutputs& o, const torch::Tensor& row, const std::string& title) {
+  const auto names = names_of_features(o);
+  const auto order = std::get<1>(row.abs().sort(/*stable=*/true, 0, /*descending=*/true));
+  const double largest = std::max(row.abs().max().item<double>(), 1e-30);
+  std::vector<double> values;
+  std::vector<std::string> labels;
+  for (int64_t k = 0; k < std::min<int64_t>(kMostBars, row.numel()); ++k) {
+    const int64_t f = order[k].item<int64_t>();
+    values.push_back(row[f].item<double>() / largest);
+    labels.push_back(names[f]);
+  }
+  return bar_chart_picture(values, labels, std::nullopt, title);
+}
+
+}  // namespace
 
 void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
                            const std::vector<FeatureExplanation>& explanations) {
@@ -17,13 +68,16 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
   const auto position = [&](int64_t i) { return o.indices.empty() ? i : o.indices[i]; };
   const auto numbered = [&](const char* pattern, int64_t i) { return numbered_name(pattern, position(i)); };
   const bool several = explanations.size() > 1;
-  const bool images = o.inputs.size(1) == 1 || o.inputs.size(1) == 3;
+  const bool images = o.inputs.dim() == 4 && (o.inputs.size(1) == 1 || o.inputs.size(1) == 3);
+  const bool table = o.inputs.dim() == 2;
   nlohmann::json summary = o.head;
   summary["reduce"] = o.reduce;
   summary["methods"] = nlohmann::json::array();
   for (const auto& e : explanations) {
     const auto& maps = e.attribution.maps;
-    write_npy(out / (several ? "attributions-" + e.method + ".npy" : "attributions.npy"), maps);
+    const std::string stem = several ? "attributions-" + e.method : "attributions";
+    write_npy(out / (stem + ".npy"), maps);
+    if (table) write_file_atomic(out / (stem + ".csv"), attribution_table(o, maps));
     nlohmann::json samples = nlohmann::json::array();
     for (int64_t i = 0; i < count; ++i) {
       nlohmann::json sample = {{"target", o.targets[i].item<int64_t>()},
@@ -34,6 +88,12 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
     }
     summary["methods"].push_back({{"method", e.method}, {"options", e.options}, {"seconds", e.seconds},
                                   {"seconds_per_sample", e.seconds / count}, {"samples", samples}});
+    if (table) {
+      const fs::path folder = several ? out / "bars" / e.method : out / "bars";
+      for (int64_t i = 0; i < count; ++i)
+        write_png(folder / numbered("%03lld-bars.png", i),
+                  feature_bars(o, maps[i], e.method + ", target " + o.class_names.at(o.targets[i].item<int64_t>())));
+    }
     if (!images) continue;
     const fs::path folder = several ? out / "heatmaps" / e.method : out / "heatmaps";
     for (int64_t i = 0; i < count; ++i) {

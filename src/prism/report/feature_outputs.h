@@ -2,7 +2,9 @@
 // attributions.npy (attributions-METHOD.npy each for several methods), targets.npy, per sample a heatmap and an
 // overlay (heatmaps/[METHOD/]NNN-heatmap.png, -overlay.png; images of 1 or 3 channels only), a comparison grid per
 // sample for several methods (compare-NNN.png), and summary.json last (the head given, then per method its options,
-// time and per sample the target, its score and the method's diagnostics).
+// time and per sample the target, its score and the method's diagnostics). For table rows [B, F] the pictures are
+// per sample a bar chart of the features by |attribution| (bars/[METHOD/]NNN-bars.png) and the attributions are
+// also written as attributions[-METHOD].csv, a row per sample, a column per feature.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
@@ -23,9 +25,10 @@ struct FeatureExplanation {
 };
 
 struct FeatureOutputs {
-  torch::Tensor inputs, targets, target_scores;  // [B, C, H, W], [B], [B]
+  torch::Tensor inputs, targets, target_scores;  // [B, ...], [B], [B]
   std::vector<int64_t> indices;                   // the samples' positions in their data set (empty: 0, 1, ...)
   std::vector<std::string> class_names;
+  std::vector<std::string> feature_names;  // a table's columns (empty: f0, f1, ...)
   std::string reduce = "sum";  // channel collapse of the pictures
   int64_t scale = 8;           // pixels per input pixel in the pictures
   nlohmann::json head = nlohmann::json::object();  // what summary.json starts with (model, data, targets)

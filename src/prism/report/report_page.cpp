@@ -82,7 +82,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   for (const auto i : o.indices)
     require(i >= 0 && i < test.size(), "index " + std::to_string(i) + " is outside the data (" +
                                            std::to_string(test.size()) + " samples)");
-  auto network = load_network(o.model, test.image_shape());
+  auto network = load_network(o.model, test.sample_shape());
   network->set_training(false);
   const auto& chosen = o.indices;
   const auto index = torch::tensor(chosen, torch::kInt64);

@@ -147,7 +147,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   const auto wants = [&](const std::string& metric) {
     return std::find(o.metrics.begin(), o.metrics.end(), metric) != o.metrics.end();
   };
-  require(train.image_shape() == test.image_shape(), "the training and test images differ in shape");
+  require(train.sample_shape() == test.sample_shape(), "the training and test samples differ in shape");
   require(test.size() >= 2, "the evaluation needs at least 2 test points (got " + std::to_string(test.size()) + ")");
   if (wants("identical-subclass") && o.grouping.group_of_class.empty()) {
     require(train.num_classes() == 10 && train.class_names.front() == "T-shirt/top",

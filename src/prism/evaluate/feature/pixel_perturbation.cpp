@@ -28,13 +28,18 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
                                        const torch::Tensor& maps, const std::string& method,
                                        const PerturbationOptions& options) {
   check_perturbation_options(options);
-  require(maps.dim() == 3 && maps.size(0) == images.size(0) && maps.size(1) == images.size(2) &&
-              maps.size(2) == images.size(3),
-          "the maps must be [B, H, W] for images " + shape_string(images.sizes()));
+  const bool table = images.dim() == 2;
+  require(table ? maps.sizes() == images.sizes()
+                : maps.dim() == 3 && maps.size(0) == images.size(0) && maps.size(1) == images.size(2) &&
+                      maps.size(2) == images.size(3),
+          std::string(table ? "the maps must be [B, F] for table rows " : "the maps must be [B, H, W] for images ") +
+              shape_string(images.sizes()));
+  require(!table || options.fill != "linear", "fill: ROAD's linear imputation fills pixels from their neighbours, "
+                                              "which table rows do not have; use the mean or zero fill");
   torch::NoGradGuard no_grad;
   network.set_training(false);
   const int64_t count = images.size(0), steps = static_cast<int64_t>(options.percentages.size());
-  const int64_t pixels = images.size(2) * images.size(3);
+  const int64_t pixels = removable_positions(images.sizes());
   PerturbationCurves out;
   out.method = method;
   out.ranking = resolve_ranking(options.ranking, method);

@@ -19,7 +19,8 @@ void check_ranking_choice(const std::string& choice) {
 }  // namespace
 
 torch::Tensor rank_pixels(const torch::Tensor& maps, const std::string& ranking) {
-  require(maps.dim() == 3, "pixel ranking takes collapsed maps [B, H, W], got " + shape_string(maps.sizes()));
+  require(maps.dim() == 3 || maps.dim() == 2,
+          "pixel ranking takes collapsed maps [B, H, W] or table rows' maps [B, F], got " + shape_string(maps.sizes()));
   require(ranking == "signed" || ranking == "magnitude",
           "unknown pixel ranking '" + ranking + "'; rankings are: signed, magnitude");
   const auto scores = maps.flatten(1).to(torch::kFloat32);
@@ -55,14 +56,21 @@ torch::Tensor fill_values(const Network& network, const torch::Tensor& images, c
 }
 
 torch::Tensor removal_mask(const torch::Tensor& ranking, int64_t count, bool from_top, at::IntArrayRef image_shape) {
-  const int64_t batch = image_shape[0], pixels = image_shape[2] * image_shape[3];
+  const int64_t batch = image_shape[0], pixels = removable_positions(image_shape);
   require(ranking.dim() == 2 && ranking.size(0) == batch && ranking.size(1) == pixels,
           "the ranking must hold every pixel of every image");
   require(count >= 0 && count <= pixels, "cannot remove " + std::to_string(count) + " of " + std::to_string(pixels) + " pixels");
   const auto chosen = from_top ? ranking.narrow(1, 0, count) : ranking.narrow(1, pixels - count, count);
   auto removed = torch::zeros({batch, pixels}, torch::kBool).to(ranking.device());
   removed.scatter_(1, chosen, true);
+  if (image_shape.size() == 2) return removed;  // table rows: one value per feature
   return removed.view({batch, 1, image_shape[2], image_shape[3]});
+}
+
+int64_t removable_positions(at::IntArrayRef image_shape) {
+  require(image_shape.size() == 4 || image_shape.size() == 2,
+          "pixel removal takes images [B, C, H, W] or table rows [B, F], got " + shape_string(image_shape));
+  return image_shape.size() == 2 ? image_shape[1] : image_shape[2] * image_shape[3];
 }
 
 torch::Tensor remove_pixels(const torch::Tensor& images, const torch::Tensor& ranking, int64_t count,

@@ -10,8 +10,9 @@
 
 namespace prism {
 
-// Pixel positions (flat, y·W + x), most relevant first: [B, H·W] from collapsed maps [B, H, W], by value
-// (`ranking` "signed") or by |value| ("magnitude"). Ties keep the earlier position first.
+// Pixel positions (flat, y·W + x), most relevant first: [B, H·W] from collapsed maps [B, H, W] (or feature
+// positions [B, F] from a table's maps [B, F]), by value (`ranking` "signed") or by |value| ("magnitude"). Ties
+// keep the earlier position first.
 torch::Tensor rank_pixels(const torch::Tensor& maps, const std::string& ranking = "signed");
 
 // The ranking an evaluation uses for a method's maps: `choice` "signed" or "magnitude" for every method, or
@@ -23,8 +24,10 @@ std::string resolve_ranking(const std::string& choice, const std::string& method
 // records), "zero", "blur" (Gaussian, σ = 2 px, of the image itself) or "noise" (uniform in [0, 1], seeded).
 torch::Tensor fill_values(const Network& network, const torch::Tensor& images, const std::string& fill, uint64_t seed);
 
-// The `count` pixels ranked first (from_top) or last: [B, 1, H, W], true where removed.
+// The `count` pixels ranked first (from_top) or last: [B, 1, H, W] (table rows: [B, F]), true where removed.
 torch::Tensor removal_mask(const torch::Tensor& ranking, int64_t count, bool from_top, at::IntArrayRef image_shape);
+// What removal ranks and removes: H·W pixels of images [B, C, H, W] (all channels at once), F features of rows [B, F].
+int64_t removable_positions(at::IntArrayRef image_shape);
 
 // `images` with the `count` pixels ranked first (from_top) or last replaced by `fill` [B, C, H, W].
 torch::Tensor remove_pixels(const torch::Tensor& images, const torch::Tensor& ranking, int64_t count,

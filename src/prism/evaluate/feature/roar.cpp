@@ -108,7 +108,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
                     const Dataset& train, const Dataset& test, const RoarOptions& o) {
   check_roar_options(o);
   require(!methods.empty(), "give at least one method");
-  require(train.image_shape() == test.image_shape(), "the training and test images differ in shape");
+  require(train.sample_shape() == test.sample_shape(), "the training and test samples differ in shape");
   RoarResult result;
   result.options = o;
   make_directory(o.cache / "runs");

@@ -1,3 +1,4 @@
+#include "prism/core/tensor_values.h"
 #include "prism/evaluate/feature/sanity_check.h"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -21,7 +22,7 @@ torch::Tensor collapsed_maps(FeatureAttributor& method, Network& network, const 
     return collapse_channels(attribute_in_batches(method, network, images, targets, o.batch_size), o.reduce)
         .to(torch::kFloat32);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed + 1);
-  const auto range = (images.flatten(1).amax(1) - images.flatten(1).amin(1)).view({-1, 1, 1, 1});
+  const auto range = along_batch(images.flatten(1).amax(1) - images.flatten(1).amin(1), images.dim());
   auto sum = torch::zeros_like(images);
   for (int64_t s = 0; s < o.smooth_samples; ++s) {
     const auto noise = torch::randn(images.sizes(), generator, torch::kFloat32).to(images.device());

@@ -122,7 +122,7 @@ std::map<std::string, torch::Tensor> InfluenceFunctions::state() const {
 void InfluenceFunctions::set_state(const std::map<std::string, torch::Tensor>& s) {
   if (!options_.layers.empty()) {
     train_images_ = s.at("train_images"), train_labels_ = s.at("train_labels");
-    require(train_images_.dim() == 4 && train_labels_.size(0) == train_images_.size(0),
+    require(train_images_.dim() >= 2 && train_labels_.size(0) == train_images_.size(0),
             "the influence fit's arrays do not fit together; re-run the fit");
     return;
   }

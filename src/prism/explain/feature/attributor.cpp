@@ -107,10 +107,11 @@ std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& na
 }
 
 void check_attribution_inputs(const Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
-  const auto& s = network.input_shape();
-  if (inputs.dim() != 4 || inputs.size(1) != s[0] || inputs.size(2) != s[1] || inputs.size(3) != s[2])
-    throw Error("the model takes inputs [B, " + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " +
-                std::to_string(s[2]) + "] but got " + shape_string(inputs.sizes()));
+  auto expected = network.input_shape();
+  expected.insert(expected.begin(), inputs.dim() > 0 ? inputs.size(0) : 1);
+  if (inputs.sizes() != at::IntArrayRef(expected))
+    throw Error("the model takes inputs [B, " + shape_string(network.input_shape()).substr(1) + " but got " +
+                shape_string(inputs.sizes()));
   if (targets.dim() != 1 || targets.size(0) != inputs.size(0))
     throw Error("give one target per input (" + std::to_string(inputs.size(0)) + " inputs, " +
                 std::to_string(targets.numel()) + " targets)");

@@ -5,6 +5,7 @@
 namespace prism {
 
 torch::Tensor collapse_channels(const torch::Tensor& a, const std::string& mode) {
+  if (a.dim() <= 2) return a;  // a table's maps [B, F] or [F]: no channels
   require(a.dim() == 3 || a.dim() == 4, "channel collapsing takes maps [C, H, W] or [B, C, H, W]");
   const int64_t channel = a.dim() - 3;
   if (mode == "sum") return a.sum(channel);

@@ -1,3 +1,4 @@
+#include "prism/core/tensor_values.h"
 #include "prism/explain/feature/integrated_gradients.h"
 
 #include <cmath>
@@ -69,9 +70,10 @@ torch::Tensor make_baseline(const Network& network, const torch::Tensor& inputs,
     const auto& mean = network.normalization().mean;
     require(!mean.empty(), "the model records no data mean (a scripted model does not); use the baseline zeros, blur or a .npy "
                             "file");
-    return torch::tensor(mean, inputs.options()).view({1, -1, 1, 1}).expand_as(inputs).clone();
+    return along_channels(torch::tensor(mean, inputs.options()), inputs.dim()).expand_as(inputs).clone();
   }
   if (kind == "blur") {
+    require(inputs.dim() == 4, "the blurred baseline blurs images; use the baseline zeros, mean or a .npy file");
     require(blur_sigma > 0, "the blur sigma must be positive");
     const int64_t radius = static_cast<int64_t>(std::ceil(2 * blur_sigma));
     auto offsets = torch::arange(-radius, radius + 1, inputs.options());
@@ -85,10 +87,10 @@ torch::Tensor make_baseline(const Network& network, const torch::Tensor& inputs,
     return F::conv2d(rows, kernel.view({1, 1, -1, 1}).repeat({channels, 1, 1, 1}), depthwise);
   }
   auto loaded = read_npy(kind).to(inputs.options());
-  if (loaded.dim() == 3) loaded = loaded.unsqueeze(0).expand_as(inputs);
+  if (loaded.dim() == inputs.dim() - 1) loaded = loaded.unsqueeze(0).expand_as(inputs);
   require(loaded.sizes() == inputs.sizes(),
-          "the baseline " + kind + " has shape " + shape_string(loaded.sizes()) + "; give [C, H, W] or " +
-              shape_string(inputs.sizes()));
+          "the baseline " + kind + " has shape " + shape_string(loaded.sizes()) + "; give " +
+              shape_string(inputs.sizes().slice(1)) + " or " + shape_string(inputs.sizes()));
   return loaded.contiguous();
 }
 
@@ -105,8 +107,8 @@ torch::Tensor path_averaged_gradient(Network& network, const torch::Tensor& inpu
     const int64_t count = std::min(internal_batch_size, points - start);
     const auto index = torch::arange(start, start + count, torch::kInt64);
     const auto sample = index.div(steps, "floor"), step = index.remainder(steps);
-    const auto alpha_values = torch::tensor(alphas, inputs.options()).index_select(0, step).view({-1, 1, 1, 1});
-    const auto weight_values = torch::tensor(weights, inputs.options()).index_select(0, step).view({-1, 1, 1, 1});
+    const auto alpha_values = along_batch(torch::tensor(alphas, inputs.options()).index_select(0, step), inputs.dim());
+    const auto weight_values = along_batch(torch::tensor(weights, inputs.options()).index_select(0, step), inputs.dim());
     const auto scaled = baseline.index_select(0, sample) + alpha_values * difference.index_select(0, sample);
     const auto gradient = target_gradient(network, scaled, targets.index_select(0, sample)).gradient;
     total.index_add_(0, sample, weight_values * gradient);

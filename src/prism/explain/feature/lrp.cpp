@@ -1,3 +1,4 @@
+#include "prism/core/tensor_values.h"
 #include "prism/explain/feature/lrp.h"
 
 #include "prism/core/error.h"
@@ -210,7 +211,7 @@ Attribution Lrp::propagate(Network& network, const torch::Tensor& inputs, const 
   // R = a ⊙ ∂/∂a at the normalised input (∂/∂x_n = ∂/∂x · σ), plus the bounds' terms of z^B.
   const auto& norm = network.normalization();
   torch::Tensor std = norm.empty() ? torch::ones({1}, inputs.options())
-                                   : torch::tensor(norm.std, inputs.options()).view({1, -1, 1, 1});
+                                   : along_channels(torch::tensor(norm.std, inputs.options()), inputs.dim());
   auto relevance = normalised.detach() * gradients[0] * std;
   if (gradients[1].defined()) relevance = relevance + low * gradients[1];
   if (gradients[2].defined()) relevance = relevance + high * gradients[2];

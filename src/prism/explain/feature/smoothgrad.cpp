@@ -1,3 +1,4 @@
+#include "prism/core/tensor_values.h"
 #include "prism/explain/feature/smoothgrad.h"
 
 #include "prism/core/error.h"
@@ -20,7 +21,7 @@ torch::Tensor SmoothGrad::attribute(Network& network, const torch::Tensor& input
   check_attribution_inputs(network, inputs, targets);
   const int64_t batch = inputs.size(0), n = options_.samples;
   const auto range = inputs.flatten(1).amax(1) - inputs.flatten(1).amin(1);
-  const auto sigma = (options_.noise_level * range).view({-1, 1, 1, 1});
+  const auto sigma = along_batch(options_.noise_level * range, inputs.dim());
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   auto sum = torch::zeros_like(inputs), sum_of_squares = torch::zeros_like(inputs);
   const int64_t points = batch * n;

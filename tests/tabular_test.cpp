@@ -1,0 +1,153 @@
+// Classifiers of table rows [B, F]: the CSV data set and its errors, attributions with known answers on scripted
+// linear and ReLU models, and a built-in MLP trained and explained end to end on a real table.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "prism/prism.h"
+#include "test_util.h"
+
+namespace prism {
+namespace {
+namespace fs = std::filesystem;
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+std::string error_of(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(CsvData, ReadsNamedColumnsClassNamesAndSplitsByAFixedSeed) {
+  test::TempDir dir;
+  std::string table = "age,\"income, net\",grade,outcome\n";
+  for (int i = 0; i < 20; ++i)
+    table += std::to_string(20 + i) + "," + std::to_string(1000 * i) + "," + (i % 2 ? "yes" : "no") + ",\"" +
+             std::to_string(i % 3) + "\"\n";
+  write_text(dir / "t.csv", table);
+  // The label column named; the others are features, and `grade` is text.
+  EXPECT_NE(error_of([&] { load_dataset("csv:" + (dir / "t.csv").string() + ",label=outcome", Split::Train); })
+                .find("column 'grade': 'no' is not a number"),
+            std::string::npos);
+  // Labelled by `grade` (the class names no/yes), the rest numeric.
+  const auto spec = "csv:" + (dir / "t.csv").string() + ",label=grade";
+  const auto train = load_dataset(spec, Split::Train), test = load_dataset(spec, Split::Test);
+  EXPECT_EQ(train.sample_shape(), (std::vector<int64_t>{3}));
+  EXPECT_EQ(train.feature_names, (std::vector<std::string>{"age", "income, net", "outcome"}));
+  EXPECT_EQ(train.class_names, (std::vector<std::string>{"no", "yes"}));
+  EXPECT_EQ(train.size(), 16);
+  EXPECT_EQ(test.size(), 4);
+  // Every row once, in one split or the other; each row's label is its age's parity.
+  const auto ages = torch::cat({train.images.select(1, 0), test.images.select(1, 0)});
+  EXPECT_TRUE(torch::equal(std::get<0>(ages.sort()), torch::arange(20, 40, torch::kFloat32)));
+  const auto labels = torch::cat({train.labels, test.labels});
+  EXPECT_TRUE(torch::equal(labels, ages.to(torch::kInt64).remainder(2)));
+  // The standardisation is the training rows', for both splits.
+  const auto mean = train.images.mean(0), std = train.images.std(0);
+  for (int f = 0; f < 3; ++f) {
+    EXPECT_NEAR(train.normalization.mean[f], mean[f].item<double>(), 1e-3 * std::abs(mean[f].item<double>()) + 1e-6);
+    EXPECT_NEAR(train.normalization.std[f], std[f].item<double>(), 1e-3 * std[f].item<double>());
+  }
+  EXPECT_EQ(test.normalization.mean, train.normalization.mean);
+  EXPECT_TRUE(torch::equal(load_dataset(spec, Split::Test).images, test.images));  // the split is fixed
+}
+
+TEST(CsvData, ATextCellAMissingValueAndARaggedRowEachGiveOneClearError) {
+  test::TempDir dir;
+  const auto header = std::string("a,b,label\n");
+  write_text(dir / "text.csv", header + "1,2,0\n3,x7,1\n1,1,0\n2,2,1\n3,3,0\n");
+  write_text(dir / "missing.csv", header + "1,2,0\n3,,1\n1,1,0\n2,2,1\n3,3,0\n");
+  write_text(dir / "ragged.csv", header + "1,2,0\n3,4\n1,1,0\n2,2,1\n3,3,0\n");
+  write_text(dir / "quote.csv", header + "1,2,0\n\"3,4,1\n");
+  const auto load = [&](const std::string& name) {
+    return error_of([&] { load_dataset("csv:" + (dir / name).string(), Split::Train); });
+  };
+  EXPECT_NE(load("text.csv").find("text.csv line 3, column 'b': 'x7' is not a number"), std::string::npos);
+  EXPECT_NE(load("missing.csv").find("missing.csv line 3, column 'b': missing value"), std::string::npos);
+  EXPECT_NE(load("ragged.csv").find("ragged.csv line 3 has 2 cells but the header has 3"), std::string::npos);
+  EXPECT_NE(load("quote.csv").find("not valid CSV"), std::string::npos);
+  EXPECT_NE(load("absent.csv").find("cannot be read"), std::string::npos);
+  EXPECT_NE(error_of([&] { load_dataset("csv:" + (dir / "text.csv").string() + ",label=nope", Split::Train); })
+                .find("no column 'nope'"),
+            std::string::npos);
+  // Through the CLI: one line, non-zero exit, nothing written.
+  for (const auto* name : {"text.csv", "missing.csv", "ragged.csv"}) {
+    const auto result = test::run_prism("-q train --data csv:" + (dir / name).string() + " --epochs 1 --out " +
+                                        (dir / "run").string());
+    test::expect_clean_failure(result, name);
+    EXPECT_FALSE(fs::exists(dir / "run" / "model.prism"));
+  }
+}
+
+torch::Tensor attribute(const std::string& method, const nlohmann::json& options, Network& network,
+                        const torch::Tensor& x, const torch::Tensor& targets) {
+  return make_feature_attributor(method, options)->attribute(network, x, targets);
+}
+
+TEST(TabularAttribution, OnALogisticRegressionIgAndGradientTimesInputAreTheWeightTimesTheInput) {
+  auto network = load_network(test::fixtures() / "logistic.pt", {8});
+  const auto x = read_npy(test::fixtures() / "logistic.input.npy");  // [5, 8]
+  const auto targets = torch::tensor({0, 1, 2, 0, 1}, torch::kInt64);
+  const auto weights = read_npy(test::fixtures() / "logistic.weight.npy").index_select(0, targets);
+  const auto expected = weights * x;
+  EXPECT_TRUE(torch::allclose(network->forward(x), read_npy(test::fixtures() / "logistic.logits.npy"), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(attribute("gradient-x-input", nlohmann::json::object(), *network, x, targets), expected, 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(attribute("integrated-gradients", {{"baseline", "zeros"}}, *network, x, targets),
+                              expected, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(attribute("saliency", nlohmann::json::object(), *network, x, targets),  // the plain gradient
+                              weights, 1e-5, 1e-6));
+  // A sample of another width is refused, naming the shape the model takes.
+  EXPECT_NE(error_of([&] { attribute("saliency", nlohmann::json::object(), *network, x.narrow(1, 0, 7), targets); }).find("[B, 8]"),
+            std::string::npos);
+}
+
+TEST(TabularAttribution, LrpZeroOnABiasFreeReluMlpIsGradientTimesInputAndConservesTheLogit) {
+  auto network = load_network(test::fixtures() / "relu_mlp_no_bias.pt", {8});
+  const auto x = read_npy(test::fixtures() / "relu_mlp_no_bias.input.npy");
+  const auto targets = torch::tensor({2, 1, 0, 2, 1}, torch::kInt64);
+  const auto lrp = attribute("lrp", {{"composite", "epsilon"}, {"epsilon", 0.0}}, *network, x, targets);
+  EXPECT_TRUE(torch::allclose(lrp, attribute("gradient-x-input", nlohmann::json::object(), *network, x, targets), 1e-4, 1e-6));
+  const auto logits = network->forward(x).gather(1, targets.view({-1, 1})).squeeze(1).detach();
+  EXPECT_TRUE(torch::allclose(lrp.sum(1), logits, 1e-4, 1e-5));
+}
+
+// The Wisconsin breast-cancer table (569 rows, 30 features) as a user would give it: trained with no option but
+// the data, explained by the CSV's own feature names.
+TEST(TabularCommands, AnMlpTrainsOnBreastCancerAndItsPredictionsAreExplained) {
+  const auto table = test::fixtures() / "tables" / "breast_cancer.csv";
+  if (!fs::exists(table)) GTEST_SKIP() << "python3-sklearn did not write " << table;
+  test::TempDir dir;
+  const auto data = " --data csv:" + table.string();
+  const auto trained = test::run_prism("train" + data + " --epochs 30 --out " + (dir / "run").string());
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  const auto history = nlohmann::json::parse(std::ifstream(dir / "run" / "history.json"));
+  EXPECT_GE(history.at("epochs").back().at("test_accuracy").get<double>(), 0.95);
+  const auto model = (dir / "run" / "model.prism").string();
+  EXPECT_EQ(load_network(model)->architecture(), "mlp");
+
+  const auto out = dir / "ig";
+  const auto attributed = test::run_prism("-q attribute --model " + model + data +
+                                          " --indices 0:4 --method integrated-gradients --baseline mean --steps 200 --out " +
+                                          out.string());
+  ASSERT_EQ(attributed.exit_code, 0) << attributed.err;
+  const auto maps = read_npy(out / "attributions.npy");
+  EXPECT_EQ(maps.sizes(), (std::vector<int64_t>{4, 30}));
+  std::ifstream csv(out / "attributions.csv");
+  std::string header;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("index,target,mean radius,mean texture,", 0), 0u) << header;
+  EXPECT_TRUE(fs::exists(out / "bars" / "000-bars.png"));
+  // Completeness against the training mean: the attributions sum to f(x) - f(mean).
+  const auto summary = nlohmann::json::parse(std::ifstream(out / "summary.json"));
+  for (const auto& sample : summary["methods"][0]["samples"])
+    EXPECT_LT(std::abs(sample.at("completeness_error").get<double>()), 1e-2);
+}
+
+}  // namespace
+}  // namespace prism
