@@ -147,6 +147,52 @@ TEST(TabularCommands, AnMlpTrainsOnBreastCancerAndItsPredictionsAreExplained) {
   const auto summary = nlohmann::json::parse(std::ifstream(out / "summary.json"));
   for (const auto& sample : summary["methods"][0]["samples"])
     EXPECT_LT(std::abs(sample.at("completeness_error").get<double>()), 1e-2);
+
+  // Examples (EBE-DNN) and influence (DualView) as table rows: the test row, then its examples.
+  const auto d = dir.path().string();
+  ASSERT_EQ(test::run_prism("-q examples fit --model " + model + " --train csv:" + table.string() + " --out " + d +
+                            "/examples").exit_code, 0);
+  ASSERT_EQ(test::run_prism("-q examples explain --fit " + d + "/examples" + data + " --indices 0:2 --out " + d +
+                            "/examples-out").exit_code, 0);
+  const auto knn = nlohmann::json::parse(std::ifstream(dir / "examples-out" / "explanations.json"));
+  double weights = 0;
+  for (const auto& example : knn["samples"][0]["examples"]) weights += example.at("weight").get<double>();
+  EXPECT_NEAR(weights, 1.0, 1e-5);
+  std::ifstream rows(dir / "examples-out" / "examples-000.csv");
+  std::string first, second;
+  std::getline(rows, first), std::getline(rows, second);
+  EXPECT_EQ(first.rfind("role,index,weight,class,differs_most,mean radius,", 0), 0u) << first;
+  EXPECT_EQ(second.rfind("test,0,,", 0), 0u) << second;
+  ASSERT_EQ(test::run_prism("-q influence fit --model " + model + " --train csv:" + table.string() + " --out " + d +
+                            "/dualview").exit_code, 0);
+  ASSERT_EQ(test::run_prism("-q influence explain --fit " + d + "/dualview" + data + " --indices 0:2 --out " + d +
+                            "/influence-out").exit_code, 0);
+  EXPECT_TRUE(fs::exists(dir / "influence-out" / "influence-001.csv"));
+
+  // FLINT post hoc on the MLP: the decoder reconstructs the standardised row; each active attribute is described by
+  // the features of its top training rows.
+  ASSERT_EQ(test::run_prism("-q flint posthoc --model " + model + data + " --epochs 3 --out " + d + "/flint").exit_code, 0);
+  ASSERT_EQ(test::run_prism("-q flint interpret --flint " + d + "/flint" + data + " --indices 0:2 --out " + d +
+                            "/flint-out").exit_code, 0);
+  const auto interpretation = nlohmann::json::parse(std::ifstream(dir / "flint-out" / "interpretation.json"));
+  int active = 0;
+  for (const auto& attribute : interpretation["attributes"])
+    if (attribute.contains("strongest_features")) {
+      ++active;
+      EXPECT_EQ(attribute["strongest_features"].size(), 3u);
+    }
+  EXPECT_GE(active, 1);
+
+  // Pixel perturbation by feature, with the defaults that apply to tables (no Grad-CAM).
+  const auto perturbation = test::run_prism("-q evaluate perturbation --model " + model + data +
+                                            " --samples 20 --percentages 0,20,50 --out " + d + "/perturbation");
+  ASSERT_EQ(perturbation.exit_code, 0) << perturbation.err;
+  EXPECT_EQ(perturbation.out.find("grad-cam"), std::string::npos);
+  EXPECT_NE(perturbation.out.find("integrated-gradients"), std::string::npos);
+  test::expect_clean_failure(test::run_prism("-q evaluate road --model " + model + data + " --samples 5 --out " + d + "/road"),
+                             "table rows");
+  test::expect_clean_failure(test::run_prism("-q report --model " + model + data + " --out " + d + "/report.html"),
+                             "table rows");
 }
 
 }  // namespace

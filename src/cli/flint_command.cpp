@@ -130,7 +130,7 @@ struct InterpretCommand {
     if (global_size > 0) train = random_subset(train, global_size, 0);
     const auto summary = summarise_attributes(*network, interpreter, train.images, top, maximisation);
     FlintInterpretationOutputs interpretation{images, test.labels.index_select(0, index), chosen, outputs,
-                                              summary, train.images, test.class_names, tau, scale};
+                                              summary, train.images, test.class_names, test.feature_names, tau, scale};
     interpretation.head = {{"flint", fs::absolute(flint_dir).string()}, {"data", data.spec}};
     const auto written = write_flint_interpretation_outputs(out, interpretation);
     const auto& names = test.class_names;

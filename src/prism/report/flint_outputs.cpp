@@ -13,13 +13,29 @@
 
 namespace prism {
 namespace fs = std::filesystem;
+namespace {
+
+// An attribute's profile [F] as its three features of largest |value|: [{"feature", "sd"}].
+nlohmann::json strongest_features(const torch::Tensor& profile, const std::vector<std::string>& names) {
+  const auto order = std::get<1>(profile.abs().sort(/*stable=*/true, 0, /*descending=*/true));
+  nlohmann::json out = nlohmann::json::array();
+  for (int64_t k = 0; k < std::min<int64_t>(3, profile.size(0)); ++k) {
+    const int64_t f = order[k].item<int64_t>();
+    out.push_back({{"feature", names[f]}, {"sd", profile[f].item<double>()}});
+  }
+  return out;
+}
+
+}  // namespace
 nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const FlintInterpretationOutputs& o) {
   const auto& names = o.class_names;
   const auto f_pred = o.outputs.predictor_logits.argmax(1), g_pred = o.outputs.interpreter_logits.argmax(1);
   const auto local = local_interpretation(o.outputs.relevance, o.tau);
   const auto& class_relevance = o.summary.class_relevance;
   const int64_t J = o.outputs.attributes.size(1);
-  std::vector<std::string> attribute_names, bar_labels;
+  const bool table = o.images.dim() == 2;
+  std::vector<std::string> attribute_names, bar_labels, feature_names = o.feature_names;
+  for (int64_t f = feature_names.size(); table && f < o.images.size(1); ++f) feature_names.push_back("f" + std::to_string(f));
   for (int64_t j = 0; j < J; ++j) attribute_names.push_back(std::to_string(j)), bar_labels.push_back("phi " + std::to_string(j));
 
   nlohmann::json samples = nlohmann::json::array();
@@ -29,11 +45,16 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
     std::vector<double> values;
     for (int64_t j = 0; j < J; ++j) values.push_back(o.outputs.relevance[b][j].item<double>());
     const auto chart = bar_chart_picture(values, bar_labels, 1 / o.tau, "relevance for " + names[f]);
-    const auto image = image_picture(o.images[b], 4, "test " + std::to_string(o.indices[b]) + ": " + names[label]);
-    auto caption = torch::ones({3, 30, 200});
-    draw_text(caption, "f says " + names[f], 2, 2);
-    draw_text(caption, "g says " + names[g], 16, 2);
-    pictures.emplace_back(out / numbered_name("sample-%03lld.png", b), side_by_side({stack_rows({image, caption}, 2), chart}));
+    auto caption = torch::ones({3, table ? 44 : 30, 200});
+    if (table) draw_text(caption, "test " + std::to_string(o.indices[b]) + ": " + names[label], 2, 2);
+    draw_text(caption, "f says " + names[f], table ? 16 : 2, 2);
+    draw_text(caption, "g says " + names[g], table ? 30 : 16, 2);
+    const auto described =
+        table ? caption
+              : stack_rows({image_picture(o.images[b], 4, "test " + std::to_string(o.indices[b]) + ": " + names[label]),
+                            caption},
+                           2);
+    pictures.emplace_back(out / numbered_name("sample-%03lld.png", b), side_by_side({described, chart}));
     samples.push_back({{"index", o.indices[b]},
                        {"label", label},
                        {"predictor_prediction", f},
@@ -50,15 +71,23 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
   for (int64_t j = 0; j < J; ++j) {
     nlohmann::json top_indices = nlohmann::json::array();
     for (int64_t k = 0; k < tops.size(1); ++k) top_indices.push_back(tops[j][k].item<int64_t>());
-    rows.push_back(attribute_picture(o.summary, o.global_images, j, o.scale));
-    pictures.emplace_back(out / numbered_name("attribute-%02lld.png", j), rows.back());
     const auto activations = o.summary.outputs.attributes.select(1, j);
     attributes.push_back({{"attribute", j},
                           {"top_training_indices", top_indices},
                           {"largest_activation", activations.max().item<double>()},
                           {"mean_activation", activations.mean().item<double>()}});
+    if (table) {
+      if (activations.max().item<double>() > 0)
+        attributes.back()["strongest_features"] = strongest_features(o.summary.profiles[j], feature_names);
+      continue;
+    }
+    rows.push_back(attribute_picture(o.summary, o.global_images, j, o.scale));
+    pictures.emplace_back(out / numbered_name("attribute-%02lld.png", j), rows.back());
   }
-  pictures.emplace_back(out / "attributes.png", stack_rows(rows, 4));
+  pictures.emplace_back(out / "attributes.png",
+                        table ? matrix_picture(o.summary.profiles.t(), feature_names, attribute_names,
+                                               "feature x attribute: top samples' mean, in standard deviations")
+                              : stack_rows(rows, 4));
   nlohmann::json global = nlohmann::json::array();
   for (const auto& [c, j] : global_interpretation(class_relevance, o.tau))
     global.push_back({{"class", names[c]}, {"attribute", j}, {"relevance", class_relevance[c][j].item<double>()}});
@@ -74,7 +103,8 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
   write_file_atomic(out / "interpretation.json", interpretation.dump(2));
   write_npy(out / "relevance.npy", o.outputs.relevance);
   write_npy(out / "global-relevance.npy", class_relevance);
-  write_npy(out / "maximised.npy", o.summary.maximised);
+  if (table) write_npy(out / "profiles.npy", o.summary.profiles);
+  else write_npy(out / "maximised.npy", o.summary.maximised);
   for (const auto& [path, picture] : pictures) write_png(path, picture);
   return interpretation;
 }

@@ -82,6 +82,8 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   for (const auto i : o.indices)
     require(i >= 0 && i < test.size(), "index " + std::to_string(i) + " is outside the data (" +
                                            std::to_string(test.size()) + " samples)");
+  require(test.is_image(), "the report draws images, and " + test.name + " holds table rows; read the CSV files and "
+                           "bar charts that attribute, examples, influence and flint interpret write instead");
   auto network = load_network(o.model, test.sample_shape());
   network->set_training(false);
   const auto& chosen = o.indices;

@@ -50,6 +50,15 @@ AttributeSummary summarise_attributes(Network& network, FlintInterpreter& interp
   s.class_relevance = global_relevance(s.outputs.relevance, predicted, interpreter->architecture().num_classes);
   s.top_samples = top_activating(s.outputs.attributes, std::min(top, samples.size(0)));
   const int64_t attributes = s.outputs.attributes.size(1);
+  if (samples.dim() == 2) {
+    const auto standardised = normalize(samples, network.normalization());
+    s.profiles = standardised.index_select(0, s.top_samples.flatten())
+                     .view({attributes, s.top_samples.size(1), samples.size(1)})
+                     .mean(1);
+    // An attribute that is never active has no top samples to speak of.
+    s.profiles.masked_fill_((s.outputs.attributes.amax(0) <= 0).unsqueeze(1), 0);
+    return s;
+  }
   s.maximised = maximise_attributes(network, interpreter, samples.index_select(0, s.top_samples.select(1, 0)),
                                     torch::arange(attributes), options);
   return s;

@@ -37,12 +37,15 @@ torch::Tensor maximise_attributes(Network& network, FlintInterpreter& interprete
 
 // What the attributes stand for over a set of (training) samples, as prism flint interpret and prism report
 // show it: the global relevance matrix (relevance for f's predicted class), each attribute's top samples and
-// its activation-maximisation image started from the top one.
+// its activation-maximisation image started from the top one (for table rows, which have no picture to optimise:
+// the mean standardised features of its top samples instead).
 struct AttributeSummary {
   FlintOutputs outputs;           // on the samples
   torch::Tensor class_relevance;  // [classes, J]
   torch::Tensor top_samples;      // [J, k] indices into the samples
-  torch::Tensor maximised;        // [J, C, H, W]
+  torch::Tensor maximised;        // [J, C, H, W] (images)
+  // [J, F] (table rows): the top samples' mean features, in standard deviations (0 for a never active attribute)
+  torch::Tensor profiles;
 };
 AttributeSummary summarise_attributes(Network& network, FlintInterpreter& interpreter, const torch::Tensor& samples,
                                       int64_t top, const ActivationMaximisationOptions& options = {});

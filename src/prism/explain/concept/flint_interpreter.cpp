@@ -18,8 +18,9 @@ std::vector<int64_t> to_shape(const nlohmann::json& value) { return value.get<st
 std::vector<torch::Tensor> probe_layers(Network& network, const std::vector<std::string>& layers) {
   network.set_training(false);
   torch::NoGradGuard no_grad;
-  const auto& shape = network.input_shape();
-  const auto blank = torch::zeros({1, shape[0], shape[1], shape[2]}).to(network.device());
+  auto shape = network.input_shape();
+  shape.insert(shape.begin(), 1);
+  const auto blank = torch::zeros(shape).to(network.device());
   return forward_with_layers(network, blank, layers).second;
 }
 
@@ -49,7 +50,7 @@ FlintArchitecture FlintArchitecture::from_json(const nlohmann::json& record) {
     return (shape.size() == rank1 || shape.size() == rank2) &&
            std::all_of(shape.begin(), shape.end(), [](int64_t s) { return s >= 1 && s <= (1 << 20); });
   };
-  bool valid = !a.layers.empty() && a.layers.size() == a.layer_shapes.size() && positive(a.input_shape, 3, 3) &&
+  bool valid = !a.layers.empty() && a.layers.size() == a.layer_shapes.size() && positive(a.input_shape, 1, 3) &&
                a.num_classes >= 2 && a.attributes >= 2 && a.attributes <= 4096 && a.psi_channels >= 1 &&
                a.psi_channels <= 4096 && a.psi_grid >= 1 && a.psi_grid <= 64 && a.head_dropout >= 0 &&
                a.head_dropout < 1;
@@ -124,6 +125,11 @@ FlintInterpreterImpl::FlintInterpreterImpl(FlintArchitecture architecture) : arc
   psi_linear_ = register_module("psi_linear", torch::nn::Linear(psi_features, a.attributes));
   head_dropout_ = register_module("head_dropout", torch::nn::Dropout(a.head_dropout));
   head_ = register_module("head", torch::nn::Linear(a.attributes, a.num_classes));
+  if (a.input_shape.size() == 1) {  // table rows: a two-layer MLP back to the standardised features
+    decoder_linear_ = register_module("decoder_linear", torch::nn::Linear(a.attributes, kTableDecoderWidth));
+    decoder_out_ = register_module("decoder_out", torch::nn::Linear(kTableDecoderWidth, a.input_shape[0]));
+    return;
+  }
   decoder_h_ = (a.input_shape[1] + 3) / 4;
   decoder_w_ = (a.input_shape[2] + 3) / 4;
   decoder_linear_ = register_module("decoder_linear", torch::nn::Linear(a.attributes, 32 * decoder_h_ * decoder_w_));
@@ -160,11 +166,16 @@ torch::Tensor FlintInterpreterImpl::attributes(const std::vector<torch::Tensor>&
 torch::Tensor FlintInterpreterImpl::classify(const torch::Tensor& phi) { return head_(head_dropout_(phi)); }
 
 torch::Tensor FlintInterpreterImpl::decode(const torch::Tensor& phi) {
+  if (decoder_out_) return decoder_out_(torch::relu(decoder_linear_(phi)));
   auto x = torch::relu(decoder_linear_(phi)).view({phi.size(0), 32, decoder_h_, decoder_w_});
   x = decoder_up2_(torch::relu(decoder_up1_(x)));
   // 4·⌈H/4⌉ ≥ H: crop the surplus rows and columns.
   x = x.narrow(2, 0, architecture_.input_shape[1]).narrow(3, 0, architecture_.input_shape[2]);
   return torch::sigmoid(x);
+}
+
+torch::Tensor FlintInterpreterImpl::decoder_target(const torch::Tensor& inputs, const Normalization& normalization) const {
+  return inputs.dim() == 2 ? normalize(inputs, normalization) : inputs;
 }
 
 void FlintInterpreterImpl::save(const std::filesystem::path& dir) {

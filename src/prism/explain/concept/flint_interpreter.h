@@ -51,8 +51,12 @@ class FlintInterpreterImpl : public torch::nn::Module {
   // g's logits h(Φ) [B, classes].
   torch::Tensor classify(const torch::Tensor& phi);
   // d(Φ) [B, C, H, W] in [0, 1]: linear to 32 maps of ⌈H/4⌉×⌈W/4⌉ → two transposed convolutions (×2 each, 16
-  // then C channels) → sigmoid.
+  // then C channels) → sigmoid. For table rows, d(Φ) [B, F]: linear to kTableDecoderWidth → ReLU → linear to the
+  // standardised features.
   torch::Tensor decode(const torch::Tensor& phi);
+  // What decode reconstructs of `inputs`: images as they are, table rows standardised (so that every feature
+  // weighs alike in the input-fidelity loss, whatever its unit).
+  torch::Tensor decoder_target(const torch::Tensor& inputs, const Normalization& normalization) const;
   // h's weights W [classes, J].
   torch::Tensor head_weight() const { return head_->weight; }
   const FlintArchitecture& architecture() const { return architecture_; }
@@ -70,6 +74,8 @@ class FlintInterpreterImpl : public torch::nn::Module {
   torch::nn::Linear head_{nullptr};
   torch::nn::Linear decoder_linear_{nullptr};
   torch::nn::ConvTranspose2d decoder_up1_{nullptr}, decoder_up2_{nullptr};
+  torch::nn::Linear decoder_out_{nullptr};  // table rows only
+  static constexpr int64_t kTableDecoderWidth = 64;
 };
 TORCH_MODULE(FlintInterpreter);
 

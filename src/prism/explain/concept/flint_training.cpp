@@ -187,7 +187,8 @@ std::vector<FlintEpochRecord> train_flint(Network& network, FlintInterpreter& in
       }
       const auto phi = interpreter->attributes(hidden);
       const auto g_logits = interpreter->classify(phi);
-      const auto terms = flint_loss_terms(logits, labels, g_logits, phi, interpreter->decode(phi), images,
+      const auto terms = flint_loss_terms(logits, labels, g_logits, phi, interpreter->decode(phi),
+                                          interpreter->decoder_target(images, network.normalization()),
                                           o.weights.input_fidelity);
       const auto loss = flint_total_loss(terms, o.weights, epoch, o.train_predictor);
       optimizer.zero_grad();
