@@ -2,7 +2,7 @@
 """Writes the TorchScript fixtures prism's tests load, with PyTorch's own outputs as references.
 
 Run with Debian's python3-torch (and python3-torchvision for the ResNet-18):
-    /usr/bin/python3 scripts/make_torchscript_fixtures.py OUT_DIR
+    /usr/bin/python3 scripts/make_torchscript_fixtures.py OUT_DIR [--tables: only the table fixtures]
 For each model NAME it writes NAME.pt (torch.jit.save of torch.jit.script), NAME.input.npy and
 NAME.logits.npy (PyTorch's logits for that input), and for some an activation PyTorch computed
 at a named point, NAME.<layer>.npy, for the tests to compare prism's taps with.
@@ -355,4 +355,8 @@ def write_hooks(out, name, model, x):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "fixtures")
+    if "--tables" in sys.argv:  # only the table fixtures (scripts/reproduce_tabular.sh)
+        os.makedirs(sys.argv[1], exist_ok=True)
+        tabular_fixtures(sys.argv[1])
+    else:
+        main(sys.argv[1] if len(sys.argv) > 1 else "fixtures")

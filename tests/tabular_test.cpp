@@ -102,6 +102,12 @@ TEST(TabularAttribution, OnALogisticRegressionIgAndGradientTimesInputAreTheWeigh
                               expected, 1e-4, 1e-5));
   EXPECT_TRUE(torch::allclose(attribute("saliency", nlohmann::json::object(), *network, x, targets),  // the plain gradient
                               weights, 1e-5, 1e-6));
+  // Occlusion covers each feature alone: with a zero fill, f_c(x) - f_c(x without x_i) = w_ci x_i.
+  EXPECT_TRUE(torch::allclose(attribute("occlusion", {{"fill", 0.0}}, *network, x, targets), expected, 1e-4, 1e-5));
+  // Methods that need an image's grid refuse in one line that says why.
+  for (const auto* method : {"grad-cam", "rise", "kernel-shap"})
+    EXPECT_NE(error_of([&] { attribute(method, nlohmann::json::object(), *network, x, targets); }).find("table rows"),
+              std::string::npos) << method;
   // A sample of another width is refused, naming the shape the model takes.
   EXPECT_NE(error_of([&] { attribute("saliency", nlohmann::json::object(), *network, x.narrow(1, 0, 7), targets); }).find("[B, 8]"),
             std::string::npos);

@@ -58,6 +58,8 @@ torch::Tensor GradCam::layer_map(Network& network, const torch::Tensor& inputs, 
 
 torch::Tensor GradCam::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
+  require(inputs.dim() == 4, "the CAM methods weight a convolutional feature map, which a model of table rows does "
+                             "not have; use occlusion, integrated-gradients or another feature method");
   if (options_.layer.empty()) options_.layer = default_layer(network);
   network.layer(options_.layer);
   network.set_training(false);

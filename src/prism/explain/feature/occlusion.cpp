@@ -14,8 +14,26 @@ Occlusion::Occlusion(OcclusionOptions options) : options_(options) {
 
 nlohmann::json Occlusion::options() const { return options_json(options_); }
 
+// Table rows [B, F]: each feature set to `fill` alone; its attribution is the target's drop.
+torch::Tensor Occlusion::occlude_features(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
+  const auto reference = target_scores(network, inputs, targets);
+  const int64_t features = inputs.size(1);
+  auto total = torch::zeros_like(inputs);
+  const int64_t per_chunk = std::max<int64_t>(1, options_.internal_batch_size / inputs.size(0));
+  for (int64_t start = 0; start < features; start += per_chunk) {
+    const int64_t chunk = std::min(per_chunk, features - start);
+    std::vector<torch::Tensor> copies;
+    for (int64_t f = start; f < start + chunk; ++f) copies.push_back(inputs.clone().index_fill_(1, torch::tensor({f}), options_.fill));
+    const auto scores =
+        target_scores(network, torch::cat(copies), targets.repeat({chunk})).view({chunk, inputs.size(0)});
+    total.narrow(1, start, chunk).copy_((reference.unsqueeze(0) - scores).t());
+  }
+  return total;
+}
+
 torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
+  if (inputs.dim() == 2) return occlude_features(network, inputs, targets);
   const int64_t height = inputs.size(2), width = inputs.size(3), patch = options_.patch;
   require(patch <= height && patch <= width, "the occlusion patch (" + std::to_string(patch) +
                                                  " pixels) is larger than the " + std::to_string(height) + "x" +

@@ -1,6 +1,7 @@
 // Occlusion (Zeiler and Fergus 2014, §4.2): slide a patch of `fill` over the image; the drop of f_c
 // when a patch is covered is credited to its pixels, averaged over the patches covering each pixel
-// (as Captum's Occlusion). Occluded copies run `internal_batch_size` at a time.
+// (as Captum's Occlusion). On table rows [B, F] each feature is covered alone (patch and stride are for images),
+// as Captum's FeatureAblation does per feature. Occluded copies run `internal_batch_size` at a time.
 #pragma once
 #include "prism/explain/feature/attributor.h"
 
@@ -29,6 +30,7 @@ class Occlusion : public FeatureAttributor {
   nlohmann::json options() const override;
 
  private:
+  torch::Tensor occlude_features(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets);
   OcclusionOptions options_;
 };
 

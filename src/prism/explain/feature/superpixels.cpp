@@ -122,7 +122,8 @@ void check_segmentation_options(const SegmentationOptions& options, const std::s
 
 torch::Tensor segment_images(const torch::Tensor& images, const SegmentationOptions& options) {
   check_segmentation_options(options, "segmentation");
-  require(images.dim() == 4, "superpixels need images [B, C, H, W], not " + std::to_string(images.dim()) + "-d input");
+  require(images.dim() == 4, "superpixels need images [B, C, H, W], not " + std::to_string(images.dim()) +
+                                 "-d input; for table rows use occlusion (each feature alone) or integrated-gradients");
   const int64_t batch = images.size(0), height = images.size(2), width = images.size(3);
   if (options.segmentation == "grid")
     return grid_labels(height, width, options.cell).unsqueeze(0).expand({batch, height, width}).contiguous();
