@@ -12,12 +12,12 @@ seconds=${1:-60}
 seed=${PRISM_FUZZ_SEED:-1}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(npy idx cifar image model_file fit_record torchscript)
+[ ${#targets[@]} -gt 0 ] || targets=(npy csv idx cifar image model_file fit_record torchscript)
 [ -f build/libprism.a ] || { echo "fuzz: build prism first (./scripts/setup)" >&2; exit 1; }
 command -v clang++ > /dev/null || { echo "fuzz: clang++ not found (./scripts/setup installs clang)" >&2; exit 1; }
 
 # Each parser source is compiled apart in libprism.a (SKIP_UNITY_BUILD_INCLUSION in CMakeLists.txt): keep in step.
-declare -A parser=([npy]=src/prism/io/npy.cpp [idx]=src/prism/data/readers.cpp [cifar]=src/prism/data/readers.cpp
+declare -A parser=([npy]=src/prism/io/npy.cpp [csv]=src/prism/io/csv.cpp [idx]=src/prism/data/readers.cpp [cifar]=src/prism/data/readers.cpp
                    [image]=src/prism/data/readers.cpp [model_file]=src/prism/model/model_file.cpp
                    [fit_record]=src/prism/explain/data/attributor.cpp
                    [torchscript]="src/prism/model/torchscript_archive.cpp src/prism/model/torchscript.cpp")
