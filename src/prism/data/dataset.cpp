@@ -4,6 +4,13 @@
 
 namespace prism {
 
+std::vector<std::string> feature_labels(const std::vector<std::string>& names, int64_t count) {
+  if (!names.empty()) return names;
+  std::vector<std::string> labels;
+  for (int64_t f = 0; f < count; ++f) labels.push_back("f" + std::to_string(f));
+  return labels;
+}
+
 std::string shape_string(at::IntArrayRef sizes) {
   std::string out = "[";
   for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);

@@ -48,6 +48,9 @@ struct Dataset {
 Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor labels,
                      std::vector<std::string> class_names, Normalization normalization);
 
+// A table's column names: `names`, or f0, f1, ... for the `count` features when there are none.
+std::vector<std::string> feature_labels(const std::vector<std::string>& names, int64_t count);
+
 // "[2, 1, 28, 28]", for error messages.
 std::string shape_string(at::IntArrayRef sizes);
 

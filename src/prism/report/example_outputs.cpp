@@ -44,10 +44,10 @@ torch::Tensor xda_picture(const ExampleOutputs& o, const torch::Tensor& image, c
 // A table explanation as CSV rows: the test row, then each example with how far its features lie from it.
 class ExampleTable {
  public:
-  ExampleTable(const ExampleOutputs& o, int64_t b, const std::string& value_name) : o_(o), test_row_(o.images[b]) {
+  ExampleTable(const ExampleOutputs& o, int64_t b, const std::string& value_name)
+      : o_(o), test_row_(o.images[b]), names_(feature_labels(o.train->feature_names, test_row_.size(0))) {
     csv_ = "role,index," + value_name + ",class,differs_most";
-    const auto& names = o.train->feature_names;
-    for (int64_t f = 0; f < test_row_.size(0); ++f) csv_ += "," + csv_cell(names.empty() ? "f" + std::to_string(f) : names[f]);
+    for (const auto& name : names_) csv_ += "," + csv_cell(name);
     csv_ += "\n";
     add("test", o.indices[b], std::nan(""), o.labels[b].item<int64_t>(), test_row_);
   }
@@ -66,11 +66,10 @@ class ExampleTable {
     auto gap = row - test_row_;
     if (!norm.empty()) gap = gap / torch::tensor(norm.std);
     const auto order = std::get<1>(gap.abs().sort(/*stable=*/true, 0, /*descending=*/true));
-    const auto& names = o_.train->feature_names;
     std::string text;
     for (int64_t k = 0; k < std::min<int64_t>(3, gap.size(0)); ++k) {
       const int64_t f = order[k].item<int64_t>();
-      text += (text.empty() ? "" : "; ") + (names.empty() ? "f" + std::to_string(f) : names[f]) +
+      text += (text.empty() ? "" : "; ") + names_[f] +
               value_text(norm.empty() ? " %+.3g" : " %+.2g sd", gap[f].item<double>());
     }
     return text;
@@ -78,6 +77,7 @@ class ExampleTable {
 
   const ExampleOutputs& o_;
   torch::Tensor test_row_;
+  std::vector<std::string> names_;  // the table's columns
   std::string csv_;
 };
 

@@ -18,16 +18,9 @@ namespace {
 // At most this many features per bar chart: the largest by |attribution|.
 constexpr int64_t kMostBars = 20;
 
-std::vector<std::string> names_of_features(const FeatureOutputs& o) {
-  if (!o.feature_names.empty()) return o.feature_names;
-  std::vector<std::string> names;
-  for (int64_t f = 0; f < o.inputs.size(1); ++f) names.push_back("f" + std::to_string(f));
-  return names;
-}
-
 // One row per sample: its index, target and the attribution of every feature.
 std::string attribution_table(const FeatureOutputs& o, const torch::Tensor& maps) {
-  const auto names = names_of_features(o);
+  const auto names = feature_labels(o.feature_names, o.inputs.size(1));
   std::string csv = "index,target";
   for (const auto& name : names) csv += "," + csv_cell(name);
   csv += "\n";
@@ -47,7 +40,7 @@ std::string attribution_table(const FeatureOutputs& o, const torch::Tensor& maps
 
 // The sample's features by decreasing |attribution| (the first kMostBars), scaled by the largest.
 torch::Tensor feature_bars(const FeatureOutputs& o, const torch::Tensor& row, const std::string& title) {
-  const auto names = names_of_features(o);
+  const auto names = feature_labels(o.feature_names, o.inputs.size(1));
   const auto order = std::get<1>(row.abs().sort(/*stable=*/true, 0, /*descending=*/true));
   const double largest = std::max(row.abs().max().item<double>(), 1e-30);
   std::vector<double> values;

@@ -34,8 +34,8 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
   const auto& class_relevance = o.summary.class_relevance;
   const int64_t J = o.outputs.attributes.size(1);
   const bool table = o.images.dim() == 2;
-  std::vector<std::string> attribute_names, bar_labels, feature_names = o.feature_names;
-  for (int64_t f = feature_names.size(); table && f < o.images.size(1); ++f) feature_names.push_back("f" + std::to_string(f));
+  std::vector<std::string> attribute_names, bar_labels;
+  const auto feature_names = table ? feature_labels(o.feature_names, o.images.size(1)) : std::vector<std::string>{};
   for (int64_t j = 0; j < J; ++j) attribute_names.push_back(std::to_string(j)), bar_labels.push_back("phi " + std::to_string(j));
 
   nlohmann::json samples = nlohmann::json::array();
