@@ -15,7 +15,7 @@ std::unique_ptr<prism::Network> fresh_cnn(const prism::Dataset& data, uint64_t s
   prism::ZooOptions options;
   options.seed = seed;
   auto network = prism::make_zoo_network(options);
-  prism::set_metadata(*network, data.image_shape(), 10, data.class_names, data.normalization);
+  prism::set_metadata(*network, data.sample_shape(), 10, data.class_names, data.normalization);
   return network;
 }
 

@@ -60,7 +60,7 @@ double prism_epoch(const prism::Dataset& data, uint64_t seed) {
   prism::ZooOptions options;
   options.seed = seed;
   auto network = prism::make_zoo_network(options);
-  prism::set_metadata(*network, data.image_shape(), 10, data.class_names, data.normalization);
+  prism::set_metadata(*network, data.sample_shape(), 10, data.class_names, data.normalization);
   prism::TrainOptions training;
   training.epochs = 1;
   training.seed = seed;
