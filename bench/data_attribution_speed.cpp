@@ -1,7 +1,7 @@
 // Data attribution on Fashion-MNIST (issue 6): DualView's fit against LIBLINEAR's MCSVM_CS on the same
 // penultimate features, tolerance and C, in the same run; the share of support vectors per C; the time to
 // explain 2,000 test points; the cache size; and the same figures for every baseline.
-//   build/bench/bench_data_attribution [model.prism=runs/fmnist-cnn/model.prism] [train size=60000]
+//   build/bench/bench_data_attribution [model.prism=runs/fmnist-cnn/model.prism] [train size=60000] [test points=2000]
 #include <linear.h>
 #include <prism/prism.h>
 
@@ -48,10 +48,11 @@ double liblinear_fit_seconds(const torch::Tensor& x, const torch::Tensor& y, dou
 int main(int argc, char** argv) {
   const std::string model = argc > 1 ? argv[1] : "runs/fmnist-cnn/model.prism";
   const int64_t train_size = argc > 2 ? std::atoll(argv[2]) : 60000;
+  const int64_t test_size = argc > 3 ? std::atoll(argv[3]) : 2000;
   prism::set_threads(prism::available_cores());
   prism::set_quiet(true);
   const auto train = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Train), train_size, 0);
-  const auto test = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Test), 2000, 0);
+  const auto test = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Test), test_size, 0);
   auto network = prism::load_network(model, {1, 28, 28});
   network->set_training(false);
   const auto layer = prism::last_linear_layer(*network);
@@ -63,8 +64,9 @@ int main(int argc, char** argv) {
     torch::NoGradGuard no_grad;
     targets = network->forward(test.images).argmax(1);
   }
-  std::printf("model %s: %lld training samples, %lld features (extracted in %.1f s), 2000 test points\n\n",
-              model.c_str(), static_cast<long long>(train.size()), static_cast<long long>(features.size(1)), feature_seconds);
+  std::printf("model %s: %lld training samples, %lld features (extracted in %.1f s), %lld test points\n\n",
+              model.c_str(), static_cast<long long>(train.size()), static_cast<long long>(features.size(1)), feature_seconds,
+              static_cast<long long>(test.size()));
 
   std::printf("| C | DualView fit s | LIBLINEAR fit s | ratio | support vectors | passes | relative duality gap |\n"
               "| --- | --- | --- | --- | --- | --- | --- |\n");
@@ -85,8 +87,8 @@ int main(int argc, char** argv) {
   start = std::chrono::steady_clock::now();
   prism::penultimate_features(*network, layer, test.images);
   const double test_features = seconds_since(start);
-  std::printf("\nforward pass to the features of the 2,000 test points: %.3f s\n\n", test_features);
-  std::printf("| method | fit s | explain 2,000 s (with features) | cache MiB |\n| --- | --- | --- | --- |\n");
+  std::printf("\nforward pass to the features of the %lld test points: %.3f s\n\n", static_cast<long long>(test.size()), test_features);
+  std::printf("| method | fit s | explain %lld s (with features) | cache MiB |\n| --- | --- | --- | --- |\n", static_cast<long long>(test.size()));
   const auto run = std::filesystem::absolute(model).parent_path();
   for (const auto& method : prism::data_methods()) {
     nlohmann::json options = nlohmann::json::object();

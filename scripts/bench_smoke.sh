@@ -20,7 +20,7 @@ run() {
   echo "bench smoke: $* ($(( SECONDS - start )) s)"
 }
 run "$build/bench/bench_train_throughput" 256 1
-run "$build/bench/bench_data_attribution" "$model" 1000
+run "$build/bench/bench_data_attribution" "$model" 100 50
 run "$build/bench/bench_flint_epoch" 64 16 1
 run "$build/bench/bench_torchscript_load" "$fixtures/resnet18.pt" 3,32,32 1
 run "$build/bench/bench_op_level_network" "$fixtures/tv_resnet50.pt" 3,32,32 2 1
