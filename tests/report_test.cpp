@@ -11,22 +11,6 @@ namespace {
 
 using test::run_prism;
 
-std::string read_text(const std::filesystem::path& path) {
-  const auto bytes = test::read_bytes(path);
-  return {bytes.begin(), bytes.end()};
-}
-
-// Runs headless Chromium on `page` at `width` × 900 CSS pixels with extra `arguments`; stdout and stderr.
-test::CommandResult chromium(const std::filesystem::path& page, int width, const std::string& arguments) {
-  const auto dir = page.parent_path();
-  const std::string command = "timeout 120 chromium --headless=new --no-sandbox --disable-gpu --enable-logging=stderr "
-                              "--v=0 --window-size=" + std::to_string(width) + ",900 " + arguments + " file://" +
-                              page.string() + " > " + (dir / "chromium.out").string() + " 2> " +
-                              (dir / "chromium.err").string();
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(dir / "chromium.out"), read_text(dir / "chromium.err")};
-}
-
 class Report : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -65,7 +49,7 @@ TEST_F(Report, LoadsCleanlyInHeadlessChromiumWithEverySection) {
   const auto result = run_prism(base() + "--indices 0:3 --evaluations " + (dir_->path() / "perturbation").string() +
                                 " --out " + page.string());
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto html = read_text(page);
+  const auto html = test::read_text(page);
   EXPECT_LT(html.size(), 2u << 20) << "three samples should stay under 2 MiB";
   for (const auto* section : {"id=\"sample-0\"", "id=\"sample-2\"", "Which pixels", "pruned-gradient",
                               "Which training examples", "Proponents (dualview)", "Opponents (dualview)", "XDA",
@@ -76,7 +60,7 @@ TEST_F(Report, LoadsCleanlyInHeadlessChromiumWithEverySection) {
   EXPECT_EQ(html.find("src=\"http"), std::string::npos);  // self-contained: nothing fetched
 
   // A phone-sized window: the page's own check finds every image decoded and nothing wider than the screen.
-  const auto dom = chromium(page, 390, "--dump-dom");
+  const auto dom = test::chromium(page, 390, "--dump-dom");
   ASSERT_EQ(dom.exit_code, 0) << "is chromium installed? run scripts/setup\n" << dom.err;
   EXPECT_NE(dom.out.find("data-broken-images=\"0\""), std::string::npos) << dom.out.substr(0, 2000);
   EXPECT_NE(dom.out.find("data-overflow=\"no\""), std::string::npos);
@@ -84,7 +68,7 @@ TEST_F(Report, LoadsCleanlyInHeadlessChromiumWithEverySection) {
   EXPECT_EQ(dom.err.find("CONSOLE"), std::string::npos) << dom.err;  // no console messages or script errors
 
   const auto shot = dir_->path() / "page/screenshot.png";
-  const auto screenshot = chromium(page, 1280, "--screenshot=" + shot.string());
+  const auto screenshot = test::chromium(page, 1280, "--screenshot=" + shot.string());
   ASSERT_EQ(screenshot.exit_code, 0) << screenshot.err;
   EXPECT_EQ(read_image(shot, 3).size(2), 1280);
 }

@@ -2,6 +2,7 @@
 // linear and ReLU models, and a built-in MLP trained and explained end to end on a real table.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include "prism/prism.h"
@@ -104,8 +105,15 @@ TEST(TabularAttribution, OnALogisticRegressionIgAndGradientTimesInputAreTheWeigh
                               weights, 1e-5, 1e-6));
   // Occlusion covers each feature alone: with a zero fill, f_c(x) - f_c(x without x_i) = w_ci x_i.
   EXPECT_TRUE(torch::allclose(attribute("occlusion", {{"fill", 0.0}}, *network, x, targets), expected, 1e-4, 1e-5));
+  // The superpixel methods take each feature as a segment. On a linear model the Shapley values from a zero baseline
+  // are w_c ⊙ x exactly (KernelSHAP enumerates all 254 coalitions of 8 features), and so is feature ablation.
+  EXPECT_TRUE(torch::allclose(attribute("kernel-shap", nlohmann::json::object(), *network, x, targets), expected, 1e-3, 1e-4));
+  EXPECT_TRUE(torch::allclose(attribute("feature-ablation", nlohmann::json::object(), *network, x, targets), expected,
+                              1e-4, 1e-5));
+  // LIME without its ridge fits the linear score in the coalitions exactly: its coefficients are w_c ⊙ x too.
+  EXPECT_TRUE(torch::allclose(attribute("lime", {{"ridge", 0.0}}, *network, x, targets), expected, 1e-3, 1e-4));
   // Methods that need an image's grid refuse in one line that says why.
-  for (const auto* method : {"grad-cam", "rise", "kernel-shap"})
+  for (const auto* method : {"grad-cam", "rise"})
     EXPECT_NE(error_of([&] { attribute(method, nlohmann::json::object(), *network, x, targets); }).find("table rows"),
               std::string::npos) << method;
   // A sample of another width is refused, naming the shape the model takes.
@@ -154,6 +162,21 @@ TEST(TabularCommands, AnMlpTrainsOnBreastCancerAndItsPredictionsAreExplained) {
   for (const auto& sample : summary["methods"][0]["samples"])
     EXPECT_LT(std::abs(sample.at("completeness_error").get<double>()), 1e-2);
 
+  // KernelSHAP over the 30 features, a removed feature set to its training mean: Σ φ = f_c(x) − f_c(mean) (the
+  // efficiency constraint, exact), and the 30 values are not all one.
+  {
+    auto network = load_network(model);
+    const auto x = load_dataset("csv:" + table.string(), Split::Test).images.narrow(0, 0, 3);
+    const auto targets = network->forward(x).argmax(1);
+    const auto shap = attribute("kernel-shap", {{"samples", 500}}, *network, x, targets);
+    const auto mean = torch::tensor(network->normalization().mean).unsqueeze(0).expand_as(x);
+    const auto score = [&](const torch::Tensor& in) {
+      return network->forward(in).gather(1, targets.view({-1, 1})).squeeze(1).detach();
+    };
+    EXPECT_TRUE(torch::allclose(shap.sum(1), score(x) - score(mean), 1e-3, 1e-3));
+    EXPECT_GT(shap.std(1).min().item<double>(), 0);
+  }
+
   // Examples (EBE-DNN) and influence (DualView) as table rows: the test row, then its examples.
   const auto d = dir.path().string();
   ASSERT_EQ(test::run_prism("-q examples fit --model " + model + " --train csv:" + table.string() + " --out " + d +
@@ -201,8 +224,61 @@ TEST(TabularCommands, AnMlpTrainsOnBreastCancerAndItsPredictionsAreExplained) {
   EXPECT_NE(perturbation.out.find("integrated-gradients"), std::string::npos);
   test::expect_clean_failure(test::run_prism("-q evaluate road --model " + model + data + " --samples 5 --out " + d + "/road"),
                              "table rows");
-  test::expect_clean_failure(test::run_prism("-q report --model " + model + data + " --out " + d + "/report.html"),
-                             "table rows");
+
+  // The report on table rows: the row's values, bar charts per method, examples and proponents as table rows,
+  // FLINT's attributes by their features, the methods' mean |attribution|, and the evaluation; it loads cleanly.
+  const auto page = dir / "page" / "report.html";
+  const auto report = test::run_prism("-q report --model " + model + data + " --indices 0:2 --examples " + d +
+                                      "/examples --k 3 --influence " + d + "/dualview --top 2 --flint " + d +
+                                      "/flint --evaluations " + d + "/perturbation --out " + page.string());
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const auto html = test::read_text(page);
+  for (const auto* part : {"<th>mean radius</th>", "Which features: feature attribution", "<td>neighbour</td>",
+                           "<td>proponent</td>", "<td>opponent</td>", "Which concepts: FLINT",
+                           "id=\"features-overall\"", "Feature perturbation"})
+    EXPECT_NE(html.find(part), std::string::npos) << part;
+  EXPECT_EQ(html.find("grad-cam"), std::string::npos);  // the CAMs need a convolutional map
+  const auto dom = test::chromium(page, 390, "--dump-dom");
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  EXPECT_NE(dom.out.find("data-broken-images=\"0\""), std::string::npos);
+  EXPECT_NE(dom.out.find("data-overflow=\"no\""), std::string::npos);  // wide tables scroll in their own box
+}
+
+// Sanity checks, ROAR and the single-map measures on table rows: what is defined for a vector of features runs
+// (HOG, which needs neighbouring pixels, is left out), and every number is finite.
+TEST(TabularCommands, SanityRoarAndMapMeasuresRunOnTableRows) {
+  const auto table = test::fixtures() / "tables" / "breast_cancer.csv";
+  if (!fs::exists(table)) GTEST_SKIP() << "python3-sklearn did not write " << table;
+  test::TempDir dir;
+  const auto d = dir.path().string();
+  const auto data = " --data csv:" + table.string();
+  ASSERT_EQ(test::run_prism("-q train" + data + " --epochs 10 --out " + d + "/run").exit_code, 0);
+  const auto model = " --model " + d + "/run/model.prism" + data;
+
+  const auto sanity = test::run_prism("-q evaluate sanity" + model + " --samples 8 --methods saliency,integrated-gradients "
+                                      "--out " + d + "/sanity");
+  ASSERT_EQ(sanity.exit_code, 0) << sanity.err;
+  const auto curves = nlohmann::json::parse(std::ifstream(dir / "sanity" / "sanity.json"));
+  for (const auto& method : curves.at("methods")) {
+    EXPECT_FALSE(method.contains("hog_pearson"));
+    EXPECT_DOUBLE_EQ(method.at("spearman")[0].get<double>(), 1.0);  // the original map against itself
+    for (const auto* measure : {"spearman", "spearman_abs", "ssim"})
+      for (const auto& value : method.at(measure)) EXPECT_TRUE(std::isfinite(value.get<double>())) << measure;
+    EXPECT_LT(method.at("spearman").back().get<double>(), 0.9);  // randomising every layer changes the map
+  }
+
+  const auto roar = test::run_prism("-q evaluate roar" + model + " --methods saliency --no-random --fractions 30 "
+                                    "--epochs 2 --out " + d + "/roar");
+  ASSERT_EQ(roar.exit_code, 0) << roar.err;
+  EXPECT_NE(test::read_text(dir / "roar" / "roar.svg").find("features removed"), std::string::npos);
+
+  const auto measures = test::run_prism("-q evaluate measures" + model + " --samples 4 --methods saliency,smoothgrad,"
+                                        "kernel-shap --out " + d + "/measures");
+  ASSERT_EQ(measures.exit_code, 0) << measures.err;
+  const auto values = nlohmann::json::parse(std::ifstream(dir / "measures" / "measures.json"));
+  for (const auto& method : values.at("methods"))
+    for (const auto& [name, value] : method.items())
+      if (value.is_object()) EXPECT_TRUE(std::isfinite(value.at("mean").get<double>())) << name;
 }
 
 }  // namespace

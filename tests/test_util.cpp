@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -39,6 +40,21 @@ const Dataset& fashion_test() {
 const Dataset& fashion_train() {
   static const Dataset data = load_dataset("fashion-mnist", Split::Train);
   return data;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  const auto bytes = read_bytes(path);
+  return {bytes.begin(), bytes.end()};
+}
+
+CommandResult chromium(const std::filesystem::path& page, int width, const std::string& arguments) {
+  const auto dir = page.parent_path();
+  const std::string command = "timeout 120 chromium --headless=new --no-sandbox --disable-gpu --enable-logging=stderr "
+                              "--v=0 --window-size=" + std::to_string(width) + ",900 " + arguments + " file://" +
+                              page.string() + " > " + (dir / "chromium.out").string() + " 2> " +
+                              (dir / "chromium.err").string();
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(dir / "chromium.out"), read_text(dir / "chromium.err")};
 }
 
 CommandResult run_prism(const std::string& arguments) {

@@ -24,6 +24,7 @@ class TempDir {
 
 void write_bytes(const std::filesystem::path& path, const std::vector<uint8_t>& bytes);
 std::vector<uint8_t> read_bytes(const std::filesystem::path& path);
+std::string read_text(const std::filesystem::path& path);
 
 // The Fashion-MNIST test split (cached: read once per test process).
 const Dataset& fashion_test();
@@ -35,6 +36,10 @@ struct CommandResult {
 };
 // Runs the prism binary with `arguments` (a shell-quoted string).
 CommandResult run_prism(const std::string& arguments);
+
+// Runs headless Chromium (installed by scripts/setup) on `page` at `width` × 900 CSS pixels with extra `arguments`;
+// its stdout and stderr.
+CommandResult chromium(const std::filesystem::path& page, int width, const std::string& arguments);
 
 // Expects a failed command: non-zero exit and exactly one line on stderr containing `fragment`.
 void expect_clean_failure(const CommandResult& result, const std::string& fragment);

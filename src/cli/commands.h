@@ -129,7 +129,7 @@ void run_influence_explain(const std::string& fit_dir, const DataOptions& data, 
 struct ReportCommand {
   ReportOptions report;
   DataOptions data;
-  std::string indices = "0:4", methods = "pruned-gradient,saliency,integrated-gradients,smoothgrad,grad-cam,lrp";
+  std::string indices = "0:4", methods;  // methods "": the report's defaults
   std::string evaluations, out;
 };
 void run_report(const ReportCommand& command);

@@ -37,7 +37,8 @@ struct FeatureEvaluationOptions {
     command.add_option("--out", out, "output folder")->required();
   }
 
-  std::vector<std::unique_ptr<FeatureAttributor>> make_methods(bool images = true) const {
+  // The methods; the default list leaves out Grad-CAM where the data are not images.
+  std::vector<std::unique_ptr<FeatureAttributor>> make_methods(bool images) const {
     nlohmann::json given;
     try {
       given = nlohmann::json::parse(method_options);
@@ -123,7 +124,8 @@ void run_sanity(const FeatureEvaluationOptions& o, SanityOptions options, int64_
 
   const auto markdown = write_sanity_outputs(o.out, result, images);
   std::printf("%s", markdown.c_str());
-  std::printf("tables, plots (sanity-*.svg, .png) and map grids (grid-NNN.png) in %s\n", o.out.c_str());
+  std::printf("tables, plots (sanity-*.svg, .png)%s in %s\n", images.dim() == 4 ? " and map grids (grid-NNN.png)" : "",
+              o.out.c_str());
 }
 
 // Pixel perturbation, or ROAD (options.fill "linear"): its files are road.* with ROAD's table of accuracies. The
@@ -135,6 +137,7 @@ void run_perturbation(const FeatureEvaluationOptions& o, PerturbationOptions opt
   const auto setup = o.set_up();
   PerturbationReport report;
   report.options = options;
+  report.table_rows = setup.images.dim() == 2;
   for (const auto& method : setup.methods)
     report.curves.push_back(perturbation_curves(*setup.network, setup.images, setup.targets,
                                                 o.collapsed_maps(setup, *method), method->name(), options));
@@ -161,7 +164,7 @@ void run_localisation(const FeatureEvaluationOptions& o, const MarkOptions& mark
   require(o.targets == "predicted", "localisation explains the marked class, which is the prediction; leave --targets");
   const auto test = o.data.load(Split::Test);
   auto network = load_model(o.model, &test);
-  const auto methods = o.make_methods();
+  const auto methods = o.make_methods(test.is_image());
   const auto result =
       evaluate_localisation(*network, pointers(methods), test, mark, o.samples, o.seed, o.reduce, o.batch_size);
   const auto table = write_localisation_outputs(o.out, result);
@@ -187,8 +190,8 @@ void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options) {
   options.reduce = o.reduce;
   options.batch_size = o.batch_size;
   check_roar_options(options);
-  const auto methods = o.make_methods();
   const auto train = o.data.load(Split::Train), test = o.data.load(Split::Test);
+  const auto methods = o.make_methods(test.is_image());
   auto network = load_model(o.model, &test);
   const auto architecture = retrainable(*network, o.model, "ROAR");
   options.key = {{"model_fingerprint", file_fingerprint(o.model)}, {"data", o.data.spec},

@@ -12,7 +12,7 @@ void run_report(const ReportCommand& command) {
   options.data = command.data.spec;
   options.indices = parse_indices(command.indices, test.size());
   options.indices_text = command.indices;
-  options.methods = parse_list<std::string>(command.methods, "--methods");
+  if (!command.methods.empty()) options.methods = parse_list<std::string>(command.methods, "--methods");
   if (!command.evaluations.empty()) options.evaluations = parse_list<std::string>(command.evaluations, "--evaluations");
   const auto size = write_report(options, test, command.out);
   std::printf("report: %s (%.1f KiB, %zu samples)\n", command.out.c_str(), size / 1024.0, options.indices.size());
@@ -25,7 +25,9 @@ void add_report(CLI::App& app) {
   command->add_option("--model", o->model, "model file (.prism or TorchScript .pt)")->required();
   c->data.add_to(*command);
   command->add_option("--indices", c->indices, "test samples: 0:4, 3,5,9 or a mix")->capture_default_str();
-  command->add_option("--methods", c->methods, "feature-attribution methods, in the order shown")->capture_default_str();
+  command->add_option("--methods", c->methods,
+                      "feature-attribution methods, in the order shown (default: pruned-gradient, saliency, "
+                      "integrated-gradients, smoothgrad, grad-cam on images, lrp)");
   command->add_option("--examples", o->examples, "an EBE-DNN fit folder (prism examples fit)");
   command->add_option("--k", o->k, "EBE-DNN neighbours shown")->capture_default_str()->check(CLI::PositiveNumber);
   command->add_option("--influence", o->influence, "a data-attribution fit folder (prism influence fit)");

@@ -47,6 +47,23 @@ torch::Tensor bar_chart_picture(const std::vector<double>& values, const std::ve
   return picture;
 }
 
+torch::Tensor feature_bar_picture(const torch::Tensor& values, const std::vector<std::string>& names,
+                                  const std::string& title, int64_t most) {
+  require(values.dim() == 1 && static_cast<int64_t>(names.size()) == values.size(0),
+          "a feature bar chart needs one name per feature");
+  const auto row = values.to(torch::kFloat64).cpu();
+  const auto order = std::get<1>(row.abs().sort(/*stable=*/true, 0, /*descending=*/true));
+  const double largest = std::max(row.abs().max().item<double>(), 1e-30);
+  std::vector<double> bars;
+  std::vector<std::string> labels;
+  for (int64_t k = 0; k < std::min<int64_t>(most, row.numel()); ++k) {
+    const int64_t f = order[k].item<int64_t>();
+    bars.push_back(row[f].item<double>() / largest);
+    labels.push_back(names[f]);
+  }
+  return bar_chart_picture(bars, labels, std::nullopt, title);
+}
+
 torch::Tensor matrix_picture(const torch::Tensor& matrix, const std::vector<std::string>& row_labels,
                              const std::vector<std::string>& column_labels, const std::string& title, int64_t cell) {
   require(matrix.dim() == 2 && matrix.size(0) == static_cast<int64_t>(row_labels.size()) &&

@@ -40,14 +40,15 @@ torch::Tensor randomisation_grid(const SanityResult& result, int64_t sample, con
 std::string write_sanity_outputs(const fs::path& out, const SanityResult& result, const torch::Tensor& images) {
   const auto measures = similarity_measures();
   std::string markdown;
-  for (size_t k = 0; k < measures.size(); ++k) {
+  for (const size_t k : result.measures()) {
     markdown += "### " + measures[k] + "\n\n" + result.table(k) + "\n";
     const auto plot = sanity_plot(result, k);
     write_file_atomic(out / ("sanity-" + measures[k] + ".svg"), render_svg(plot));
     write_png(out / ("sanity-" + measures[k] + ".png"), render_picture(plot));
   }
-  for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i)
-    write_png(out / numbered_name("grid-%03lld.png", i), randomisation_grid(result, i, images[i]));
+  if (images.dim() == 4)  // image grids; a table's maps are in sanity.json's curves
+    for (int64_t i = 0; i < std::min<int64_t>(4, images.size(0)); ++i)
+      write_png(out / numbered_name("grid-%03lld.png", i), randomisation_grid(result, i, images[i]));
   write_file_atomic(out / "sanity.md", markdown);
   write_file_atomic(out / "sanity.csv", result.to_csv());
   write_file_atomic(out / "sanity.json", result.to_json().dump(2));

@@ -25,8 +25,9 @@ namespace prism {
 void write_prediction_outputs(const std::filesystem::path& out, const Evaluation& evaluation,
                               const std::vector<std::string>& class_names, const torch::Tensor& logits = {});
 
-// sanity.md, .csv, .json; per similarity measure sanity-MEASURE.svg and .png; grid-NNN.png (each method's maps as
-// randomisation proceeds) for the first four of `images`, the samples the result explains.
+// sanity.md, .csv, .json; per similarity measure defined for the maps sanity-MEASURE.svg and .png; for images
+// grid-NNN.png (each method's maps as randomisation proceeds) for the first four of `images`, the samples the result
+// explains.
 std::string write_sanity_outputs(const std::filesystem::path& out, const SanityResult& result, const torch::Tensor& images);
 // perturbation.md, .csv, .json and perturbation-{probability,logit,probability-0-10}.svg; for ROAD (the linear
 // fill) road.md (its table of accuracies), .csv, .json, road.svg and road-probability.svg.

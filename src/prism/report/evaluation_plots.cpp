@@ -30,9 +30,9 @@ LinePlot perturbation_plot(const PerturbationReport& report, const std::string& 
   require(score == "probability" || score == "logit" || score == "hit", "plot the probability, the logit or the hit");
   const auto& options = report.options;
   LinePlot plot;
-  plot.title = std::string(options.fill == "linear" ? "ROAD" : "Pixel perturbation") + " (fill: " + options.fill +
-               "): solid MoRF, dashed LeRF";
-  plot.x_label = "pixels removed (%)";
+  plot.title = std::string(options.fill == "linear" ? "ROAD" : report.table_rows ? "Feature perturbation" : "Pixel perturbation") +
+               " (fill: " + options.fill + "): solid MoRF, dashed LeRF";
+  plot.x_label = report.table_rows ? "features removed (%)" : "pixels removed (%)";
   plot.y_label = score == "probability" ? "target probability"
                  : score == "logit"     ? "target logit"
                                         : "share still predicted as the target";
@@ -76,9 +76,10 @@ LinePlot insertion_deletion_plot(const InsertionDeletionReport& report, const st
 
 LinePlot roar_plot(const RoarResult& result, const std::string& mode) {
   LinePlot plot;
-  plot.title = mode == "roar" ? "ROAR: top pixels replaced by the mean, model retrained"
-                              : "KAR: only the top pixels kept, model retrained";
-  plot.x_label = mode == "roar" ? "pixels removed (%)" : "pixels kept (%)";
+  const std::string unit = result.table_rows ? "features" : "pixels";
+  plot.title = mode == "roar" ? "ROAR: top " + unit + " replaced by the mean, model retrained"
+                              : "KAR: only the top " + unit + " kept, model retrained";
+  plot.x_label = unit + (mode == "roar" ? " removed (%)" : " kept (%)");
   plot.y_label = "test accuracy (%)";
   const double baseline = 100 * result.accuracy("", "none", 0);
   for (const auto& method : result.methods) {

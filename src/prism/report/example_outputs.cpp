@@ -41,47 +41,60 @@ torch::Tensor xda_picture(const ExampleOutputs& o, const torch::Tensor& image, c
   return side_by_side(columns, 8);
 }
 
-// A table explanation as CSV rows: the test row, then each example with how far its features lie from it.
-class ExampleTable {
- public:
-  ExampleTable(const ExampleOutputs& o, int64_t b, const std::string& value_name)
-      : o_(o), test_row_(o.images[b]), names_(feature_labels(o.train->feature_names, test_row_.size(0))) {
-    csv_ = "role,index," + value_name + ",class,differs_most";
-    for (const auto& name : names_) csv_ += "," + csv_cell(name);
-    csv_ += "\n";
-    add("test", o.indices[b], std::nan(""), o.labels[b].item<int64_t>(), test_row_);
-  }
-  void add(const std::string& role, int64_t index, double value, int64_t label, const torch::Tensor& row) {
-    csv_ += role + "," + std::to_string(index) + "," + (std::isnan(value) ? "" : value_text("%.6g", value)) + "," +
-            csv_cell(o_.class_names.at(label)) + "," + csv_cell(role == "test" ? "" : differences(row));
-    for (int64_t f = 0; f < row.size(0); ++f) csv_ += value_text(",%.7g", row[f].item<double>());
-    csv_ += "\n";
-  }
-  const std::string& csv() const { return csv_; }
-
- private:
-  // "worst area +2.1 sd; mean radius -1.3 sd": the three largest |row - test| / σ (the training set's σ).
-  std::string differences(const torch::Tensor& row) const {
-    const auto& norm = o_.train->normalization;
-    auto gap = row - test_row_;
-    if (!norm.empty()) gap = gap / torch::tensor(norm.std);
-    const auto order = std::get<1>(gap.abs().sort(/*stable=*/true, 0, /*descending=*/true));
-    std::string text;
-    for (int64_t k = 0; k < std::min<int64_t>(3, gap.size(0)); ++k) {
-      const int64_t f = order[k].item<int64_t>();
-      text += (text.empty() ? "" : "; ") + names_[f] +
-              value_text(norm.empty() ? " %+.3g" : " %+.2g sd", gap[f].item<double>());
-    }
-    return text;
-  }
-
-  const ExampleOutputs& o_;
-  torch::Tensor test_row_;
-  std::vector<std::string> names_;  // the table's columns
-  std::string csv_;
-};
-
 }  // namespace
+
+ExampleTable::ExampleTable(const ExampleOutputs& o, int64_t b, std::string value_name)
+    : o_(o), test_row_(o.images[b]), names_(feature_labels(o.train->feature_names, test_row_.size(0))),
+      value_name_(std::move(value_name)) {
+  add("test", o.indices[b], std::nan(""), o.labels[b].item<int64_t>(), test_row_);
+}
+
+void ExampleTable::add(const std::string& role, int64_t index, double value, int64_t label, const torch::Tensor& row) {
+  rows_.push_back({role, index, value, label, role == "test" ? "" : differences(row), row.to(torch::kFloat64)});
+}
+
+std::vector<std::string> ExampleTable::header() const {
+  std::vector<std::string> header = {"role", "index", value_name_, "class", "differs_most"};
+  header.insert(header.end(), names_.begin(), names_.end());
+  return header;
+}
+
+std::vector<std::vector<std::string>> ExampleTable::cells(int digits) const {
+  const std::string format = "%." + std::to_string(digits) + "g";
+  std::vector<std::vector<std::string>> cells;
+  for (const auto& r : rows_) {
+    std::vector<std::string> row = {r.role, std::to_string(r.index), std::isnan(r.value) ? "" : value_text(format.c_str(), r.value),
+                                    o_.class_names.at(r.label), r.differs};
+    for (int64_t f = 0; f < r.features.size(0); ++f) row.push_back(value_text(format.c_str(), r.features[f].item<double>()));
+    cells.push_back(std::move(row));
+  }
+  return cells;
+}
+
+std::string ExampleTable::csv() const {
+  const auto line = [](const std::vector<std::string>& cells) {
+    std::string text;
+    for (const auto& cell : cells) text += (text.empty() ? "" : ",") + csv_cell(cell);
+    return text + "\n";
+  };
+  std::string csv = line(header());
+  for (const auto& row : cells(7)) csv += line(row);
+  return csv;
+}
+
+// "worst area +2.1 sd; mean radius -1.3 sd": the three largest |row - test| / σ (the training set's σ).
+std::string ExampleTable::differences(const torch::Tensor& row) const {
+  const auto& norm = o_.train->normalization;
+  auto gap = row - test_row_;
+  if (!norm.empty()) gap = gap / torch::tensor(norm.std);
+  const auto order = std::get<1>(gap.abs().sort(/*stable=*/true, 0, /*descending=*/true));
+  std::string text;
+  for (int64_t k = 0; k < std::min<int64_t>(3, gap.size(0)); ++k) {
+    const int64_t f = order[k].item<int64_t>();
+    text += (text.empty() ? "" : "; ") + names_[f] + value_text(norm.empty() ? " %+.3g" : " %+.2g sd", gap[f].item<double>());
+  }
+  return text;
+}
 
 nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleOutputs& o,
                                              const ExampleAttribution& attribution,

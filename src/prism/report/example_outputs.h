@@ -25,6 +25,37 @@ struct ExampleOutputs {
   nlohmann::json head = nlohmann::json::object();  // what explanations.json starts with
 };
 
+// A table explanation's rows: the test row, then each example (role, index, value, class), each with every
+// feature and the three features that differ most from the test row, in the training set's standard deviations.
+class ExampleTable {
+ public:
+  // The test row: sample b of `outputs`; `value_name` heads the examples' values (weight, value).
+  ExampleTable(const ExampleOutputs& outputs, int64_t b, std::string value_name);
+  void add(const std::string& role, int64_t index, double value, int64_t label, const torch::Tensor& row);
+  std::vector<std::string> header() const;
+  // Each row's cells, numbers to `digits` significant digits.
+  std::vector<std::vector<std::string>> cells(int digits) const;
+  // The header and the rows, numbers to 7 digits.
+  std::string csv() const;
+
+ private:
+  struct Row {
+    std::string role;
+    int64_t index;
+    double value;  // NaN for the test row
+    int64_t label;
+    std::string differs;
+    torch::Tensor features;
+  };
+  std::string differences(const torch::Tensor& row) const;
+
+  const ExampleOutputs& o_;
+  torch::Tensor test_row_;
+  std::vector<std::string> names_;  // the table's columns
+  std::string value_name_;
+  std::vector<Row> rows_;
+};
+
 // explanations.json (the head, then per sample the kNN's and the network's predictions and probabilities and the
 // examples of positive weight), indices/weights/distances.npy and examples-NNN.png (the test image, then each
 // example with its weight; for table rows examples-NNN.csv instead: the test row and each example as rows, see
@@ -43,10 +74,8 @@ struct InfluenceExplanation {
 // the proponents and opponents), proponents.npy, proponent_values.npy, opponents.npy, opponent_values.npy,
 // attributions.npy when dense, influence-NNN.png (the test image and its proponents above, its opponents below)
 // and with XDA xda-NNN.png (each pair's maps overlaid on the test and the training image) and xda-NNN.npy
-// ([P, 2, C, H, W]); for table rows influence-NNN.csv instead of the pictures. Returns the per-sample entries.
-// A table explanation's CSV has a row for the test sample, then one per example (role, index, value, class), each
-// with every feature and the three features that differ most from the test row, in the training set's standard
-// deviations.
+// ([P, 2, C, H, W]); for table rows influence-NNN.csv (an ExampleTable) instead of the pictures. Returns the
+// per-sample entries.
 nlohmann::json write_influence_outputs(const std::filesystem::path& out, const ExampleOutputs& outputs,
                                        const InfluenceExplanation& explanation);
 

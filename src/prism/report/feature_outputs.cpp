@@ -15,9 +15,6 @@ namespace prism {
 namespace fs = std::filesystem;
 namespace {
 
-// At most this many features per bar chart: the largest by |attribution|.
-constexpr int64_t kMostBars = 20;
-
 // One row per sample: its index, target and the attribution of every feature.
 std::string attribution_table(const FeatureOutputs& o, const torch::Tensor& maps) {
   const auto names = feature_labels(o.feature_names, o.inputs.size(1));
@@ -36,21 +33,6 @@ std::string attribution_table(const FeatureOutputs& o, const torch::Tensor& maps
     csv += "\n";
   }
   return csv;
-}
-
-// The sample's features by decreasing |attribution| (the first kMostBars), scaled by the largest.
-torch::Tensor feature_bars(const FeatureOutputs& o, const torch::Tensor& row, const std::string& title) {
-  const auto names = feature_labels(o.feature_names, o.inputs.size(1));
-  const auto order = std::get<1>(row.abs().sort(/*stable=*/true, 0, /*descending=*/true));
-  const double largest = std::max(row.abs().max().item<double>(), 1e-30);
-  std::vector<double> values;
-  std::vector<std::string> labels;
-  for (int64_t k = 0; k < std::min<int64_t>(kMostBars, row.numel()); ++k) {
-    const int64_t f = order[k].item<int64_t>();
-    values.push_back(row[f].item<double>() / largest);
-    labels.push_back(names[f]);
-  }
-  return bar_chart_picture(values, labels, std::nullopt, title);
 }
 
 }  // namespace
@@ -83,9 +65,15 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
                                   {"seconds_per_sample", e.seconds / count}, {"samples", samples}});
     if (table) {
       const fs::path folder = several ? out / "bars" / e.method : out / "bars";
+      const auto names = feature_labels(o.feature_names, o.inputs.size(1));
       for (int64_t i = 0; i < count; ++i)
         write_png(folder / numbered("%03lld-bars.png", i),
-                  feature_bars(o, maps[i], e.method + ", target " + o.class_names.at(o.targets[i].item<int64_t>())));
+                  feature_bar_picture(maps[i], names, e.method + ", target " + o.class_names.at(o.targets[i].item<int64_t>())));
+      // Global: which features the method uses across the samples (mean |attribution|, as SHAP's bar summary).
+      if (count > 1)
+        write_png(folder / "mean-abs-bars.png",
+                  feature_bar_picture(maps.abs().mean(0), names,
+                                      e.method + ": mean |attribution| over " + std::to_string(count) + " samples"));
     }
     if (!images) continue;
     const fs::path folder = several ? out / "heatmaps" / e.method : out / "heatmaps";

@@ -3,7 +3,8 @@
 // overlay (heatmaps/[METHOD/]NNN-heatmap.png, -overlay.png; images of 1 or 3 channels only), a comparison grid per
 // sample for several methods (compare-NNN.png), and summary.json last (the head given, then per method its options,
 // time and per sample the target, its score and the method's diagnostics). For table rows [B, F] the pictures are
-// per sample a bar chart of the features by |attribution| (bars/[METHOD/]NNN-bars.png) and the attributions are
+// per sample a bar chart of the features by |attribution| (bars/[METHOD/]NNN-bars.png), over several samples the
+// mean |attribution| per feature (bars/[METHOD/]mean-abs-bars.png, the global summary), and the attributions are
 // also written as attributions[-METHOD].csv, a row per sample, a column per feature.
 #pragma once
 #include <nlohmann/json.hpp>

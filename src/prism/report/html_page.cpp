@@ -20,6 +20,7 @@ figure{margin:4px;display:inline-block;vertical-align:top;max-width:100%}
 figcaption{font-size:.8em;color:#555;max-width:100%;overflow-wrap:anywhere}
 .gallery{display:flex;flex-wrap:wrap;gap:4px;align-items:flex-start}
 .scroll{overflow-x:auto;max-width:100%}
+.scroll td{white-space:nowrap}
 table{border-collapse:collapse;font-size:.85em;margin:6px 0}
 td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
 .bar{display:flex;align-items:center;gap:6px;font-size:.8em}

@@ -73,6 +73,24 @@ torch::Tensor tcav_picture(const TcavResult& tcav, int64_t k) {
                            "TCAV score for " + tcav.outputs[k]);
 }
 
+// The feature methods shown by default: the CAMs need a convolutional map, so tables go without Grad-CAM.
+std::vector<std::string> default_methods(bool images) {
+  std::vector<std::string> methods = {"pruned-gradient", "saliency", "integrated-gradients", "smoothgrad", "grad-cam", "lrp"};
+  if (!images) methods.erase(std::find(methods.begin(), methods.end(), "grad-cam"));
+  return methods;
+}
+
+// A row of features as a one-row table headed by the feature names.
+void add_feature_row(HtmlPage& page, const std::vector<std::string>& names, const torch::Tensor& row) {
+  std::vector<std::string> values;
+  for (int64_t f = 0; f < row.size(0); ++f) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.4g", row[f].item<double>());
+    values.push_back(text);
+  }
+  page.table(names, {values});
+}
+
 }  // namespace
 
 size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path& out) {
@@ -82,8 +100,8 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   for (const auto i : o.indices)
     require(i >= 0 && i < test.size(), "index " + std::to_string(i) + " is outside the data (" +
                                            std::to_string(test.size()) + " samples)");
-  require(test.is_image(), "the report draws images, and " + test.name + " holds table rows; read the CSV files and "
-                           "bar charts that attribute, examples, influence and flint interpret write instead");
+  const bool table = !test.is_image();
+  const auto feature_names = feature_labels(test.feature_names, table ? test.images.size(1) : 0);
   auto network = load_network(o.model, test.sample_shape());
   network->set_training(false);
   const auto& chosen = o.indices;
@@ -128,7 +146,8 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   }
   for (const auto& dir : o.evaluations) require(fs::is_directory(dir), "evaluations: " + dir + " is not a folder");
   std::vector<std::unique_ptr<FeatureAttributor>> methods;
-  for (const auto& name : o.methods) methods.push_back(make_feature_attributor(name));
+  for (const auto& name : o.methods.empty() ? default_methods(!table) : o.methods)
+    methods.push_back(make_feature_attributor(name));
 
   // Feature maps, examples, data attributions.
   std::vector<torch::Tensor> maps;
@@ -154,14 +173,22 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
         local_relevance(flint_outputs.attributes, flint->interpreter->head_weight().detach().cpu(), predictions);
     attribute_summary = summarise_attributes(*network, flint->interpreter, flint_train.images, o.top);
   }
-  auto attribute_row = [&](int64_t j) { return attribute_picture(attribute_summary, flint_train.images, j, o.scale / 2 + 1); };
+  auto attribute_row = [&](int64_t j) {
+    if (table)
+      return feature_bar_picture(attribute_summary.profiles[j], feature_names,
+                                 "phi " + std::to_string(j) + ": its top rows' mean features (sd)");
+    return attribute_picture(attribute_summary, flint_train.images, j, o.scale / 2 + 1);
+  };
+  std::vector<std::string> method_names;
+  for (const auto& method : methods) method_names.push_back(method->name());
   std::time_t now = std::time(nullptr);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M UTC", std::gmtime(&now));
   HtmlPage page("prism report");
   page.facts({{"model", o.model + " (" + network->architecture() + ", checksum " + file_fingerprint(o.model) + ")"},
               {"data", o.data + ", test samples " + o.indices_text},
-              {"feature methods", join(o.methods) + " (targets: the predicted class; channels collapsed by sum)"},
+              {"feature methods", join(method_names) + (table ? " (targets: the predicted class)"
+                                                                : " (targets: the predicted class; channels collapsed by sum)")},
               {"examples (EBE-DNN)", o.examples.empty() ? "not given (--examples FIT)"
                                                         : o.examples + ", k = " + std::to_string(o.k)},
               {"data attribution", o.influence.empty() ? "not given (--influence FIT)" : o.influence + " (" + influence_method + ")"},
@@ -179,33 +206,64 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
     page.begin_section("sample-" + std::to_string(chosen[b]));
     page.heading(2, "Test sample " + std::to_string(chosen[b]) + ": true " + names.at(label) + ", predicted " +
                         names.at(predicted) + " (" + as_percent(probabilities[b][predicted].item<double>()) + ")");
-    page.begin_gallery();
-    page.picture(image_picture(images[b], o.scale), "input", images.size(3) * o.scale);
-    page.end_gallery();
+    if (table) {
+      add_feature_row(page, feature_names, images[b]);
+    } else {
+      page.begin_gallery();
+      page.picture(image_picture(images[b], o.scale), "input", images.size(3) * o.scale);
+      page.end_gallery();
+    }
     std::vector<std::pair<std::string, double>> bars;
     for (int64_t c = 0; c < network->num_classes(); ++c) bars.push_back({names.at(c), probabilities[b][c].item<double>()});
     page.bars(bars, predicted);
 
-    page.heading(3, "Which pixels: feature attribution of " + names.at(predicted));
+    page.heading(3, std::string(table ? "Which features" : "Which pixels") + ": feature attribution of " + names.at(predicted));
     page.begin_gallery();
     for (size_t m = 0; m < methods.size(); ++m)
-      page.picture(heatmap_picture(collapse_channels(maps[m][b]), o.scale), methods[m]->name());
+      if (table)
+        page.picture(feature_bar_picture(maps[m][b], feature_names, methods[m]->name()), "the largest by |attribution|");
+      else
+        page.picture(heatmap_picture(collapse_channels(maps[m][b]), o.scale), methods[m]->name());
     page.end_gallery();
 
     if (examples) {
       const int64_t knn = neighbours.predictions[b].item<int64_t>();
       page.heading(3, "Which training examples: EBE-DNN's " + std::to_string(o.k) + " nearest neighbours vote " +
                           names.at(knn) + " (" + as_percent(neighbours.probabilities[b][knn].item<double>()) + ")");
-      page.begin_gallery();
-      for (int64_t j = 0; j < neighbours.indices.size(1); ++j) {
-        const int64_t i = neighbours.indices[b][j].item<int64_t>();
-        page.picture(image_picture(example_train.images[i], o.scale),
-                     "w " + as_percent(neighbours.weights[b][j].item<double>()) + " · " +
-                         names.at(neighbours.labels[b][j].item<int64_t>()) + " · #" + std::to_string(i));
+      if (table) {
+        const ExampleOutputs shown{images, labels, chosen, &example_train, names};
+        ExampleTable rows(shown, b, "weight");
+        for (int64_t j = 0; j < neighbours.indices.size(1); ++j) {
+          const int64_t i = neighbours.indices[b][j].item<int64_t>();
+          rows.add("neighbour", i, neighbours.weights[b][j].item<double>(), neighbours.labels[b][j].item<int64_t>(),
+                   example_train.images[i]);
+        }
+        page.table(rows.header(), rows.cells(4));
+      } else {
+        page.begin_gallery();
+        for (int64_t j = 0; j < neighbours.indices.size(1); ++j) {
+          const int64_t i = neighbours.indices[b][j].item<int64_t>();
+          page.picture(image_picture(example_train.images[i], o.scale),
+                       "w " + as_percent(neighbours.weights[b][j].item<double>()) + " · " +
+                           names.at(neighbours.labels[b][j].item<int64_t>()) + " · #" + std::to_string(i));
+        }
+        page.end_gallery();
       }
-      page.end_gallery();
     }
-    if (influence) {
+    if (influence && table) {
+      page.heading(3, "Proponents and opponents (" + influence_method + ")");
+      const ExampleOutputs shown{images, labels, chosen, &influence_train, names};
+      ExampleTable rows(shown, b, "value");
+      for (const bool support : {true, false}) {
+        const auto& top = support ? proponents : opponents;
+        for (int64_t j = 0; j < top.indices.size(1); ++j) {
+          const int64_t i = top.indices[b][j].item<int64_t>();
+          rows.add(support ? "proponent" : "opponent", i, top.values[b][j].item<double>(),
+                   influence_train.labels[i].item<int64_t>(), influence_train.images[i]);
+        }
+      }
+      page.table(rows.header(), rows.cells(4));
+    } else if (influence) {
       for (const bool support : {true, false}) {
         const auto& top = support ? proponents : opponents;
         page.heading(3, std::string(support ? "Proponents" : "Opponents") + " (" + influence_method + ")");
@@ -250,7 +308,8 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
       for (size_t i = 0; i < std::min<size_t>(local.size(), 3); ++i)
         page.picture(attribute_row(local[i]), "φ" + std::to_string(local[i]) + " (r " +
                                                   signed_value(flint_outputs.relevance[b][local[i]].item<double>()) +
-                                                  "): top training samples, then maximised");
+                                                  (table ? "): its top training rows' mean features"
+                                                         : "): top training samples, then maximised"));
       page.end_gallery();
     }
     if (tcav) {
@@ -267,6 +326,15 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
         page.end_gallery();
       }
     }
+    page.end_section();
+  }
+  if (table && chosen.size() > 1) {
+    page.begin_section("features-overall");
+    page.heading(2, "Which features overall: mean |attribution| over the " + std::to_string(chosen.size()) + " samples shown");
+    page.begin_gallery();
+    for (size_t m = 0; m < methods.size(); ++m)
+      page.picture(feature_bar_picture(maps[m].abs().mean(0), feature_names, methods[m]->name()), "the largest");
+    page.end_gallery();
     page.end_section();
   }
   if (tcav && tcav->attributes) {

@@ -15,6 +15,17 @@
 namespace prism {
 namespace {
 
+// The unit of the noise options: 1 for images in [0, 1]; for table rows, whose features come in their own units,
+// each feature's training standard deviation (the model's normalisation), so a noise level means the same for every
+// feature. [1, F] or a scalar.
+torch::Tensor noise_unit(const Network& network, const torch::Tensor& images) {
+  if (images.dim() != 2 || network.normalization().empty()) return torch::ones({}, images.options());
+  return torch::tensor(network.normalization().std, images.options()).unsqueeze(0);
+}
+
+// Noisy inputs kept in their domain: images in [0, 1]; table rows are unbounded.
+torch::Tensor in_domain(const torch::Tensor& inputs) { return inputs.dim() == 4 ? inputs.clamp(0, 1) : inputs; }
+
 double sensitivity(const torch::Tensor& original, const torch::Tensor& noisy) {
   const double norm = original.norm().item<double>();
   return norm > 0 ? (noisy - original).norm().item<double>() / norm : 0.0;
@@ -49,8 +60,8 @@ torch::Tensor local_lipschitz(Network& network, FeatureAttributor& attributor, c
                               at::Generator& generator) {
   auto out = torch::zeros({images.size(0)}, torch::kFloat64);
   for (int64_t s = 0; s < o.lipschitz_samples; ++s) {
-    const auto noise = torch::randn(images.sizes(), generator, torch::kFloat32) * o.lipschitz_noise;
-    const auto noisy = (images + noise.to(images.device())).clamp(0, 1);
+    const auto noise = torch::randn(images.sizes(), generator, torch::kFloat32).to(images.device()) * o.lipschitz_noise;
+    const auto noisy = in_domain(images + noise * noise_unit(network, images));
     const auto noisy_maps = collapse_channels(attribute_in_batches(attributor, network, noisy, targets, o.batch_size), o.reduce);
     const auto ratio = (noisy_maps - maps).flatten(1).norm(2, 1).to(torch::kFloat64) /
                        (noisy - images).flatten(1).norm(2, 1).to(torch::kFloat64).clamp_min(1e-12);
@@ -82,12 +93,23 @@ torch::Tensor input_invariance(Network& network, FeatureAttributor& attributor, 
 }
 
 // IROF per sample: each image's K segments set to its channel means in order of mean relevance, one more per step.
+// A table row's segments are its features, each set to the training mean (the model's normalisation; the rows' mean
+// where it records none).
 torch::Tensor irof(Network& network, const torch::Tensor& images, const torch::Tensor& targets, const torch::Tensor& maps,
                    const MapMeasureOptions& o) {
-  SegmentationOptions slic;
-  slic.segments = o.irof_segments;
-  const auto labels = segment_images(images, slic).to(images.device());
-  const auto counts = segment_counts(labels);
+  const bool table = images.dim() == 2;
+  torch::Tensor labels, table_fill;
+  std::vector<int64_t> counts;
+  if (table) {
+    labels = torch::arange(images.size(1), torch::kInt64).to(images.device()).expand({images.size(0), images.size(1)});
+    counts.assign(images.size(0), images.size(1));
+    table_fill = network.normalization().empty() ? images.mean(0, true) : fill_values(network, images, "mean", 0);
+  } else {
+    SegmentationOptions slic;
+    slic.segments = o.irof_segments;
+    labels = segment_images(images, slic).to(images.device());
+    counts = segment_counts(labels);
+  }
   auto out = torch::empty({images.size(0)}, torch::kFloat64);
   for (int64_t b = 0; b < images.size(0); ++b) {
     const int64_t segments = counts[b];
@@ -98,9 +120,10 @@ torch::Tensor irof(Network& network, const torch::Tensor& images, const torch::T
     const auto rank = torch::empty({segments}, torch::kInt64).to(images.device())
                           .index_put_({relevance.argsort(0, true)}, torch::arange(segments, torch::kInt64).to(images.device()));
     const auto steps = torch::arange(segments + 1, torch::kInt64).to(images.device()).view({-1, 1});
-    const auto removed = (rank.index_select(0, flat).view({1, -1}) < steps)
-                             .view({segments + 1, 1, images.size(2), images.size(3)}).to(images.scalar_type());
-    const auto image = images[b].unsqueeze(0), mean = image.mean({2, 3}, true);
+    auto removed = (rank.index_select(0, flat).view({1, -1}) < steps).to(images.scalar_type());
+    if (!table) removed = removed.view({segments + 1, 1, images.size(2), images.size(3)});
+    const auto image = images[b].unsqueeze(0);
+    const auto mean = table ? table_fill.narrow(0, table_fill.size(0) == 1 ? 0 : b, 1) : image.mean({2, 3}, true);
     const auto copies = image * (1 - removed) + mean * removed;
     std::vector<torch::Tensor> probabilities;
     for (int64_t start = 0; start <= segments; start += o.batch_size)
@@ -156,7 +179,7 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   require(network.num_classes() >= 2, "the random-logit test needs at least two classes");
   require(o.lipschitz_samples >= 1 && o.lipschitz_noise > 0, "the local Lipschitz estimate needs samples ≥ 1 and σ > 0");
   require(o.irof_segments >= 1, "IROF needs at least 1 segment");
-  const int64_t count = images.size(0), pixels = images.size(2) * images.size(3);
+  const int64_t count = images.size(0), pixels = removable_positions(images.sizes());
   MapMeasures out;
   out.method = attributor.name();
   const auto maps = collapse_channels(attributions, o.reduce);
@@ -171,8 +194,8 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   out.max_sensitivity = torch::zeros({count}, torch::kFloat64);
   for (int64_t s = 0; s < o.sensitivity_samples; ++s) {
-    const auto noise = (torch::rand(images.sizes(), generator, torch::kFloat32) * 2 - 1) * o.sensitivity_radius;
-    const auto noisy = (images + noise.to(images.device())).clamp(0, 1);
+    const auto noise = (torch::rand(images.sizes(), generator, torch::kFloat32).to(images.device()) * 2 - 1) * o.sensitivity_radius;
+    const auto noisy = in_domain(images + noise * noise_unit(network, images));
     const auto noisy_maps = collapse_channels(attribute_in_batches(attributor, network, noisy, targets, o.batch_size), o.reduce);
     for (int64_t i = 0; i < count; ++i)
       out.max_sensitivity[i] = std::max(out.max_sensitivity[i].item<double>(), sensitivity(maps[i], noisy_maps[i]));
@@ -211,7 +234,8 @@ MapMeasures measure_maps(Network& network, FeatureAttributor& attributor, const 
   auto predicted = torch::empty({count, o.infidelity_samples}, torch::kFloat64);
   auto changes = torch::empty({count, o.infidelity_samples}, torch::kFloat64);
   for (int64_t s = 0; s < o.infidelity_samples; ++s) {
-    const auto perturbation = (torch::randn(images.sizes(), generator, torch::kFloat32) * o.infidelity_noise).to(images.device());
+    const auto perturbation = torch::randn(images.sizes(), generator, torch::kFloat32).to(images.device()) *
+                              o.infidelity_noise * noise_unit(network, images);
     const auto scores = network.forward(images - perturbation).gather(1, targets.view({-1, 1})).squeeze(1);
     predicted.select(1, s).copy_((perturbation.to(torch::kFloat64).flatten(1) * phi).sum(1));
     changes.select(1, s).copy_((original - scores).to(torch::kFloat64));

@@ -36,8 +36,18 @@ torch::Tensor unit_magnitude(const torch::Tensor& map) {
   return peak > 0 ? magnitude / peak : magnitude;
 }
 
-// SSIM of two maps scaled to [0, 1], in windows of 5 (or the map's size where smaller).
+// SSIM of two maps scaled to [0, 1], in windows of 5 (or the map's size where smaller). A table's maps [F] have no
+// neighbourhoods (the column order is arbitrary): one window covers every feature, so the index does not depend on
+// the order.
 double unit_ssim(const torch::Tensor& a, const torch::Tensor& b) {
+  if (a.dim() == 1) {
+    const auto x = a.to(torch::kFloat64), y = b.to(torch::kFloat64);
+    const double mx = x.mean().item<double>(), my = y.mean().item<double>();
+    const double vx = x.var(false).item<double>(), vy = y.var(false).item<double>();
+    const double cxy = ((x - mx) * (y - my)).mean().item<double>();
+    const double c1 = 1e-4, c2 = 9e-4;  // (0.01 L)², (0.03 L)² with L = 1
+    return (2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2));
+  }
   return ssim(a, b, std::min<int64_t>(5, std::min(a.size(0), a.size(1))));
 }
 
@@ -109,13 +119,14 @@ torch::Tensor hog_features(const torch::Tensor& map, int64_t cell, int64_t bins)
 }
 
 MapSimilarity compare_maps(const torch::Tensor& original, const torch::Tensor& other) {
-  require(original.sizes() == other.sizes() && original.dim() == 2, "compare_maps takes two maps [H, W] of the same size");
+  require(original.sizes() == other.sizes() && (original.dim() == 2 || original.dim() == 1),
+          "compare_maps takes two maps [H, W] (or a table's [F]) of the same size");
   MapSimilarity s;
   s.spearman = spearman_correlation(original, other);
   s.spearman_abs = spearman_correlation(original.abs(), other.abs());
   const auto a = unit_magnitude(original), b = unit_magnitude(other);
   s.ssim = unit_ssim(a, b);
-  s.hog_pearson = pearson_correlation(hog_features(a), hog_features(b));
+  s.hog_pearson = a.dim() == 1 ? std::nan("") : pearson_correlation(hog_features(a), hog_features(b));
   return s;
 }
 

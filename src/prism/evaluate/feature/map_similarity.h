@@ -1,7 +1,8 @@
 // How alike two attribution maps are, as the sanity checks of Adebayo et al. (2018, §3) measure it:
 // Spearman rank correlation of the maps with and without absolute values, the structural similarity index
 // (SSIM, Wang et al. 2004, Eq. 13) and the Pearson correlation of their histogram-of-oriented-gradients
-// features (HOG, Dalal & Triggs 2005). Maps are [H, W] (channels collapsed).
+// features (HOG, Dalal & Triggs 2005). Maps are [H, W] (channels collapsed), or a table's [F]: there SSIM takes
+// one window over all features and HOG, which needs neighbouring pixels, is NaN.
 #pragma once
 #include <torch/torch.h>
 
@@ -14,7 +15,7 @@ struct MapSimilarity {
   double spearman = 0;      // of the signed maps
   double spearman_abs = 0;  // of |maps|
   double ssim = 0;          // of |map| / max |map|, data range 1
-  double hog_pearson = 0;   // of the HOG features of |map| / max |map|
+  double hog_pearson = 0;   // of the HOG features of |map| / max |map| (NaN for a table's maps)
 };
 
 // The measures' names, in MapSimilarity's order, as written in tables.

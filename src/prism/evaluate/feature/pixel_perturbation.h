@@ -67,6 +67,7 @@ double aopc(const torch::Tensor& curve, const torch::Tensor& original, const std
 struct PerturbationReport {
   PerturbationOptions options;
   std::vector<PerturbationCurves> curves;
+  bool table_rows = false;  // the curves remove features of table rows, not pixels
 
   nlohmann::json to_json() const;
   std::string table() const;  // markdown: the ranking, AOPC of probability and logit, MoRF and LeRF, whole grid and 1–10 %

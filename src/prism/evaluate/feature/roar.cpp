@@ -77,7 +77,7 @@ std::string fraction_text(double fraction) {
 torch::Tensor roar_images(const Network& trained, const torch::Tensor& images, const torch::Tensor& maps,
                           const std::string& mode, double fraction, const std::string& ranking) {
   require(mode == "roar" || mode == "kar", "unknown mode '" + mode + "'; modes are: roar, kar");
-  const int64_t pixels = images.size(2) * images.size(3);
+  const int64_t pixels = removable_positions(images.sizes());  // pixels, or a table's features
   const auto top = static_cast<int64_t>(std::llround(fraction / 100.0 * pixels));
   std::vector<torch::Tensor> parts;
   for (int64_t begin = 0; begin < images.size(0); begin += 4096) {
@@ -111,6 +111,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
   require(train.sample_shape() == test.sample_shape(), "the training and test samples differ in shape");
   RoarResult result;
   result.options = o;
+  result.table_rows = train.images.dim() == 2;
   make_directory(o.cache / "runs");
 
   // One retraining, or its cached result.

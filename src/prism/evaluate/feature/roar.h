@@ -58,6 +58,7 @@ struct RoarResult {
   RoarOptions options;
   std::vector<std::string> methods, rankings;  // rankings[m]: how methods[m]'s maps ranked the pixels
   std::vector<RoarRun> runs;
+  bool table_rows = false;  // the runs removed features of table rows, not pixels
   double attribution_seconds = 0, retraining_seconds = 0;  // spent in this run (cache hits cost neither)
 
   // Mean test accuracy over seeds of (method, mode, fraction); the baseline for mode "none".

@@ -134,6 +134,14 @@ void compare_networks(SanityResult& result, Network& other, const std::string& s
   for (size_t m = 0; m < methods.size(); ++m) result.maps[m] = torch::cat({result.maps[m], maps[m][1].unsqueeze(0)});
 }
 
+std::vector<size_t> SanityResult::measures() const {
+  const bool table_rows = !maps.empty() && maps[0].dim() == 3;
+  std::vector<size_t> defined;
+  for (size_t k = 0; k < similarity_measures().size(); ++k)
+    if (!table_rows || similarity_measures()[k] != "hog_pearson") defined.push_back(k);
+  return defined;
+}
+
 double SanityResult::mean(size_t method, size_t step, size_t measure) const {
   double sum = 0;
   for (const auto& s : similarity[method][step]) sum += as_vector(s)[measure];
@@ -145,7 +153,7 @@ nlohmann::json SanityResult::to_json() const {
   const auto measures = similarity_measures();
   for (size_t m = 0; m < methods.size(); ++m) {
     nlohmann::json entry = {{"method", methods[m]}};
-    for (size_t k = 0; k < measures.size(); ++k) {
+    for (const size_t k : this->measures()) {
       std::vector<double> curve;
       for (size_t s = 0; s < steps.size(); ++s) curve.push_back(mean(m, s, k));
       entry[measures[k]] = curve;
@@ -164,7 +172,7 @@ std::string SanityResult::to_csv() const {
   const auto measures = similarity_measures();
   for (size_t m = 0; m < methods.size(); ++m)
     for (size_t s = 0; s < steps.size(); ++s)
-      for (size_t k = 0; k < measures.size(); ++k) {
+      for (const size_t k : this->measures()) {
         const double mu = mean(m, s, k);
         double squares = 0;
         for (const auto& x : similarity[m][s]) squares += std::pow(as_vector(x)[k] - mu, 2);

@@ -52,9 +52,12 @@ struct SanityResult {
   std::vector<std::string> steps;  // "original", then the layer randomised at each step (or "labels permuted")
   // Similarity to the original map, per method, step and sample: [methods][steps][samples].
   std::vector<std::vector<std::vector<MapSimilarity>>> similarity;
-  // Collapsed maps per method and step, [steps, samples, H, W], for image grids.
+  // Collapsed maps per method and step, [steps, samples, H, W] ([steps, samples, F] for table rows).
   std::vector<torch::Tensor> maps;
 
+  // The measures (indices into similarity_measures()) defined for these maps: all for images, all but HOG for
+  // table rows.
+  std::vector<size_t> measures() const;
   double mean(size_t method, size_t step, size_t measure) const;
   nlohmann::json to_json() const;
   std::string to_csv() const;  // method, step, layer, measure, mean, standard error

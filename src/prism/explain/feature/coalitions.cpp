@@ -5,15 +5,16 @@
 namespace prism {
 
 torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
-                               const torch::Tensor& coalitions, double baseline, int64_t target, int64_t batch_size) {
+                               const torch::Tensor& coalitions, const torch::Tensor& baseline, int64_t target,
+                               int64_t batch_size) {
   const auto device_labels = labels.to(image.device());
   const auto kept = coalitions.to(image.device(), image.scalar_type());
   std::vector<torch::Tensor> scores;
   for (int64_t start = 0; start < coalitions.size(0); start += batch_size) {
     const int64_t count = std::min(batch_size, coalitions.size(0) - start);
-    // [count, M] indexed by the labels: each copy's keep mask [count, 1, H, W].
-    const auto mask = kept.narrow(0, start, count).index_select(1, device_labels.flatten())
-                          .view({count, 1, labels.size(0), labels.size(1)});
+    // [count, M] indexed by the labels: each copy's keep mask [count, 1, H, W] (a table's [count, F]).
+    auto mask = kept.narrow(0, start, count).index_select(1, device_labels.flatten());
+    if (labels.dim() == 2) mask = mask.view({count, 1, labels.size(0), labels.size(1)});
     const auto copies = image.unsqueeze(0) * mask + baseline * (1 - mask);
     scores.push_back(target_scores(network, copies, torch::full({count}, target, torch::kInt64).to(image.device())));
   }
@@ -23,6 +24,7 @@ torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, con
 torch::Tensor spread_over_segments(const torch::Tensor& values, const torch::Tensor& labels, int64_t channels) {
   const auto flat = labels.flatten().to(values.device());
   const auto sizes = torch::bincount(flat, {}, values.size(0)).to(values.scalar_type());
+  if (labels.dim() == 1) return (values / sizes).index_select(0, flat);
   return (values / (sizes * channels)).index_select(0, flat).view({1, labels.size(0), labels.size(1)})
       .expand({channels, labels.size(0), labels.size(1)}).contiguous();
 }

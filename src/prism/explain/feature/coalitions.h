@@ -8,13 +8,16 @@
 
 namespace prism {
 
-// f_target on `image` [C, H, W] with each coalition's segments kept and the others set to `baseline`:
-// coalitions [N, M] (1 keeps segment m of `labels` [H, W]); scores [N], `batch_size` copies per forward pass.
+// f_target on `image` [C, H, W] (or a table row [F]) with each coalition's segments kept and the others set to
+// `baseline` (broadcast to the image): coalitions [N, M] (1 keeps segment m of `labels` [H, W] or [F]); scores [N],
+// `batch_size` copies per forward pass.
 torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
-                               const torch::Tensor& coalitions, double baseline, int64_t target, int64_t batch_size);
+                               const torch::Tensor& coalitions, const torch::Tensor& baseline, int64_t target,
+                               int64_t batch_size);
 
 // A map [C, H, W] holding values[m] / (C · |segment m|) on each entry of segment m, so that the map's sum over a
-// segment is the segment's value (and the map's total, the values' sum).
+// segment is the segment's value (and the map's total, the values' sum); for a table row's labels [F], a map [F]
+// (`channels` unused).
 torch::Tensor spread_over_segments(const torch::Tensor& values, const torch::Tensor& labels, int64_t channels);
 
 struct LinearFit {

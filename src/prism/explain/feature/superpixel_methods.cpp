@@ -58,11 +58,16 @@ Attribution SuperpixelAttributor::explain(Network& network, const torch::Tensor&
   check_attribution_inputs(network, inputs, targets);
   const auto labels = segment_images(inputs, segmentation());
   const auto counts = segment_counts(labels);
+  // A removed feature of a table row takes its training mean where the model records it.
+  const bool table_means = inputs.dim() == 2 && !network.normalization().empty();
+  const auto baseline = table_means ? torch::tensor(network.normalization().mean, inputs.options())
+                                    : torch::full({}, fill(), inputs.options());
   std::vector<torch::Tensor> maps;
   auto r_squared = torch::empty({inputs.size(0)}, torch::kFloat32);
   bool fitted = false;
   for (int64_t b = 0; b < inputs.size(0); ++b) {
-    const auto result = segment_values(network, inputs[b].detach(), labels[b], counts[b], targets[b].item<int64_t>());
+    const auto result =
+        segment_values(network, inputs[b].detach(), labels[b], counts[b], targets[b].item<int64_t>(), baseline);
     maps.push_back(spread_over_segments(result.values.to(inputs.device(), torch::kFloat32), labels[b], inputs.size(1)));
     fitted = result.r_squared.has_value();
     if (fitted) r_squared[b] = *result.r_squared;
@@ -80,11 +85,11 @@ nlohmann::json FeatureAblation::options() const { return options_json(options_);
 
 SuperpixelAttributor::SegmentValues FeatureAblation::segment_values(Network& network, const torch::Tensor& image,
                                                                     const torch::Tensor& labels, int64_t segments,
-                                                                    int64_t target) {
+                                                                    int64_t target, const torch::Tensor& baseline) {
   const auto full = target_scores(network, image.unsqueeze(0), torch::full({1}, target, torch::kInt64).to(image.device()));
   const auto without_one = 1 - torch::eye(segments, torch::kFloat32);
   const auto scores =
-      coalition_scores(network, image, labels, without_one, options_.fill, target, options_.internal_batch_size);
+      coalition_scores(network, image, labels, without_one, baseline, target, options_.internal_batch_size);
   return {full.to(torch::kCPU) - scores.to(torch::kCPU), std::nullopt};
 }
 
@@ -97,9 +102,9 @@ nlohmann::json KernelShap::options() const { return options_json(options_); }
 
 SuperpixelAttributor::SegmentValues KernelShap::segment_values(Network& network, const torch::Tensor& image,
                                                                const torch::Tensor& labels, int64_t segments,
-                                                               int64_t target) {
+                                                               int64_t target, const torch::Tensor& baseline) {
   const auto ends = torch::stack({torch::zeros({segments}), torch::ones({segments})});
-  const auto end_scores = coalition_scores(network, image, labels, ends, options_.fill, target, 2).to(torch::kCPU);
+  const auto end_scores = coalition_scores(network, image, labels, ends, baseline, target, 2).to(torch::kCPU);
   const double empty = end_scores[0].item<double>(), difference = end_scores[1].item<double>() - empty;
   if (segments == 1) return {torch::full({1}, difference, torch::kFloat32), 1.0};
   torch::Tensor coalitions, weights;
@@ -110,7 +115,7 @@ SuperpixelAttributor::SegmentValues KernelShap::segment_values(Network& network,
     coalitions = kernel_coalitions(segments, options_.samples, generator);
     weights = torch::ones({coalitions.size(0)}, torch::kFloat64);
   }
-  const auto scores = coalition_scores(network, image, labels, coalitions, options_.fill, target,
+  const auto scores = coalition_scores(network, image, labels, coalitions, baseline, target,
                                        options_.internal_batch_size).to(torch::kCPU, torch::kFloat64);
   // Σ φ = Δ eliminates φ_M: y − f(0) − z_M Δ = Σ_{m<M} φ_m (z_m − z_M).
   const auto z = coalitions.to(torch::kFloat64), last = z.select(1, segments - 1);
@@ -132,11 +137,11 @@ nlohmann::json Lime::options() const { return options_json(options_); }
 
 SuperpixelAttributor::SegmentValues Lime::segment_values(Network& network, const torch::Tensor& image,
                                                          const torch::Tensor& labels, int64_t segments,
-                                                         int64_t target) {
+                                                         int64_t target, const torch::Tensor& baseline) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   auto coalitions = torch::bernoulli(torch::full({options_.samples, segments}, 0.5), generator);
   coalitions[0] = 1;
-  const auto scores = coalition_scores(network, image, labels, coalitions, options_.fill, target,
+  const auto scores = coalition_scores(network, image, labels, coalitions, baseline, target,
                                        options_.internal_batch_size);
   // Cosine distance to the all-kept coalition; 1 for the empty one, as scikit-learn's.
   const auto z = coalitions.to(torch::kFloat64);

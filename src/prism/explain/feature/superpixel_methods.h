@@ -1,6 +1,8 @@
 // The model-agnostic perturbation methods over superpixels (superpixels.h): only forward passes, the segments of
 // each image switched between the image and a constant `fill` (the baseline). Each map holds a segment's value spread evenly
-// over its pixels (coalitions.h), so a map sums over a segment to that segment's value.
+// over its pixels (coalitions.h), so a map sums over a segment to that segment's value. On table rows [B, F] each
+// feature is a segment, and a removed feature takes its training mean where the model records its normalisation (as
+// shap's KernelExplainer with the mean as background), `fill` where it does not.
 //   feature-ablation  value_m = f(x) − f(x with segment m at the baseline) (Captum's FeatureAblation with a
 //                     feature mask).
 //   kernel-shap       Shapley values of the segments (Lundberg and Lee 2017, Thm. 2): the linear model g(z) =
@@ -83,10 +85,12 @@ class SuperpixelAttributor : public FeatureAttributor {
     torch::Tensor values;  // [M]
     std::optional<double> r_squared;  // of the method's fit, where it fits one
   };
-  // One image [C, H, W], its segment labels [H, W] (M segments) and target.
+  // One image [C, H, W] (or table row [F]), its segment labels [H, W] ([F]; M segments), target and the value a
+  // removed segment takes (broadcast to the image).
   virtual SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
-                                       int64_t segments, int64_t target) = 0;
+                                       int64_t segments, int64_t target, const torch::Tensor& baseline) = 0;
   virtual const SegmentationOptions& segmentation() const = 0;
+  virtual double fill() const = 0;
 };
 
 class FeatureAblation : public SuperpixelAttributor {
@@ -97,8 +101,9 @@ class FeatureAblation : public SuperpixelAttributor {
 
  private:
   SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
-                               int64_t segments, int64_t target) override;
+                               int64_t segments, int64_t target, const torch::Tensor& baseline) override;
   const SegmentationOptions& segmentation() const override { return options_.superpixels; }
+  double fill() const override { return options_.fill; }
   FeatureAblationOptions options_;
 };
 
@@ -110,8 +115,9 @@ class KernelShap : public SuperpixelAttributor {
 
  private:
   SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
-                               int64_t segments, int64_t target) override;
+                               int64_t segments, int64_t target, const torch::Tensor& baseline) override;
   const SegmentationOptions& segmentation() const override { return options_.superpixels; }
+  double fill() const override { return options_.fill; }
   KernelShapOptions options_;
 };
 
@@ -123,8 +129,9 @@ class Lime : public SuperpixelAttributor {
 
  private:
   SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
-                               int64_t segments, int64_t target) override;
+                               int64_t segments, int64_t target, const torch::Tensor& baseline) override;
   const SegmentationOptions& segmentation() const override { return options_.superpixels; }
+  double fill() const override { return options_.fill; }
   LimeOptions options_;
 };
 

@@ -122,8 +122,10 @@ void check_segmentation_options(const SegmentationOptions& options, const std::s
 
 torch::Tensor segment_images(const torch::Tensor& images, const SegmentationOptions& options) {
   check_segmentation_options(options, "segmentation");
-  require(images.dim() == 4, "superpixels need images [B, C, H, W], not " + std::to_string(images.dim()) +
-                                 "-d input; for table rows use occlusion (each feature alone) or integrated-gradients");
+  if (images.dim() == 2)  // table rows: each feature alone
+    return torch::arange(images.size(1), torch::kInt64).unsqueeze(0).expand({images.size(0), images.size(1)}).contiguous();
+  require(images.dim() == 4, "superpixels need images [B, C, H, W] or table rows [B, F], not " +
+                                 std::to_string(images.dim()) + "-d input");
   const int64_t batch = images.size(0), height = images.size(2), width = images.size(3);
   if (options.segmentation == "grid")
     return grid_labels(height, width, options.cell).unsqueeze(0).expand({batch, height, width}).contiguous();

@@ -31,10 +31,11 @@ struct SegmentationOptions {
 // An error naming the bad option, with `method` for context.
 void check_segmentation_options(const SegmentationOptions& options, const std::string& method);
 
-// Segment labels [B, H, W] (int64, 0 .. count−1 per image, every label used) of images [B, C, H, W].
+// Segment labels [B, H, W] (int64, 0 .. count−1 per image, every label used) of images [B, C, H, W]; for table
+// rows [B, F] each feature is its own segment, [B, F].
 torch::Tensor segment_images(const torch::Tensor& images, const SegmentationOptions& options);
 
-// The number of segments of each image of `labels` [B, H, W].
+// The number of segments of each image of `labels` [B, H, W] (or [B, F]).
 std::vector<int64_t> segment_counts(const torch::Tensor& labels);
 
 }  // namespace prism
