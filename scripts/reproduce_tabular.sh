@@ -13,7 +13,7 @@ mkdir -p $work $docs
 data="csv:$work/fixtures/tables/breast_cancer.csv"
 "$prism" train --data "$data" --epochs 30 --out $work/run | tail -1 | tee $docs/train.txt
 model=$work/run/model.prism
-"$prism" -q attribute --model $model --data "$data" --indices 0:4 --methods integrated-gradients,occlusion,lrp \
+"$prism" -q attribute --model $model --data "$data" --indices 0:8 --methods integrated-gradients,kernel-shap,occlusion,lrp \
   --baseline mean --out $work/attributions
 "$prism" -q examples fit --model $model --train "$data" --out $work/examples
 "$prism" -q examples explain --fit $work/examples --data "$data" --indices 0:4 --k 5 --out $work/examples-out
@@ -24,7 +24,23 @@ model=$work/run/model.prism
 "$prism" -q evaluate perturbation --model $model --data "$data" --samples 113 --methods \
   integrated-gradients,gradient-x-input,saliency,occlusion,lrp,pruned-gradient --percentages 0,10,20,30,50 \
   --method-options '{"integrated-gradients":{"baseline":"mean"}}' --out $work/perturbation > $docs/perturbation.md
+"$prism" -q evaluate sanity --model $model --data "$data" --samples 32 \
+  --methods integrated-gradients,saliency,smoothgrad,occlusion,lrp,pruned-gradient --out $work/sanity > /dev/null
+cp $work/sanity/sanity.md $docs/sanity.md
+"$prism" -q evaluate roar --model $model --data "$data" --methods integrated-gradients,saliency,occlusion \
+  --fractions 10,30,50,70 --out $work/roar > /dev/null
+cp $work/roar/roar.md $docs/roar.md
+"$prism" -q evaluate measures --model $model --data "$data" --samples 32 \
+  --methods integrated-gradients,saliency,smoothgrad,occlusion,kernel-shap,lrp --out $work/measures > /dev/null
+cp $work/measures/measures.md $docs/measures.md
+"$prism" -q report --model $model --data "$data" --indices 0:4 --examples $work/examples --k 5 \
+  --influence $work/dualview --top 3 --flint $work/flint --evaluations $work/perturbation --out $docs/report.html
+# A picture of the report's first sample (headless Chromium, installed by scripts/setup).
+chromium --headless=new --no-sandbox --disable-gpu --window-size=1100,2400 --screenshot=$PWD/$docs/report.png \
+  "file://$PWD/$docs/report.html" 2> /dev/null
 cp $work/attributions/bars/integrated-gradients/000-bars.png $docs/ig-000-bars.png
+cp $work/attributions/bars/kernel-shap/000-bars.png $docs/kernel-shap-000-bars.png
+cp $work/attributions/bars/integrated-gradients/mean-abs-bars.png $docs/ig-mean-abs-bars.png
 cp $work/attributions/attributions-integrated-gradients.csv $docs/
 cp $work/examples-out/examples-000.csv $work/influence-out/influence-000.csv $docs/
 cp $work/flint-out/attributes.png $docs/flint-attributes.png
