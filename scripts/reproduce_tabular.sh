@@ -33,6 +33,8 @@ cp $work/roar/roar.md $docs/roar.md
 "$prism" -q evaluate measures --model $model --data "$data" --samples 32 \
   --methods integrated-gradients,saliency,smoothgrad,occlusion,kernel-shap,lrp --out $work/measures > /dev/null
 cp $work/measures/measures.md $docs/measures.md
+"$prism" -q evaluate data-attribution --data "$data" --epochs 10 --out $work/data-attribution > /dev/null
+cp $work/data-attribution/data-attribution.md $docs/data-attribution.md
 "$prism" -q report --model $model --data "$data" --indices 0:4 --examples $work/examples --k 5 \
   --influence $work/dualview --top 3 --flint $work/flint --evaluations $work/perturbation --out $docs/report.html
 # A picture of the report's first sample (headless Chromium, installed by scripts/setup).

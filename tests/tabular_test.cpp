@@ -244,9 +244,9 @@ TEST(TabularCommands, AnMlpTrainsOnBreastCancerAndItsPredictionsAreExplained) {
   EXPECT_NE(dom.out.find("data-overflow=\"no\""), std::string::npos);  // wide tables scroll in their own box
 }
 
-// Sanity checks, ROAR and the single-map measures on table rows: what is defined for a vector of features runs
-// (HOG, which needs neighbouring pixels, is left out), and every number is finite.
-TEST(TabularCommands, SanityRoarAndMapMeasuresRunOnTableRows) {
+// Sanity checks, ROAR, the single-map measures and the data-attribution metrics on table rows: what is defined for a
+// vector of features runs (HOG and the shortcut's image mark are left out), and every number is finite.
+TEST(TabularCommands, SanityRoarMapMeasuresAndDataMetricsRunOnTableRows) {
   const auto table = test::fixtures() / "tables" / "breast_cancer.csv";
   if (!fs::exists(table)) GTEST_SKIP() << "python3-sklearn did not write " << table;
   test::TempDir dir;
@@ -279,6 +279,20 @@ TEST(TabularCommands, SanityRoarAndMapMeasuresRunOnTableRows) {
   for (const auto& method : values.at("methods"))
     for (const auto& [name, value] : method.items())
       if (value.is_object()) EXPECT_TRUE(std::isfinite(value.at("mean").get<double>())) << name;
+
+  // The data-attribution metrics with their defaults for a table: an mlp, and every metric but the shortcut (an
+  // image mark) and identical-subclass (no grouping of these classes).
+  const auto data_metrics = test::run_prism("-q evaluate data-attribution" + data + " --methods dualview,random "
+                                            "--epochs 2 --lds-subsets 3 --out " + d + "/data");
+  ASSERT_EQ(data_metrics.exit_code, 0) << data_metrics.err;
+  const auto scores = nlohmann::json::parse(std::ifstream(dir / "data" / "data-attribution.json")).at("metrics");
+  EXPECT_FALSE(scores.contains("shortcut"));
+  EXPECT_FALSE(scores.contains("identical-subclass"));
+  for (const auto* metric : {"identical-class", "mislabel", "mixed-datasets", "lds"})
+    EXPECT_TRUE(std::isfinite(scores.at(metric).at("values").at("dualview").get<double>())) << metric;
+  test::expect_clean_failure(test::run_prism("-q evaluate data-attribution" + data + " --metrics shortcut --out " + d +
+                                             "/shortcut"),
+                             "table rows");
 }
 
 }  // namespace

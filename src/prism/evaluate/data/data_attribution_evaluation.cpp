@@ -133,7 +133,15 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   DataEvaluationOptions o = given;
   o.mark.seed = o.mix.seed = o.training.seed;
   if (o.methods.empty()) o.methods = data_methods();
-  if (o.metrics.empty()) o.metrics = data_metric_names();
+  if (o.metrics.empty()) {
+    // Every metric that applies to the data: the shortcut stamps an image mark, and identical-subclass needs a
+    // grouping of the classes (prism knows Fashion-MNIST's).
+    const bool grouped = !o.grouping.group_of_class.empty() ||
+                         (train.num_classes() == 10 && train.class_names.front() == "T-shirt/top");
+    for (const auto& metric : data_metric_names())
+      if ((metric != "shortcut" || train.is_image()) && (metric != "identical-subclass" || grouped))
+        o.metrics.push_back(metric);
+  }
   require(!o.cache.empty(), "the data-attribution evaluation needs a cache folder");
   const auto known = data_metric_names();
   for (const auto& metric : o.metrics)
@@ -154,6 +162,8 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
             "identical-subclass needs a grouping of the classes; prism knows Fashion-MNIST's, give one for this data");
     o.grouping = fashion_mnist_grouping();
   }
+  require(!wants("shortcut") || train.is_image(),
+          "shortcut stamps a mark on images, and " + train.name + " holds table rows; leave it out of the metrics");
   if (wants("lds")) require(o.lds_subsets >= 3, "lds needs at least 3 subsets (got " + std::to_string(o.lds_subsets) + ")");
   if (wants("mislabel")) require(o.flip_fraction > 0 && o.flip_fraction < 1, "the flipped share must lie in (0, 1)");
   require(o.topk >= 1 && o.topk <= train.size(), "top-k needs 1 ≤ k ≤ the training samples");
