@@ -375,3 +375,34 @@ def test_tcav_scores_are_the_sign_of_the_linear_models_weight_along_each_cav():
         prism.tcav(net, {"stripes": stripes}, random_x, x, y, random_sets=1)
     with pytest.raises(prism.Error, match="does not apply to tcav"):
         prism.tcav(net, {"stripes": stripes}, random_x, x, y, steps=3)
+
+
+def test_table_rows_go_through_every_family_from_python():
+    """A scripted logistic regression on 8 features: the known answers w_c ⊙ x, then examples, data attribution and
+    the evaluations on the same [N, F] tensors."""
+    net = prism.Network(fixture("logistic.pt"), input_shape=(8,))
+    x = torch.from_numpy(np.load(fixture("logistic.input.npy")))
+    targets = torch.tensor([0, 1, 2, 0, 1])
+    expected = torch.from_numpy(np.load(fixture("logistic.weight.npy")))[targets] * x
+    for method, options in [("gradient-x-input", {}), ("integrated-gradients", {"baseline": "zeros"}),
+                            ("kernel-shap", {}), ("occlusion", {"fill": 0.0})]:
+        torch.testing.assert_close(prism.attribute(net, x, targets, method=method, **options), expected,
+                                   rtol=1e-3, atol=1e-4)
+    with pytest.raises(prism.Error, match="table rows"):
+        prism.attribute(net, x, targets, method="grad-cam")
+
+    # Examples and data attribution read penultimate features, which a ReLU MLP has (the logistic model has none).
+    mlp = prism.Network(fixture("relu_mlp_no_bias.pt"), input_shape=(8,))
+    generator = torch.Generator().manual_seed(0)
+    train_x = torch.randn(60, 8, generator=generator)
+    with torch.no_grad():
+        train_y = torch.jit.load(fixture("relu_mlp_no_bias.pt"))(train_x).argmax(1)
+    result = prism.EbeDnn().fit(mlp, train_x, train_y).explain(x, k=5)
+    torch.testing.assert_close(result["weights"].sum(1), torch.ones(5))
+    dualview = prism.DataAttributor("dualview", C=0.01).fit(mlp, train_x, train_y)
+    assert dualview.attribute(x, targets).shape == (5, 60)
+    maps = prism.attribute(net, x, targets, method="integrated-gradients", baseline="zeros")
+    curves = prism.perturbation(net, x, targets, maps, percentages=[0, 50, 100], fill="zero")
+    torch.testing.assert_close(curves["morf_probability"][:, 0], curves["original_probability"])
+    sanity = prism.sanity_check(net, x, targets, methods=["saliency"])
+    assert "hog_pearson" not in sanity["methods"][0]
