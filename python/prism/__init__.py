@@ -159,6 +159,13 @@ def _method_help(docs):
 attribute.__doc__ = attribute.__doc__.replace("{methods}", _method_help(_prism.feature_method_docs()))
 
 
+def _protocol_help(function):
+    """Fills a protocol's docstring with its options as prism declares them (the defaults live there only)."""
+    lines = [f"        {key}={default!r}: {help}" for key, help, default in _prism.protocol_option_docs(function.__name__)]
+    function.__doc__ = function.__doc__.replace("{options}", "\n".join(lines))
+    return function
+
+
 class DataAttributor:
     """Attribution of predictions to training samples: fit() on the training set, then attribute() test
     points [B, N] or their top proponents, and self_influence() [N].
@@ -316,17 +323,21 @@ class Flint:
         return self._fitted().visualise(_tensor(samples, "samples", _torch.float32), int(top), _options(options))
 
 
-def sanity_check(network, x, target, methods=("pruned-gradient",), mode="cascading", seed=0, reduce="sum",
-                 method_options=None, smooth_samples=0, smooth_noise=0.1):
+@_protocol_help
+def sanity_check(network, x, target, methods=("pruned-gradient",), method_options=None, **options):
     """Adebayo et al.'s model-parameter randomisation: each method's maps as the weighted layers are
-    re-initialised from the output back, compared with the trained model's (Spearman, |Spearman|, SSIM, HOG).
-    smooth_samples > 0 is smooth MPRT (Hedström et al. 2023): every map the mean over that many noisy copies
-    x + N(0, (smooth_noise * range)^2), the same copies at each step (Quantus: 50 copies, 0.1).
-    Returns the steps, per-method mean similarity curves and the collapsed maps [steps, B, H, W] per method."""
+    re-initialised from the output back, compared with the trained model's (Spearman, |Spearman|, SSIM, and HOG
+    on images). smooth_samples > 0 is smooth MPRT (Hedström et al. 2023): every map the mean over that many noisy
+    copies x + N(0, (smooth_noise * range)^2), the same copies at each step (Quantus: 50 copies, 0.1).
+    method_options: a dict method → its options.
+    Returns the steps, per-method mean similarity curves and the collapsed maps [steps, B, H, W] per method.
+
+    options (keywords, with their defaults):
+{options}"""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     return _prism.sanity_check(net, x, _targets(target, x.shape[0]), list(methods), _options(method_options or {}),
-                               mode, seed, reduce, int(smooth_samples), float(smooth_noise))
+                               _options(options))
 
 
 def localisation(maps, regions):
@@ -339,30 +350,39 @@ def localisation(maps, regions):
     return _prism.localisation(maps, _tensor(regions, "regions", _torch.bool))
 
 
-def perturbation(network, x, target, maps, method="", percentages=None, fill="mean", ranking="method"):
+@_protocol_help
+def perturbation(network, x, target, maps, method="", **options):
     """Pixel perturbation (MoRF and LeRF): the target's probability and logit as the pixels are removed in
     the order `maps` ranks them ([B, H, W], or [B, C, H, W] summed over channels), and the AOPCs. ranking:
     "signed" (largest value first), "magnitude" (largest |value| first) or "method", the convention of the
     prism method named `method` (magnitude for saliency, smoothgrad and pruned-gradient; signed otherwise).
     fill="linear" with percentages 10, 20, ..., 90 is ROAD (Rong et al. 2022): "morf_hit" and "lerf_hit" say
-    whether each sample is still predicted as the target."""
+    whether each sample is still predicted as the target. On table rows [B, F] the maps are [B, F] and features
+    are removed.
+
+    options (keywords, with their defaults):
+{options}"""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     maps = _tensor(maps, "maps", _torch.float32)
     if maps.dim() == 4:
         maps = maps.sum(1)
-    return _prism.perturbation(net, x, _targets(target, x.shape[0]), maps, method, list(percentages or []), fill,
-                               ranking)
+    return _prism.perturbation(net, x, _targets(target, x.shape[0]), maps, method, _options(options))
 
 
-def map_measures(network, x, target, method="pruned-gradient", maps=None, seed=0, **options):
+@_protocol_help
+def map_measures(network, x, target, method="pruned-gradient", maps=None, method_options=None, **options):
     """Quantus-style measures per sample: sparseness (Gini), complexity (entropy), max-sensitivity,
     faithfulness correlation, infidelity, the random-logit test, the local Lipschitz estimate, completeness error,
-    input invariance and IROF of `method`'s maps (computed here unless given)."""
+    input invariance and IROF of `method`'s maps (computed here unless given), method_options its options.
+
+    options (keywords, with their defaults):
+{options}"""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     given = None if maps is None else _tensor(maps, "maps", _torch.float32)
-    return _prism.map_measures(net, x, _targets(target, x.shape[0]), method, _options(options), given, seed)
+    return _prism.map_measures(net, x, _targets(target, x.shape[0]), method, _options(method_options or {}), given,
+                               _options(options))
 
 
 def tcav(network, concepts, random_x, x, y=None, classes=None, output="logit", flint=None, **options):
@@ -395,38 +415,45 @@ def tcav(network, concepts, random_x, x, y=None, classes=None, output="logit", f
                        _options(options))
 
 
-def roar(network, train_x, train_y, test_x, test_y, methods=("pruned-gradient", "random"), fractions=None,
-         modes=("roar", "kar"), seeds=1, architecture=None, width=0, epochs=3, learning_rate=1e-3, batch_size=64,
-         seed=0, reduce="sum", ranking="method", cache=None, method_options=None):
+@_protocol_help
+def roar(network, train_x, train_y, test_x, test_y, methods=("pruned-gradient", "random"), architecture=None, width=0,
+         seed=None, cache=None, method_options=None, **options):
     """ROAR and KAR (Hooker et al. 2019): each method's maps of `network` rank the pixels of every training and
     test image (by each method's convention, or as `ranking` says: see perturbation); the top `fractions` % (ROAR) or all but them (KAR) are replaced by the data mean, a fresh model
     is trained on the modified images and tested on the modified test set. A faithful ranking makes ROAR
     accuracy fall fastest and KAR accuracy stay highest; "random" is the control. Fresh models are the
     network's own built-in architecture, or `architecture` (mlp, cnn, resnet18) for a scripted model.
-    Maps and retrainings are cached in `cache` (a temporary folder when None), so a rerun only reads.
-    Returns the runs (method, mode, fraction, seed, accuracy) and a markdown table per mode."""
+    Maps and retrainings are cached in `cache` (a temporary folder when None), so a rerun only reads. seed: of the
+    retrainings (their options' default when None). method_options: a dict method → its options.
+    Returns the runs (method, mode, fraction, seed, accuracy) and a markdown table per mode.
+
+    options (keywords, with their defaults):
+{options}"""
     net = _check_network(network)
     with _cache_folder(cache, "roar") as folder:
         return _prism.roar(net, _tensor(train_x, "train_x", _torch.float32),
                            _tensor(train_y, "train_y", _torch.int64), _tensor(test_x, "test_x", _torch.float32),
                            _tensor(test_y, "test_y", _torch.int64), list(methods), _options(method_options or {}),
-                           [float(f) for f in (fractions or [])], list(modes), int(seeds), architecture or "",
-                           int(width), int(epochs), float(learning_rate), int(batch_size), int(seed), reduce, ranking,
-                           folder)
+                           architecture or "", int(width), None if seed is None else int(seed), folder,
+                           _options(options))
 
 
+@_protocol_help
 def evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=None, metrics=None, class_names=None,
-                              groups=None, architecture="cnn", width=0, epochs=2, learning_rate=1e-3, seed=0,
-                              flip_fraction=0.3, lds_subsets=8, topk=10, cache=None, method_options=None):
+                              groups=None, architecture=None, width=0, cache=None, method_options=None, **options):
     """The DualView paper's evaluation of data attribution (Yolcu et al. 2024, §5), end to end: for each metric
     the model it needs is trained (the plain model, merged classes, flipped labels, a marked class, a second
     source mixed into one class, random halves), every method (prism.data_methods() when None) is fitted on it and scored. metrics: identical-class,
     identical-subclass (needs `groups`, a dict group name → classes; Fashion-MNIST's is known from its
     `class_names`), mislabel, shortcut, mixed-datasets, sparsity, topk-cardinality, model-randomization, lds (all
-    when None).
+    when None, less those that do not apply: the shortcut on table rows, identical-subclass without a grouping).
+    architecture: of every model (mlp, cnn, resnet18; None: the cnn for images, the mlp for table rows).
     method_options: a dict method → its options. Models and fits are cached in `cache` (temporary when None).
     Returns per metric its direction and values (["metrics"][metric] = {"better", "values": method → value}),
-    the mislabel curves, each method's fit and explain seconds and cache size, and a markdown table."""
+    the mislabel curves, each method's fit and explain seconds and cache size, and a markdown table.
+
+    options (keywords, with their defaults):
+{options}"""
     group_of_class, group_names = [], []
     if groups:
         classes = max(c for members in groups.values() for c in members) + 1
@@ -440,8 +467,7 @@ def evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=None, me
             _tensor(train_x, "train_x", _torch.float32), _tensor(train_y, "train_y", _torch.int64),
             _tensor(test_x, "test_x", _torch.float32), _tensor(test_y, "test_y", _torch.int64),
             list(class_names or []), group_of_class, group_names, list(methods or []), list(metrics or []),
-            _options(method_options or {}), architecture, int(width), int(epochs), float(learning_rate), int(seed),
-            float(flip_fraction), int(lds_subsets), int(topk), folder)
+            _options(method_options or {}), architecture or "", int(width), folder, _options(options))
 
 
 class _cache_folder:

@@ -7,6 +7,8 @@
 
 #include <pybind11/stl.h>
 
+#include <functional>
+#include <map>
 #include <optional>
 
 #include "prism/prism.h"
@@ -246,16 +248,13 @@ std::vector<FeatureAttributor*> pointers(const std::vector<std::unique_ptr<Featu
   return out;
 }
 
+// The protocols' own options arrive as JSON of their options struct's keys (its defaults apply to the rest), so the
+// Python wrappers restate no default.
 py::dict sanity_check(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets,
-                      const std::vector<std::string>& methods, const std::string& options, const std::string& mode,
-                      uint64_t seed, const std::string& reduce, int64_t smooth_samples, double smooth_noise) {
-  const auto attributors = make_methods(methods, parse_options(options));
-  SanityOptions sanity;
-  sanity.mode = mode;
-  sanity.smooth_samples = smooth_samples;
-  sanity.smooth_noise = smooth_noise;
-  sanity.seed = seed;
-  sanity.reduce = reduce;
+                      const std::vector<std::string>& methods, const std::string& method_options,
+                      const std::string& options) {
+  const auto attributors = make_methods(methods, parse_options(method_options));
+  const auto sanity = read_options<SanityOptions>(parse_options(options), "sanity_check");
   SanityResult result;
   {
     py::gil_scoped_release release;
@@ -267,10 +266,10 @@ py::dict sanity_check(PyNetwork& net, const torch::Tensor& x, const torch::Tenso
 }
 
 py::dict map_measures(PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets, const std::string& method,
-                      const std::string& options, const std::optional<torch::Tensor>& maps, uint64_t seed) {
-  auto attributor = make_feature_attributor(method, parse_options(options));
-  MapMeasureOptions measure;
-  measure.seed = seed;
+                      const std::string& method_options, const std::optional<torch::Tensor>& maps,
+                      const std::string& options) {
+  auto attributor = make_feature_attributor(method, parse_options(method_options));
+  const auto measure = read_options<MapMeasureOptions>(parse_options(options), "map_measures");
   MapMeasures measured;
   {
     py::gil_scoped_release release;
@@ -324,21 +323,11 @@ py::dict tcav_scores(PyNetwork& net, const std::vector<std::string>& names, cons
 // ROAR / KAR (Hooker et al. 2019) of `methods`' maps of `net`, retraining the built-in `architecture`
 // (the network's own when it is built-in) on the modified images; cached in `cache`.
 py::dict roar(PyNetwork& net, const torch::Tensor& train_x, const torch::Tensor& train_y, const torch::Tensor& test_x,
-              const torch::Tensor& test_y, const std::vector<std::string>& methods, const std::string& options,
-              const std::vector<double>& fractions, const std::vector<std::string>& modes, int64_t seeds,
-              const std::string& architecture, int64_t width, int64_t epochs, double learning_rate,
-              int64_t batch_size, uint64_t seed, const std::string& reduce, const std::string& ranking,
-              const std::string& cache) {
-  RoarOptions roar_options;
-  if (!fractions.empty()) roar_options.fractions = fractions;
-  if (!modes.empty()) roar_options.modes = modes;
-  roar_options.seeds = seeds;
-  roar_options.training.epochs = epochs;
-  roar_options.training.learning_rate = learning_rate;
-  roar_options.training.batch_size = batch_size;
-  roar_options.training.seed = seed;
-  roar_options.reduce = reduce;
-  roar_options.ranking = ranking;
+              const torch::Tensor& test_y, const std::vector<std::string>& methods, const std::string& method_options,
+              const std::string& architecture, int64_t width, std::optional<uint64_t> seed, const std::string& cache,
+              const std::string& options) {
+  auto roar_options = read_options<RoarOptions>(parse_options(options), "roar");
+  if (seed) roar_options.training.seed = *seed;
   roar_options.cache = cache;
   check_roar_options(roar_options);
   ZooOptions zoo;
@@ -350,9 +339,9 @@ py::dict roar(PyNetwork& net, const torch::Tensor& train_x, const torch::Tensor&
                   "architecture=\"cnn\" (or mlp, resnet18) to retrain that instead");
     }
   } else {
-    zoo = {architecture, net.network->input_shape(), net.network->num_classes(), width, seed};
+    zoo = {architecture, net.network->input_shape(), net.network->num_classes(), width, roar_options.training.seed};
   }
-  const auto attributors = make_methods(methods, parse_options(options));
+  const auto attributors = make_methods(methods, parse_options(method_options));
   const auto train = as_dataset(net, train_x, train_y), test = as_dataset(net, test_x, test_y);
   // What the cached maps and retrainings were computed from: the weights that rank and the data.
   roar_options.key = {{"model_fingerprint", std::to_string(tensors_fingerprint(net.network->parameters()))},
@@ -376,23 +365,17 @@ py::dict evaluate_data(const torch::Tensor& train_x, const torch::Tensor& train_
                        const std::vector<int64_t>& group_of_class, const std::vector<std::string>& group_names,
                        const std::vector<std::string>& methods, const std::vector<std::string>& metrics,
                        const std::string& method_options, const std::string& architecture, int64_t width,
-                       int64_t epochs, double learning_rate, uint64_t seed, double flip_fraction, int64_t lds_subsets,
-                       int64_t topk, const std::string& cache) {
+                       const std::string& cache, const std::string& options_text) {
   const auto train = tensor_dataset("the training", train_x, train_y, class_names, {});
   const auto test = tensor_dataset("the test", test_x, test_y, train.class_names, train.normalization);
-  DataEvaluationOptions options;
+  auto options = read_options<DataEvaluationOptions>(parse_options(options_text), "evaluate_data_attribution");
   options.methods = methods;
   options.metrics = metrics;
   options.method_options = parse_options(method_options);
-  options.architecture.architecture = architecture;
+  // The built-in architecture given, or the one for the data: the cnn for images, the mlp for table rows.
+  options.architecture.architecture = !architecture.empty() ? architecture : train.is_image() ? "cnn" : "mlp";
   options.architecture.width = width;
-  options.training.epochs = epochs;
-  options.training.learning_rate = learning_rate;
-  options.training.seed = seed;
-  options.flip_fraction = flip_fraction;
   options.grouping = {group_of_class, group_names};
-  options.lds_subsets = lds_subsets;
-  options.topk = topk;
   options.cache = cache;
   DataEvaluationResult result;
   {
@@ -596,18 +579,28 @@ PYBIND11_MODULE(_prism, m) {
   m.def("tcav", &tcav_scores, py::arg("network"), py::arg("names"), py::arg("images"), py::arg("random"), py::arg("x"),
         py::arg("y"), py::arg("classes"), py::arg("output"), py::arg("flint"), py::arg("options"));
   m.def("roar", &roar, py::arg("network"), py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
-        py::arg("test_y"), py::arg("methods"), py::arg("options"), py::arg("fractions"), py::arg("modes"),
-        py::arg("seeds"), py::arg("architecture"), py::arg("width"), py::arg("epochs"), py::arg("learning_rate"),
-        py::arg("batch_size"), py::arg("seed"), py::arg("reduce"), py::arg("ranking"), py::arg("cache"));
+        py::arg("test_y"), py::arg("methods"), py::arg("method_options"), py::arg("architecture"), py::arg("width"),
+        py::arg("seed"), py::arg("cache"), py::arg("options"));
   m.def("evaluate_data_attribution", &evaluate_data, py::arg("train_x"), py::arg("train_y"), py::arg("test_x"),
         py::arg("test_y"), py::arg("class_names"), py::arg("group_of_class"), py::arg("group_names"),
         py::arg("methods"), py::arg("metrics"), py::arg("method_options"), py::arg("architecture"),
-        py::arg("width"), py::arg("epochs"), py::arg("learning_rate"), py::arg("seed"), py::arg("flip_fraction"),
-        py::arg("lds_subsets"), py::arg("topk"), py::arg("cache"));
+        py::arg("width"), py::arg("cache"), py::arg("options"));
   add_report_page(m);
   m.def("sanity_check", &sanity_check, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("methods"),
-        py::arg("options"), py::arg("mode"), py::arg("seed"), py::arg("reduce"), py::arg("smooth_samples"),
-        py::arg("smooth_noise"));
+        py::arg("method_options"), py::arg("options"));
+  // The protocols' options (key, help, default) for the Python docstrings.
+  m.def("protocol_option_docs", [](const std::string& protocol) {
+    const std::map<std::string, std::function<std::vector<OptionDoc>()>> protocols = {
+        {"sanity_check", describe_options<SanityOptions>},
+        {"perturbation", describe_options<PerturbationOptions>},
+        {"map_measures", describe_options<MapMeasureOptions>},
+        {"roar", describe_options<RoarOptions>},
+        {"evaluate_data_attribution", describe_options<DataEvaluationOptions>}};
+    py::list out;
+    for (const auto& doc : protocols.at(protocol)())
+      out.append(py::make_tuple(doc.key, doc.help, json_to_python(doc.default_value)));
+    return out;
+  }, py::arg("protocol"));
   m.def(
       "localisation",
       [](const torch::Tensor& maps, const torch::Tensor& regions) {
@@ -620,16 +613,12 @@ PYBIND11_MODULE(_prism, m) {
       },
       py::arg("maps"), py::arg("regions"));
   m.def("map_measures", &map_measures, py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("method"),
-        py::arg("options"), py::arg("maps"), py::arg("seed"));
+        py::arg("method_options"), py::arg("maps"), py::arg("options"));
   m.def(
       "perturbation",
       [](PyNetwork& net, const torch::Tensor& x, const torch::Tensor& targets, const torch::Tensor& maps,
-         const std::string& method, const std::vector<double>& percentages, const std::string& fill,
-         const std::string& ranking) {
-        PerturbationOptions options;
-        if (!percentages.empty()) options.percentages = percentages;
-        options.fill = fill;
-        options.ranking = ranking;
+         const std::string& method, const std::string& options_text) {
+        const auto options = read_options<PerturbationOptions>(parse_options(options_text), "perturbation");
         PerturbationCurves curves;
         {
           py::gil_scoped_release release;
@@ -650,8 +639,7 @@ PYBIND11_MODULE(_prism, m) {
         out["aopc_lerf"] = aopc(curves.lerf_probability, curves.original_probability, options.percentages);
         return out;
       },
-      py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("maps"), py::arg("method"),
-      py::arg("percentages"), py::arg("fill"), py::arg("ranking"));
+      py::arg("network"), py::arg("x"), py::arg("targets"), py::arg("maps"), py::arg("method"), py::arg("options"));
 }
 
 }  // namespace prism::python

@@ -406,3 +406,15 @@ def test_table_rows_go_through_every_family_from_python():
     torch.testing.assert_close(curves["morf_probability"][:, 0], curves["original_probability"])
     sanity = prism.sanity_check(net, x, targets, methods=["saliency"])
     assert "hog_pearson" not in sanity["methods"][0]
+
+
+def test_protocol_options_are_prisms_own_declarations(cnn, images):
+    """The evaluations' keywords are read by the C++ options structs: help() lists their defaults from there, and a
+    keyword the protocol lacks is an error naming the ones it has."""
+    assert "smooth_noise=0.1" in prism.sanity_check.__doc__
+    assert "epochs=3" in prism.roar.__doc__ and "lds_subsets=8" in prism.evaluate_data_attribution.__doc__
+    targets = torch.tensor([3, 0, 7])
+    with pytest.raises(prism.Error, match="does not apply to sanity_check; its options are: .*smooth_samples"):
+        prism.sanity_check(cnn, images, targets, methods=["saliency"], steps=3)
+    with pytest.raises(prism.Error, match="wrong type"):
+        prism.perturbation(cnn, images, targets, images.sum(1), fill=3)
