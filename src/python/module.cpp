@@ -97,11 +97,12 @@ py::list method_docs(const std::vector<MethodDoc>& docs) {
   return out;
 }
 
-// A data set of images [N, C, H, W] and labels [N] handed over from Python, normalised with `normalization`
-// (the training images' statistics where no model records them).
+// A data set of images [N, C, H, W] or table rows [N, F] and labels [N] handed over from Python, normalised with
+// `normalization` (the training samples' statistics where no model records them).
 Dataset tensor_dataset(const std::string& name, const torch::Tensor& images, const torch::Tensor& labels,
                        std::vector<std::string> class_names, Normalization normalization) {
-  require(images.dim() == 4, name + " images must be [N, C, H, W] (got " + shape_string(images.sizes()) + ")");
+  require(images.dim() == 4 || images.dim() == 2, name + " samples must be images [N, C, H, W] or table rows [N, F] (got " +
+                                                      shape_string(images.sizes()) + ")");
   return make_dataset(name, images.to(torch::kFloat32).contiguous(), labels.to(torch::kInt64).contiguous(),
                       std::move(class_names), std::move(normalization));
 }

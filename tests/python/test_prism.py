@@ -406,6 +406,10 @@ def test_table_rows_go_through_every_family_from_python():
     torch.testing.assert_close(curves["morf_probability"][:, 0], curves["original_probability"])
     sanity = prism.sanity_check(net, x, targets, methods=["saliency"])
     assert "hog_pearson" not in sanity["methods"][0]
+    # The data-attribution evaluation trains its models on the rows: the mlp, with no architecture given.
+    result = prism.evaluate_data_attribution(train_x, train_y, train_x[:20], train_y[:20], methods=["similarity"],
+                                             metrics=["identical-class"], epochs=1)
+    assert 0 <= result["metrics"]["identical-class"]["values"]["similarity"] <= 1
 
 
 def test_protocol_options_are_prisms_own_declarations(cnn, images):
