@@ -161,7 +161,8 @@ attribute.__doc__ = attribute.__doc__.replace("{methods}", _method_help(_prism.f
 
 def _protocol_help(function):
     """Fills a protocol's docstring with its options as prism declares them (the defaults live there only)."""
-    lines = [f"        {key}={default!r}: {help}" for key, help, default in _prism.protocol_option_docs(function.__name__)]
+    lines = [f"        {key}={default!r}: {help}"
+             for key, help, default in _prism.protocol_option_docs(function.__qualname__)]
     function.__doc__ = function.__doc__.replace("{options}", "\n".join(lines))
     return function
 
@@ -242,12 +243,16 @@ class EbeDnn:
     def layer(self):
         return self._fit.layer if self._fit else self._settings["layer"]
 
-    def explain(self, x, k=10, weights="uniform", top=0, share=0.0):
+    @_protocol_help
+    def explain(self, x, **options):
         """For each sample: the k nearest training examples (indices, weights summing to 1, distances,
-        labels) and the kNN's prediction, the label with the largest total weight."""
+        labels) and the kNN's prediction, the label with the largest total weight.
+
+        options (keywords, with their defaults):
+{options}"""
         if self._fit is None:
             raise Error("fit EBE-DNN before explaining")
-        return self._fit.explain(_tensor(x, "x", _torch.float32), k=k, weights=weights, top=top, share=share)
+        return self._fit.explain(_tensor(x, "x", _torch.float32), _options(options))
 
 
 class Flint:

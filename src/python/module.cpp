@@ -492,8 +492,8 @@ PYBIND11_MODULE(_prism, m) {
           py::arg("index"), py::arg("metric"), py::arg("folder"), GilFree())
       .def(
           "explain",
-          [](PyEbeDnn& self, const torch::Tensor& x, int64_t k, const std::string& weights, int64_t top, double share) {
-            EbeOptions options{k, weights, top, share};
+          [](PyEbeDnn& self, const torch::Tensor& x, const std::string& options_text) {
+            const auto options = read_options<EbeOptions>(parse_options(options_text), "EbeDnn.explain");
             check_ebe_options(options);
             ExampleAttribution result;
             {
@@ -502,7 +502,7 @@ PYBIND11_MODULE(_prism, m) {
             }
             return example_attribution(result);
           },
-          py::arg("x"), py::arg("k"), py::arg("weights"), py::arg("top"), py::arg("share"))
+          py::arg("x"), py::arg("options"))
       .def_property_readonly("layer", [](const PyEbeDnn& self) { return self.fit->embedding_options().layer; });
 
   py::class_<PyFlint>(m, "Flint")
@@ -596,7 +596,8 @@ PYBIND11_MODULE(_prism, m) {
         {"perturbation", describe_options<PerturbationOptions>},
         {"map_measures", describe_options<MapMeasureOptions>},
         {"roar", describe_options<RoarOptions>},
-        {"evaluate_data_attribution", describe_options<DataEvaluationOptions>}};
+        {"evaluate_data_attribution", describe_options<DataEvaluationOptions>},
+        {"EbeDnn.explain", describe_options<EbeOptions>}};
     py::list out;
     for (const auto& doc : protocols.at(protocol)())
       out.append(py::make_tuple(doc.key, doc.help, json_to_python(doc.default_value)));

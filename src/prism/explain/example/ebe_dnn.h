@@ -21,6 +21,14 @@ struct EbeOptions {
   std::string weights = "uniform";  // "uniform" (1/k) | "distance" (normalised inverse distance)
   int64_t top = 0;                  // keep only the `top` largest weights and renormalise (0: all k)
   double share = 0;                 // keep the fewest examples whose weights reach `share` (0: all k)
+
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("k", k, "neighbours");
+    option("weights", weights, "uniform (1/k) or distance (normalised inverse distance)");
+    option("top", top, "keep only the top largest weights and renormalise (0: all k)");
+    option("share", share, "keep the fewest examples whose weights reach this share (0: all k)");
+  }
 };
 void check_ebe_options(const EbeOptions& options);
 
