@@ -255,44 +255,41 @@ class EbeDnn:
         return self._fit.explain(_tensor(x, "x", _torch.float32), _options(options))
 
 
+@_protocol_help
 class Flint:
     """FLINT (Parekh et al. 2021): an interpreter g of a classifier f — a dictionary of `attributes` learned
     attributes Φ(x) read from f's hidden `layers` (default: the last spatial activation), feeding a linear
     classifier that mimics f. fit() learns it post hoc for a trained network (f frozen); Flint.train() learns a
     built-in f and its interpreter together. Training writes a FLINT folder (`folder`, or a temporary one).
-    The defaults are the paper's for MNIST-like data and the command line's (Adam at 1e-4, batches of 16, 12
-    epochs); a larger step lets attributes die (Φ = 0 on every input).
+    The defaults are the paper's for MNIST-like data and the command line's; a larger step lets attributes die
+    (Φ = 0 on every input).
 
-    loss_weights: the weights of FLINT's loss terms and the epoch each starts at, as keywords — gamma (input
-        fidelity, 0.8), beta (output fidelity, 0.5), delta (the entropies, 0.2), eta (L1 of the attributes, 0.1),
-        gamma_from, beta_from, delta_from, eta_from, input_fidelity ("l2" or "l1").
+    options (keywords, with their defaults; the loss terms' weights and the epoch each starts at among them):
+{options}
     """
 
-    def __init__(self, attributes=25, layers=None, epochs=12, batch_size=16, learning_rate=1e-4, seed=0,
-                 **loss_weights):
-        self._settings = dict(layers=list(layers or []), attributes=attributes, epochs=epochs,
-                              batch_size=batch_size, learning_rate=learning_rate, seed=seed,
-                              loss_weights=_options(loss_weights))
+    def __init__(self, **options):
+        self._options = _options(options)
         self._fit = None
         self._folder = None
 
     def fit(self, network, train_x, train_y, folder=None):
         """Learns the interpreter of a trained `network` (f frozen); returns self."""
         self._fit = _prism.Flint.fit(_check_network(network), _tensor(train_x, "train_x", _torch.float32),
-                                     _tensor(train_y, "train_y", _torch.int64),
-                                     folder=_fit_folder(self, folder, "flint"), **self._settings)
+                                     _tensor(train_y, "train_y", _torch.int64), self._options,
+                                     _fit_folder(self, folder, "flint"))
         return self
 
     @classmethod
-    def train(cls, train_x, train_y, architecture="cnn", width=0, class_names=None, folder=None, attributes=25,
-              layers=None, epochs=12, batch_size=16, learning_rate=1e-4, seed=0, **loss_weights):
-        """FLINT's joint training: a fresh built-in classifier f (`architecture`: mlp, cnn or resnet18) and its
-        interpreter learnt together on images [N, C, H, W] and labels [N]; f is `.network`."""
-        flint = cls(attributes, layers, epochs, batch_size, learning_rate, seed, **loss_weights)
+    def train(cls, train_x, train_y, architecture=None, width=0, class_names=None, folder=None, **options):
+        """FLINT's joint training: a fresh built-in classifier f (`architecture`: mlp, cnn or resnet18; None: the
+        cnn for images, the mlp for table rows) and its interpreter learnt together on images [N, C, H, W] or
+        table rows [N, F] and labels [N]; f is `.network`. options: as Flint's."""
+        flint = cls(**options)
         flint._fit = _prism.Flint.train(_tensor(train_x, "train_x", _torch.float32),
                                         _tensor(train_y, "train_y", _torch.int64), list(class_names or []),
-                                        architecture, width, folder=_fit_folder(flint, folder, "flint"),
-                                        **flint._settings)
+                                        architecture or "", int(width), flint._options,
+                                        _fit_folder(flint, folder, "flint"))
         return flint
 
     def _fitted(self):

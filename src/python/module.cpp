@@ -146,17 +146,9 @@ struct PyFlint {
   std::vector<FlintEpochRecord> history;
 };
 
-FlintFitOptions flint_settings(const std::vector<std::string>& layers, int64_t attributes, int64_t epochs,
-                             int64_t batch_size, double learning_rate, uint64_t seed, const std::string& loss_weights,
-                             const std::string& folder) {
-  FlintFitOptions settings{attributes, layers, {}};
-  auto& train = settings.train;
-  train.epochs = epochs;
-  train.batch_size = batch_size;
-  train.learning_rate = learning_rate;
-  train.seed = seed;
-  train.weights = read_options<FlintLossWeights>(parse_options(loss_weights), "FLINT");
-  train.out = folder;
+FlintFitOptions flint_settings(const std::string& options, const std::string& folder) {
+  auto settings = read_options<FlintFitOptions>(parse_options(options), "FLINT");
+  settings.train.out = folder;
   return settings;
 }
 
@@ -179,7 +171,9 @@ PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& la
                             const std::vector<std::string>& class_names, const std::string& architecture,
                             int64_t width, const FlintFitOptions& settings) {
   const auto train = tensor_dataset("the training", images, labels, class_names, {});
-  std::shared_ptr<Network> network = make_zoo_network(ZooOptions{architecture, {}, 0, width, settings.train.seed}, train);
+  // The architecture given, or the one for the data: the cnn for images, the mlp for table rows.
+  const auto chosen = !architecture.empty() ? architecture : train.is_image() ? "cnn" : "mlp";
+  std::shared_ptr<Network> network = make_zoo_network(ZooOptions{chosen, {}, 0, width, settings.train.seed}, train);
   return train_interpreter(network, train, settings, true);
 }
 
@@ -508,29 +502,17 @@ PYBIND11_MODULE(_prism, m) {
   py::class_<PyFlint>(m, "Flint")
       .def_static(
           "fit",
-          [](PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels,
-             const std::vector<std::string>& layers, int64_t attributes, int64_t epochs, int64_t batch_size,
-             double learning_rate, uint64_t seed, const std::string& loss_weights, const std::string& folder) {
-            return fit_flint(net, images, labels,
-                             flint_settings(layers, attributes, epochs, batch_size, learning_rate, seed, loss_weights,
-                                            folder));
-          },
-          py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layers"), py::arg("attributes"),
-          py::arg("epochs"), py::arg("batch_size"), py::arg("learning_rate"), py::arg("seed"),
-          py::arg("loss_weights"), py::arg("folder"), GilFree())
+          [](PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels, const std::string& options,
+             const std::string& folder) { return fit_flint(net, images, labels, flint_settings(options, folder)); },
+          py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("options"), py::arg("folder"), GilFree())
       .def_static(
           "train",
           [](const torch::Tensor& images, const torch::Tensor& labels, const std::vector<std::string>& class_names,
-             const std::string& architecture, int64_t width, const std::vector<std::string>& layers,
-             int64_t attributes, int64_t epochs, int64_t batch_size, double learning_rate, uint64_t seed,
-             const std::string& loss_weights, const std::string& folder) {
-            return train_flint_jointly(images, labels, class_names, architecture, width,
-                                       flint_settings(layers, attributes, epochs, batch_size, learning_rate, seed,
-                                                      loss_weights, folder));
+             const std::string& architecture, int64_t width, const std::string& options, const std::string& folder) {
+            return train_flint_jointly(images, labels, class_names, architecture, width, flint_settings(options, folder));
           },
           py::arg("images"), py::arg("labels"), py::arg("class_names"), py::arg("architecture"), py::arg("width"),
-          py::arg("layers"), py::arg("attributes"), py::arg("epochs"), py::arg("batch_size"),
-          py::arg("learning_rate"), py::arg("seed"), py::arg("loss_weights"), py::arg("folder"), GilFree())
+          py::arg("options"), py::arg("folder"), GilFree())
       .def("interpret", &interpret_flint, py::arg("x"), py::arg("tau"))
       .def("global_interpretation", &global_flint, py::arg("x"), py::arg("tau"))
       .def("visualise", &visualise_flint, py::arg("samples"), py::arg("top"), py::arg("options"))
@@ -597,7 +579,8 @@ PYBIND11_MODULE(_prism, m) {
         {"map_measures", describe_options<MapMeasureOptions>},
         {"roar", describe_options<RoarOptions>},
         {"evaluate_data_attribution", describe_options<DataEvaluationOptions>},
-        {"EbeDnn.explain", describe_options<EbeOptions>}};
+        {"EbeDnn.explain", describe_options<EbeOptions>},
+        {"Flint", describe_options<FlintFitOptions>}};
     py::list out;
     for (const auto& doc : protocols.at(protocol)())
       out.append(py::make_tuple(doc.key, doc.help, json_to_python(doc.default_value)));

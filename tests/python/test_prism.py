@@ -325,7 +325,7 @@ def test_flint_joint_training_and_activation_maximisation(tmp_path):
     assert (after[alive] > before[alive]).all(), (before, after)
     torch.testing.assert_close(seen["attributes"][seen["top_samples"][:, 0], torch.arange(4)],
                                seen["attributes"].amax(0))
-    with pytest.raises(prism.Error, match="'gama' does not apply to FLINT; its options are: beta, .*gamma,"):
+    with pytest.raises(prism.Error, match="'gama' does not apply to FLINT; its options are: .*beta, .*gamma,"):
         prism.Flint(attributes=4, gama=1.0).fit(flint.network, train_x, train_y)
 
 

@@ -54,6 +54,18 @@ struct FlintFitOptions {
   int64_t attributes = 25;
   std::vector<std::string> layers;
   FlintTrainOptions train;
+
+  // The options a caller sets (the loss weights' among them); train_predictor, out and provenance are the caller's.
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("attributes", attributes, "J, the attributes learnt");
+    option("layers", layers, "f's hidden layers the attributes read (empty: the last ReLU with a spatial map)");
+    option("epochs", train.epochs, "epochs");
+    option("batch_size", train.batch_size, "batch size");
+    option("learning_rate", train.learning_rate, "Adam learning rate (the paper's for MNIST-like data)");
+    option("seed", train.seed, "seed of weights, shuffling and dropout");
+    train.weights.visit(option);
+  }
 };
 struct FlintFit {
   FlintInterpreter interpreter{nullptr};
