@@ -20,15 +20,15 @@ void add_evaluate_data(CLI::App& evaluate) {
   o->data.test_size = 1000;
   o->evaluation.training.epochs = 2;
   o->data.add_to(*command);
-  auto* architecture = command->add_option("--model-arch", o->evaluation.architecture.architecture,
-                                           "architecture of every model: " + joined_architectures() + " (mlp for tables)")
-                           ->capture_default_str();
+  command->add_option("--model-arch", o->evaluation.architecture.architecture,
+                      "architecture of every model: " + joined_architectures() + " (default: cnn for images, mlp for "
+                      "tables)");
   command->add_option("--methods", o->methods, "comma-separated, of " + join(data_methods(), ", ") + " (default: all)");
   command->add_option("--metrics", o->metrics, "comma-separated, of " + join(data_metric_names(), ", ") + " (default: all that apply to the data)");
   command->add_option("--method-options", o->method_options, "JSON options per method, e.g. {\"dualview\":{\"C\":0.01}}");
   add_option_flags(*command, o->evaluation);
   command->add_option("--out", o->out, "output folder (tables, plot, JSON; models and fits in OUT/cache)")->required();
-  command->callback([o, architecture] {
+  command->callback([o] {
     auto& e = o->evaluation;
     if (!o->methods.empty()) e.methods = parse_list<std::string>(o->methods, "--methods");
     if (!o->metrics.empty()) e.metrics = parse_list<std::string>(o->metrics, "--metrics");
@@ -40,7 +40,6 @@ void add_evaluate_data(CLI::App& evaluate) {
     require(e.method_options.is_object(), "--method-options must be a JSON object keyed by method name");
     e.cache = fs::path(o->out) / "cache";
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
-    if (architecture->count() == 0 && !train.is_image()) e.architecture.architecture = "mlp";
     const auto result = evaluate_data_attribution(train, test, e);
     const auto table = write_data_evaluation_outputs(o->out, result);
     std::printf("%s\n%lld training samples, %lld test points; tables, plot and JSON in %s\n", table.c_str(),

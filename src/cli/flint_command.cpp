@@ -59,13 +59,11 @@ void add_train_command(CLI::App& flint) {
   };
   auto o = std::make_shared<Options>();
   o->add_to(*command);
-  auto* architecture = command->add_option("--model-arch", o->model.architecture,
-                                           "f's architecture: " + joined_architectures() + " (mlp for tables)")
-                           ->capture_default_str();
+  command->add_option("--model-arch", o->model.architecture,
+                      "f's architecture: " + joined_architectures() + " (default: cnn for images, mlp for tables)");
   command->add_option("--width", o->model.width, "f's width (mlp hidden units, resnet18 base channels; 0: default)");
-  command->callback([o, architecture] {
+  command->callback([o] {
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
-    if (architecture->count() == 0 && !train.is_image()) o->model.architecture = "mlp";
     o->model.seed = o->fit.train.seed;
     auto network = make_zoo_network(o->model, train);
     o->fit.train.train_predictor = true;

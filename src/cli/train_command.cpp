@@ -15,9 +15,8 @@ void add_train(CLI::App& app) {
   };
   auto options = std::make_shared<Options>();
   options->data.add_to(*command);
-  auto* architecture = command->add_option("--model-arch", options->model.architecture,
-                                           "architecture: " + joined_architectures() + " (default: cnn for images, "
-                                           "mlp for tables and sequences)");
+  command->add_option("--model-arch", options->model.architecture,
+                      "architecture: " + joined_architectures() + " (default: cnn for images, mlp for tables)");
   // --model names a model file in every other command; here it was once the architecture.
   command
       ->add_option_function<std::string>(
@@ -35,7 +34,7 @@ void add_train(CLI::App& app) {
       "benchmark (prism evaluate localisation)");
   add_option_flags(*command, options->mark, {"mark_class", "seed"});  // the mark's seed is the training seed
   command->add_option("--out", options->train.out, "run folder (model.prism, checkpoints/, history.json)")->required();
-  command->callback([options, architecture] {
+  command->callback([options] {
     auto train = options->data.load(Split::Train);
     if (options->marked) {
       options->mark.seed = options->train.seed;
@@ -43,7 +42,6 @@ void add_train(CLI::App& app) {
     }
     const auto test = options->data.load(Split::Test);
     require(train.sample_shape() == test.sample_shape(), "the training and test samples differ in shape");
-    if (architecture->count() == 0 && !train.is_image()) options->model.architecture = "mlp";
     options->model.seed = options->train.seed;
     auto network = make_zoo_network(options->model, train);
     const auto history = train_network(*network, train, &test, options->train);

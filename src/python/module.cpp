@@ -171,9 +171,9 @@ PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& la
                             const std::vector<std::string>& class_names, const std::string& architecture,
                             int64_t width, const FlintFitOptions& settings) {
   const auto train = tensor_dataset("the training", images, labels, class_names, {});
-  // The architecture given, or the one for the data: the cnn for images, the mlp for table rows.
-  const auto chosen = !architecture.empty() ? architecture : train.is_image() ? "cnn" : "mlp";
-  std::shared_ptr<Network> network = make_zoo_network(ZooOptions{chosen, {}, 0, width, settings.train.seed}, train);
+  // "": the architecture for the data (the cnn for images, the mlp for table rows).
+  std::shared_ptr<Network> network =
+      make_zoo_network(ZooOptions{architecture, {}, 0, width, settings.train.seed}, train);
   return train_interpreter(network, train, settings, true);
 }
 
@@ -367,8 +367,7 @@ py::dict evaluate_data(const torch::Tensor& train_x, const torch::Tensor& train_
   options.methods = methods;
   options.metrics = metrics;
   options.method_options = parse_options(method_options);
-  // The built-in architecture given, or the one for the data: the cnn for images, the mlp for table rows.
-  options.architecture.architecture = !architecture.empty() ? architecture : train.is_image() ? "cnn" : "mlp";
+  options.architecture.architecture = architecture;  // "": the one for the data (zoo.h)
   options.architecture.width = width;
   options.grouping = {group_of_class, group_names};
   options.cache = cache;

@@ -240,10 +240,11 @@ std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "resnet18"}
 
 std::string joined_architectures() { return join(zoo_architectures()); }
 
-std::unique_ptr<Network> make_zoo_network(const ZooOptions& options) {
+std::unique_ptr<Network> make_zoo_network(ZooOptions options) {
   require(!options.input_shape.empty() && options.input_shape.size() <= 3 &&
               std::all_of(options.input_shape.begin(), options.input_shape.end(), [](int64_t d) { return d >= 1; }),
           "a model input shape must be [C, H, W], [C, T] or [F] with positive sizes");
+  if (options.architecture.empty()) options.architecture = options.input_shape.size() == 3 ? "cnn" : "mlp";
   require(options.architecture == "mlp" || options.input_shape.size() == 3,
           "the " + options.architecture + " takes images [C, H, W], not samples of shape " +
               shape_string(options.input_shape) + "; use --model-arch mlp for tables and sequences");

@@ -16,7 +16,7 @@
 namespace prism {
 
 struct ZooOptions {
-  std::string architecture = "cnn";
+  std::string architecture;  // "": the default for the input, the cnn for images [C, H, W] and the mlp otherwise
   std::vector<int64_t> input_shape = {1, 28, 28};
   int64_t num_classes = 10;
   int64_t width = 0;  // 0: the architecture's default (mlp 256, resnet18 16; cnn has fixed widths)
@@ -28,7 +28,7 @@ std::vector<std::string> zoo_architectures();
 std::string joined_architectures();
 
 // A freshly initialised built-in network; an unknown name is an error listing the known ones.
-std::unique_ptr<Network> make_zoo_network(const ZooOptions& options);
+std::unique_ptr<Network> make_zoo_network(ZooOptions options);
 // The same for `data`: its input shape and classes replace the options', and its class names and normalisation
 // are recorded, as a network trained on it needs.
 std::unique_ptr<Network> make_zoo_network(ZooOptions options, const Dataset& data);
