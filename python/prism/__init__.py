@@ -224,24 +224,29 @@ def _fit_folder(owner, folder, method):
     return owner._folder.name + "/" + method
 
 
+@_protocol_help
 class EbeDnn:
     """EBE-DNN: a kNN classifier on a layer's embedding, whose predictions are weighted votes of training
-    examples. fit() embeds the training set and builds the index (in `folder`, or a temporary one)."""
+    examples. fit() embeds the training set and builds the index (in `folder`, or a temporary one).
 
-    def __init__(self, layer=None, pool="flatten", index="flat", metric="l2"):
-        self._settings = dict(layer=layer or "", pool=pool, index=index, metric=metric)
+    options (keywords, with their defaults):
+{options}"""
+
+    def __init__(self, **options):
+        self._options = options
         self._fit = None
         self._folder = None
 
     def fit(self, network, train_x, train_y, folder=None):
         self._fit = _prism.EbeDnn.fit(_check_network(network), _tensor(train_x, "train_x", _torch.float32),
-                                      _tensor(train_y, "train_y", _torch.int64),
-                                      folder=_fit_folder(self, folder, "ebe-dnn"), **self._settings)
+                                      _tensor(train_y, "train_y", _torch.int64), _options(self._options),
+                                      _fit_folder(self, folder, "ebe-dnn"))
         return self
 
     @property
     def layer(self):
-        return self._fit.layer if self._fit else self._settings["layer"]
+        """The layer embedded (before fit: as given, None for the penultimate features)."""
+        return self._fit.layer if self._fit else self._options.get("layer")
 
     @_protocol_help
     def explain(self, x, **options):

@@ -467,22 +467,16 @@ PYBIND11_MODULE(_prism, m) {
   py::class_<PyEbeDnn>(m, "EbeDnn")
       .def_static(
           "fit",
-          [](PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels, const std::string& layer,
-             const std::string& pool, const std::string& index, const std::string& metric, const std::string& folder) {
-            EbeDnn::FitOptions options;
-            options.embedding.layer = layer.empty() ? penultimate_layer(*net.network) : layer;
-            options.embedding.pool = pool;
-            options.embedding.unit_length = metric == "cosine";
-            options.index.kind = index;
-            options.index.metric = metric;
-            check_embedding_options(*net.network, options.embedding);
+          [](PyNetwork& net, const torch::Tensor& images, const torch::Tensor& labels, const std::string& options_text,
+             const std::string& folder) {
+            auto options = read_options<EbeDnn::FitOptions>(parse_options(options_text), "EbeDnn");
+            if (options.embedding.layer.empty()) options.embedding.layer = penultimate_layer(*net.network);
             const auto train = as_dataset(net, images, labels);
             auto fitted = std::make_shared<EbeDnn>(
                 EbeDnn::fit(*net.network, train, options, folder, in_memory(*net.network, train)));
             return PyEbeDnn{fitted, net.network};
           },
-          py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("layer"), py::arg("pool"),
-          py::arg("index"), py::arg("metric"), py::arg("folder"), GilFree())
+          py::arg("network"), py::arg("images"), py::arg("labels"), py::arg("options"), py::arg("folder"), GilFree())
       .def(
           "explain",
           [](PyEbeDnn& self, const torch::Tensor& x, const std::string& options_text) {
@@ -578,6 +572,7 @@ PYBIND11_MODULE(_prism, m) {
         {"map_measures", describe_options<MapMeasureOptions>},
         {"roar", describe_options<RoarOptions>},
         {"evaluate_data_attribution", describe_options<DataEvaluationOptions>},
+        {"EbeDnn", describe_options<EbeDnn::FitOptions>},
         {"EbeDnn.explain", describe_options<EbeOptions>},
         {"Flint", describe_options<FlintFitOptions>}};
     py::list out;

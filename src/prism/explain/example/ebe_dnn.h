@@ -63,6 +63,18 @@ class EbeDnn {
   struct FitOptions {
     EmbeddingOptions embedding;
     KnnIndexOptions index;
+
+    template <typename Visit>
+    void visit(Visit&& option) {
+      option("layer", embedding.layer, "the layer embedded (empty: the penultimate features)");
+      option("pool", embedding.pool, "flatten, or avg (global average over space of a [B, C, H, W] map)");
+      option("index", index.kind, "flat (exact), ivf or hnsw");
+      option("metric", index.metric, "l2 (Euclidean) or cosine");
+      option("nlist", index.nlist, "ivf: inverted lists (0: 4 sqrt(N))");
+      option("nprobe", index.nprobe, "ivf: lists visited per query");
+      option("hnsw_m", index.hnsw_m, "hnsw: links per node");
+      option("ef_search", index.ef_search, "hnsw: candidate list length at search time");
+    }
   };
   // Embeds `train`, builds the index and writes the fit folder (model/fit_folder.h) with `provenance`.
   static EbeDnn fit(Network& network, const Dataset& train, const FitOptions& options,
