@@ -287,9 +287,9 @@ class Flint:
 
     @classmethod
     def train(cls, train_x, train_y, architecture=None, width=0, class_names=None, folder=None, **options):
-        """FLINT's joint training: a fresh built-in classifier f (`architecture`: mlp, cnn or resnet18; None: the
-        cnn for images, the mlp for table rows) and its interpreter learnt together on images [N, C, H, W] or
-        table rows [N, F] and labels [N]; f is `.network`. options: as Flint's."""
+        """FLINT's joint training: a fresh built-in classifier f (`architecture`: mlp, cnn, cnn1d or resnet18; None:
+        the cnn for images, the cnn1d for sequences, the mlp for table rows) and its interpreter learnt together on
+        images [N, C, H, W], sequences [N, C, T] or table rows [N, F] and labels [N]; f is `.network`. options: as Flint's."""
         flint = cls(**options)
         flint._fit = _prism.Flint.train(_tensor(train_x, "train_x", _torch.float32),
                                         _tensor(train_y, "train_y", _torch.int64), list(class_names or []),
@@ -454,7 +454,8 @@ def evaluate_data_attribution(train_x, train_y, test_x, test_y, methods=None, me
     identical-subclass (needs `groups`, a dict group name → classes; Fashion-MNIST's is known from its
     `class_names`), mislabel, shortcut, mixed-datasets, sparsity, topk-cardinality, model-randomization, lds (all
     when None, less those that do not apply: the shortcut on table rows, identical-subclass without a grouping).
-    architecture: of every model (mlp, cnn, resnet18; None: the cnn for images, the mlp for table rows).
+    architecture: of every model (mlp, cnn, cnn1d, resnet18; None: the cnn for images, the cnn1d for sequences, the mlp
+        for table rows).
     method_options: a dict method → its options. Models and fits are cached in `cache` (temporary when None).
     Returns per metric its direction and values (["metrics"][metric] = {"better", "values": method → value}),
     the mislabel curves, each method's fit and explain seconds and cache size, and a markdown table.

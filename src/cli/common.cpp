@@ -10,7 +10,8 @@ namespace prism::cli {
 
 void DataOptions::add_to(CLI::App& command, bool required, const std::string& flag) {
   auto* option = command.add_option(flag, spec,
-                                    "data set: fashion-mnist, idx:PREFIX, cifar10:DIR, npy:IMAGES.npy,LABELS.npy, folder:DIR, csv:TABLE.csv");
+                                    "data set: fashion-mnist, fashion-mnist:rows, idx:PREFIX, cifar10:DIR, npy:IMAGES.npy,LABELS.npy, "
+                                    "sequence:SEQUENCES.npy,LABELS.npy, folder:DIR, csv:TABLE.csv");
   if (required) option->required();
   command.add_option("--train-size", train_size, "use a seeded random subset of this many training images (0: all)")
       ->check(CLI::NonNegativeNumber);

@@ -21,8 +21,8 @@ void add_evaluate_data(CLI::App& evaluate) {
   o->evaluation.training.epochs = 2;
   o->data.add_to(*command);
   command->add_option("--model-arch", o->evaluation.architecture.architecture,
-                      "architecture of every model: " + joined_architectures() + " (default: cnn for images, mlp for "
-                      "tables)");
+                      "architecture of every model: " + joined_architectures() + " (default: cnn for images, cnn1d for "
+                      "sequences, mlp for tables)");
   command->add_option("--methods", o->methods, "comma-separated, of " + join(data_methods(), ", ") + " (default: all)");
   command->add_option("--metrics", o->metrics, "comma-separated, of " + join(data_metric_names(), ", ") + " (default: all that apply to the data)");
   command->add_option("--method-options", o->method_options, "JSON options per method, e.g. {\"dualview\":{\"C\":0.01}}");

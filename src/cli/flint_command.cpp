@@ -60,7 +60,7 @@ void add_train_command(CLI::App& flint) {
   auto o = std::make_shared<Options>();
   o->add_to(*command);
   command->add_option("--model-arch", o->model.architecture,
-                      "f's architecture: " + joined_architectures() + " (default: cnn for images, mlp for tables)");
+                      "f's architecture: " + joined_architectures() + " (default: cnn for images, cnn1d for sequences, mlp for tables)");
   command->add_option("--width", o->model.width, "f's width (mlp hidden units, resnet18 base channels; 0: default)");
   command->callback([o] {
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);

@@ -16,7 +16,7 @@ void add_train(CLI::App& app) {
   auto options = std::make_shared<Options>();
   options->data.add_to(*command);
   command->add_option("--model-arch", options->model.architecture,
-                      "architecture: " + joined_architectures() + " (default: cnn for images, mlp for tables)");
+                      "architecture: " + joined_architectures() + " (default: cnn for images, cnn1d for sequences, mlp for tables)");
   // --model names a model file in every other command; here it was once the architecture.
   command
       ->add_option_function<std::string>(

@@ -93,5 +93,6 @@
 #include "prism/report/flint_pictures.h"
 #include "prism/report/heatmap.h"
 #include "prism/report/raster_plot.h"
+#include "prism/report/sequence_pictures.h"
 #include "prism/report/report_page.h"
 #include "prism/report/svg_plot.h"

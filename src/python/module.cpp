@@ -97,12 +97,13 @@ py::list method_docs(const std::vector<MethodDoc>& docs) {
   return out;
 }
 
-// A data set of images [N, C, H, W] or table rows [N, F] and labels [N] handed over from Python, normalised with
+// A data set of images [N, C, H, W], sequences [N, C, T] or table rows [N, F] and labels [N] handed over from Python, normalised with
 // `normalization` (the training samples' statistics where no model records them).
 Dataset tensor_dataset(const std::string& name, const torch::Tensor& images, const torch::Tensor& labels,
                        std::vector<std::string> class_names, Normalization normalization) {
-  require(images.dim() == 4 || images.dim() == 2, name + " samples must be images [N, C, H, W] or table rows [N, F] (got " +
-                                                      shape_string(images.sizes()) + ")");
+  require(images.dim() >= 2 && images.dim() <= 4,
+          name + " samples must be images [N, C, H, W], sequences [N, C, T] or table rows [N, F] (got " +
+              shape_string(images.sizes()) + ")");
   return make_dataset(name, images.to(torch::kFloat32).contiguous(), labels.to(torch::kInt64).contiguous(),
                       std::move(class_names), std::move(normalization));
 }
@@ -171,7 +172,7 @@ PyFlint train_flint_jointly(const torch::Tensor& images, const torch::Tensor& la
                             const std::vector<std::string>& class_names, const std::string& architecture,
                             int64_t width, const FlintFitOptions& settings) {
   const auto train = tensor_dataset("the training", images, labels, class_names, {});
-  // "": the architecture for the data (the cnn for images, the mlp for table rows).
+  // "": the architecture for the data (the cnn for images, the cnn1d for sequences, the mlp for table rows).
   std::shared_ptr<Network> network =
       make_zoo_network(ZooOptions{architecture, {}, 0, width, settings.train.seed}, train);
   return train_interpreter(network, train, settings, true);
@@ -192,7 +193,7 @@ py::dict visualise_flint(PyFlint& self, const torch::Tensor& samples, int64_t to
   out["attributes"] = summary.outputs.attributes;
   out["class_relevance"] = summary.class_relevance;
   out["top_samples"] = summary.top_samples;
-  out["maximised"] = summary.maximised;
+  if (summary.maximised.defined()) out["maximised"] = summary.maximised;
   return out;
 }
 

@@ -87,16 +87,30 @@ torch::Tensor images_from_array(torch::Tensor array, const std::string& source) 
   return array.to(torch::kFloat32);
 }
 
-Dataset load_npy(const std::string& paths, const std::string& spec) {
+// Sequences as [N, C, T] floats, as given: [N, T] is one channel.
+torch::Tensor sequences_from_array(torch::Tensor array, const std::string& source) {
+  require(array.dim() == 2 || array.dim() == 3,
+          source + ": sequences must be [N, T] (one channel) or [N, C, T] (got " + std::to_string(array.dim()) +
+              " dimensions)");
+  require(array.is_floating_point() || array.scalar_type() == torch::kUInt8 || array.scalar_type() == torch::kInt64 ||
+              array.scalar_type() == torch::kInt32,
+          source + ": sequences must be numbers");
+  return (array.dim() == 2 ? array.unsqueeze(1) : array).to(torch::kFloat32);
+}
+
+Dataset load_npy(const std::string& paths, const std::string& spec, bool sequences) {
   const auto comma = paths.find(',');
-  require(comma != std::string::npos, "data set '" + spec + "': write npy:IMAGES.npy,LABELS.npy");
+  require(comma != std::string::npos,
+          "data set '" + spec + "': write " + (sequences ? "sequence:SEQUENCES.npy" : "npy:IMAGES.npy") + ",LABELS.npy");
   const std::string image_path = paths.substr(0, comma), label_path = paths.substr(comma + 1);
-  auto images = images_from_array(read_npy(image_path), image_path);
+  auto images = sequences ? sequences_from_array(read_npy(image_path), image_path)
+                          : images_from_array(read_npy(image_path), image_path);
   auto labels = read_npy(label_path);
   require(!labels.is_floating_point() && labels.dim() == 1,
           label_path + ": labels must be a 1-dimensional integer array");
-  require(images.size(0) == labels.size(0), spec + ": " + std::to_string(images.size(0)) + " images but " +
-                                                std::to_string(labels.size(0)) + " labels; give one label per image");
+  const std::string unit = sample_noun(images.dim() - 1);
+  require(images.size(0) == labels.size(0), spec + ": " + std::to_string(images.size(0)) + " " + unit + "s but " +
+                                                std::to_string(labels.size(0)) + " labels; give one label per " + unit);
   return make_dataset(spec, images, labels, {}, {});
 }
 
@@ -289,13 +303,23 @@ Dataset load_dataset(const std::string& spec, Split split) {
   const std::string rest = colon == std::string::npos ? "" : spec.substr(colon + 1);
   if (spec == "fashion-mnist")
     return load_idx(fashion_mnist_dir(), split, spec, kFashionClasses, {{0.2860f}, {0.3530f}});
+  if (spec == "fashion-mnist:rows") {  // each image read top to bottom: 28 steps of the 28 pixels of a row
+    auto data = load_idx(fashion_mnist_dir(), split, "fashion-mnist", kFashionClasses, {{0.2860f}, {0.3530f}});
+    data.images = data.images.squeeze(1).transpose(1, 2).contiguous();  // [N, C = column, T = row]
+    data.normalization = {std::vector<float>(28, 0.2860f), std::vector<float>(28, 0.3530f)};
+    data.name = spec + ":" + split_name(split);
+    data.validate(data.name);
+    return data;
+  }
   if (kind == "idx" && !rest.empty()) return load_idx(rest, split, spec, {}, {});
   if (kind == "cifar10" && !rest.empty()) return load_cifar(rest, split, spec);
-  if (kind == "npy" && !rest.empty()) return load_npy(rest, spec);
+  if (kind == "npy" && !rest.empty()) return load_npy(rest, spec, false);
+  if (kind == "sequence" && !rest.empty()) return load_npy(rest, spec, true);
   if (kind == "folder" && !rest.empty()) return load_folder(rest, split, spec);
   if (kind == "csv" && !rest.empty()) return load_csv(rest, split, spec);
   throw Error("unknown data set '" + spec +
-              "'; use fashion-mnist, idx:PREFIX, cifar10:DIR, npy:IMAGES.npy,LABELS.npy, folder:DIR or csv:TABLE.csv");
+              "'; use fashion-mnist, fashion-mnist:rows, idx:PREFIX, cifar10:DIR, npy:IMAGES.npy,LABELS.npy, "
+              "sequence:SEQUENCES.npy,LABELS.npy, folder:DIR or csv:TABLE.csv");
 }
 
 Dataset random_subset(const Dataset& data, int64_t size, uint64_t seed) {

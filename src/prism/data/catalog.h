@@ -5,6 +5,10 @@
 //   cifar10:DIR                   CIFAR-10 binary batches (data_batch_1..5.bin, test_batch.bin)
 //   npy:IMAGES.npy,LABELS.npy     arrays: uint8 or float [N,H,W], [N,C,H,W] or [N,H,W,C], or table rows [N,F];
 //                                 integer labels
+//   sequence:SEQUENCES.npy,LABELS.npy
+//                                 sequences or time series: float [N, T] (one channel) or [N, C, T]; integer labels
+//   fashion-mnist:rows            Fashion-MNIST read as sequences: each image top to bottom, 28 steps of its rows'
+//                                 28 pixels ([N, 28, 28] as [N, C = column, T = row]; row-sequential Fashion-MNIST)
 //   csv:TABLE.csv[,TEST.csv][,label=COLUMN]
 //                                 a table: a header row naming the columns, numeric feature columns, the label
 //                                 column (the last unless named; numbers 0..K-1 or class names); one file is
@@ -19,7 +23,7 @@ namespace prism {
 
 enum class Split { Train, Test };
 
-// For npy: and folder: specs holding a single set, both splits are that set.
+// For npy:, sequence: and folder: specs holding a single set, both splits are that set.
 Dataset load_dataset(const std::string& spec, Split split);
 
 // The folder that holds Debian's Fashion-MNIST, or $PRISM_DATA if set.

@@ -17,6 +17,18 @@ std::string shape_string(at::IntArrayRef sizes) {
   return out + "]";
 }
 
+std::vector<int64_t> map_shape(at::IntArrayRef batch_shape) {
+  require(batch_shape.size() >= 2 && batch_shape.size() <= 4,
+          "samples must be images [B, C, H, W], sequences [B, C, T] or table rows [B, F], got " +
+              shape_string(batch_shape));
+  if (batch_shape.size() == 2) return batch_shape.vec();
+  std::vector<int64_t> out = {batch_shape[0]};
+  out.insert(out.end(), batch_shape.begin() + 2, batch_shape.end());
+  return out;
+}
+
+std::string sample_noun(size_t sample_dims) { return sample_dims == 3 ? "image" : sample_dims == 2 ? "sequence" : "row"; }
+
 std::vector<int64_t> Dataset::sample_shape() const {
   const auto sizes = images.sizes();
   return {sizes.begin() + 1, sizes.end()};
@@ -35,10 +47,10 @@ Dataset Dataset::select(const torch::Tensor& indices) const {
 }
 
 void Dataset::validate(const std::string& source) const {
-  require(images.defined() && (images.dim() == 2 || images.dim() == 4),
-          source + ": samples must be images [N, C, H, W] or table rows [N, F] (got " +
+  require(images.defined() && images.dim() >= 2 && images.dim() <= 4,
+          source + ": samples must be images [N, C, H, W], sequences [N, C, T] or table rows [N, F] (got " +
               (images.defined() ? std::to_string(images.dim()) : std::string("no")) + " dimensions)");
-  const std::string unit = is_image() ? "image" : "row";
+  const std::string unit = sample_noun(images.dim() - 1);
   require(labels.defined() && labels.dim() == 1 && labels.size(0) == images.size(0),
           source + ": " + std::to_string(images.size(0)) + " " + unit + "s but " +
               std::to_string(labels.defined() ? labels.numel() : 0) + " labels; give one label per " + unit);

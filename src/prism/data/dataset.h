@@ -1,4 +1,4 @@
-// A labelled data set held in memory — images [N, C, H, W] or table rows [N, F] — with what the
+// A labelled data set held in memory — images [N, C, H, W], sequences [N, C, T] or table rows [N, F] — with what the
 // evaluations need to know of its history: where each sample came from, its original label, and which labels
 // were flipped, images marked or mixed in.
 #pragma once
@@ -19,7 +19,7 @@ struct Normalization {
 
 struct Dataset {
   std::string name;                      // e.g. "fashion-mnist:train"
-  // The samples, float32: images [N, C, H, W] in [0, 1], or table rows [N, F] as given.
+  // The samples, float32: images [N, C, H, W] in [0, 1], sequences [N, C, T] or table rows [N, F] as given.
   torch::Tensor images;
   torch::Tensor labels;                  // [N] int64, the labels a model learns from
   std::vector<std::string> class_names;  // one per label value
@@ -35,8 +35,10 @@ struct Dataset {
 
   int64_t size() const { return labels.size(0); }
   int64_t num_classes() const { return static_cast<int64_t>(class_names.size()); }
-  std::vector<int64_t> sample_shape() const;  // {C, H, W} or {F}
+  std::vector<int64_t> sample_shape() const;  // {C, H, W}, {C, T} or {F}
   bool is_image() const { return images.dim() == 4; }
+  bool is_sequence() const { return images.dim() == 3; }
+  bool is_table() const { return images.dim() == 2; }
 
   // The images at `indices` (int64 tensor), provenance kept.
   Dataset select(const torch::Tensor& indices) const;
@@ -47,6 +49,13 @@ struct Dataset {
 // Completes a freshly read data set: provenance tensors, default class names, validation.
 Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor labels,
                      std::vector<std::string> class_names, Normalization normalization);
+
+// The shape of a batch's attribution maps once channels are collapsed: [B, H, W] for images [B, C, H, W], [B, T]
+// for sequences [B, C, T], [B, F] for table rows [B, F] (which have no channels).
+std::vector<int64_t> map_shape(at::IntArrayRef batch_shape);
+
+// The same for one sample [C, H, W], [C, T] or [F]: what names it in messages ("image", "sequence", "row").
+std::string sample_noun(size_t sample_dims);
 
 // A table's column names: `names`, or f0, f1, ... for the `count` features when there are none.
 std::vector<std::string> feature_labels(const std::vector<std::string>& names, int64_t count);

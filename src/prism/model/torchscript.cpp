@@ -53,8 +53,10 @@ const c10::Symbol kTap = c10::Symbol::fromQualString("prism::tap");
 // The layer kind of an aten op; other ops keep their own name ("transpose", "chunk").
 std::string op_kind(const Node* node) {
   static const std::map<std::string, std::string> kinds = {
-      {"conv2d", "conv"},        {"_convolution", "conv"},     {"linear", "linear"},
-      {"batch_norm", "batchnorm"}, {"hardtanh", "hardtanh"},   {"max_pool2d", "pool"},
+      {"conv2d", "conv"},        {"conv1d", "conv"},           {"_convolution", "conv"},
+      {"linear", "linear"},      {"batch_norm", "batchnorm"},  {"hardtanh", "hardtanh"},
+      {"max_pool1d", "pool"},    {"avg_pool1d", "pool"},       {"adaptive_avg_pool1d", "pool"},
+      {"adaptive_max_pool1d", "pool"}, {"max_pool1d_with_indices", "pool"}, {"max_pool2d", "pool"},
       {"avg_pool2d", "pool"},    {"adaptive_avg_pool2d", "pool"}, {"adaptive_max_pool2d", "pool"},
       {"max_pool2d_with_indices", "pool"}, {"view", "reshape"}, {"reshape", "reshape"},
       {"dropout", "dropout"},    {"feature_dropout", "dropout"}, {"alpha_dropout", "dropout"},
@@ -463,15 +465,16 @@ std::optional<LayerParameters> ScriptNetwork::layer_parameters(const std::string
     if (!value->isTensor()) return std::nullopt;
     return value->toTensor();
   };
-  // (2, 2), [2, 2] or 2 → {2, 2}; nullopt for anything else (padding='same').
-  auto pair = [&](size_t index) -> std::optional<std::vector<int64_t>> {
+  // One size per spatial dimension (`dims`: 2 for conv2d, 1 for conv1d): (2, 2), [2, 2] or 2 → {2, 2}; nullopt for
+  // anything else (padding='same').
+  auto sizes = [&](size_t index, size_t dims) -> std::optional<std::vector<int64_t>> {
     const auto value = static_value(node->input(index));
     if (!value) return std::nullopt;
     std::vector<int64_t> list;
     if (value->isInt()) list = {value->toInt()};
     if (value->isIntList()) list = value->toIntVector();
-    if (list.size() == 1) list.push_back(list[0]);
-    if (list.size() != 2) return std::nullopt;
+    if (list.size() == 1) list.resize(dims, list[0]);
+    if (list.size() != dims) return std::nullopt;
     return list;
   };
   LayerParameters p;
@@ -479,14 +482,15 @@ std::optional<LayerParameters> ScriptNetwork::layer_parameters(const std::string
   if (p.kind == "conv") {
     const bool general = op == "_convolution";  // (input, weight, bias, stride, padding, dilation, transposed, ..., groups)
     const auto weight = tensor(1), bias = tensor(2);
-    const auto stride = pair(3), padding = pair(4), dilation = pair(5);
+    if (!weight || !weight->defined() || (weight->dim() != 4 && weight->dim() != 3)) return std::nullopt;
+    const size_t dims = weight->dim() - 2;
+    const auto stride = sizes(3, dims), padding = sizes(4, dims), dilation = sizes(5, dims);
     const auto groups = static_value(node->input(general ? 8 : 6));
     if (general) {
       const auto transposed = static_value(node->input(6));
       if (!transposed || !transposed->isBool() || transposed->toBool()) return std::nullopt;
     }
-    if (!weight || !weight->defined() || weight->dim() != 4 || !bias || !stride || !padding || !dilation || !groups ||
-        !groups->isInt())
+    if (!bias || !stride || !padding || !dilation || !groups || !groups->isInt())
       return std::nullopt;
     p.weight = *weight;
     p.bias = *bias;

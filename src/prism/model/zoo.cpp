@@ -73,6 +73,15 @@ class ZooNetwork : public Network {
       p.padding = c10::IntArrayRef(c10::get<torch::ExpandingArray<2>>(o.padding())).vec();
       p.dilation = c10::IntArrayRef(o.dilation()).vec();
       p.groups = o.groups();
+    } else if (auto* conv1d = dynamic_cast<torch::nn::Conv1dImpl*>(found->second.get())) {
+      const auto& o = conv1d->options;
+      p.kind = "conv";
+      p.weight = conv1d->weight;
+      p.bias = conv1d->bias;
+      p.stride = c10::IntArrayRef(o.stride()).vec();
+      p.padding = c10::IntArrayRef(c10::get<torch::ExpandingArray<1>>(o.padding())).vec();
+      p.dilation = c10::IntArrayRef(o.dilation()).vec();
+      p.groups = o.groups();
     } else if (auto* linear = dynamic_cast<torch::nn::LinearImpl*>(found->second.get())) {
       p.kind = "linear";
       p.weight = linear->weight;
@@ -172,6 +181,25 @@ void build_cnn(ZooNetwork& net, const ZooOptions& o) {
   net.add("fc2", "linear", torch::nn::Linear(128, o.num_classes));
 }
 
+// The cnn's shape for sequences [C, T]: 5-step convolutions (padded to keep the length), each followed by a
+// 2-step max-pool.
+void build_cnn1d(ZooNetwork& net, const ZooOptions& o) {
+  const int64_t steps = o.input_shape[1] / 4;
+  require(steps >= 1, "the cnn1d needs sequences of at least 4 steps");
+  net.add("conv1", "conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(o.input_shape[0], 32, 5).padding(2)));
+  add_relu(net, "relu1");
+  net.add("pool1", "pool", torch::nn::MaxPool1d(torch::nn::MaxPool1dOptions(2)));
+  net.add("conv2", "conv", torch::nn::Conv1d(torch::nn::Conv1dOptions(32, 64, 5).padding(2)));
+  add_relu(net, "relu2");
+  net.add("pool2", "pool", torch::nn::MaxPool1d(torch::nn::MaxPool1dOptions(2)));
+  add_dropout(net, "dropout1", 0.25);
+  add_flatten(net);
+  net.add("fc1", "linear", torch::nn::Linear(64 * steps, 128));
+  add_relu(net, "relu3");
+  add_dropout(net, "dropout2", 0.5);
+  net.add("fc2", "linear", torch::nn::Linear(128, o.num_classes));
+}
+
 torch::nn::Conv2d conv3x3(int64_t in, int64_t out, int64_t stride) {
   return torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false));
 }
@@ -236,7 +264,7 @@ void build_resnet18(ZooNetwork& net, const ZooOptions& o) {
 
 }  // namespace
 
-std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "resnet18"}; }
+std::vector<std::string> zoo_architectures() { return {"mlp", "cnn", "cnn1d", "resnet18"}; }
 
 std::string joined_architectures() { return join(zoo_architectures()); }
 
@@ -244,10 +272,14 @@ std::unique_ptr<Network> make_zoo_network(ZooOptions options) {
   require(!options.input_shape.empty() && options.input_shape.size() <= 3 &&
               std::all_of(options.input_shape.begin(), options.input_shape.end(), [](int64_t d) { return d >= 1; }),
           "a model input shape must be [C, H, W], [C, T] or [F] with positive sizes");
-  if (options.architecture.empty()) options.architecture = options.input_shape.size() == 3 ? "cnn" : "mlp";
-  require(options.architecture == "mlp" || options.input_shape.size() == 3,
-          "the " + options.architecture + " takes images [C, H, W], not samples of shape " +
-              shape_string(options.input_shape) + "; use --model-arch mlp for tables and sequences");
+  const size_t dims = options.input_shape.size();
+  const std::string for_input = dims == 3 ? "cnn" : dims == 2 ? "cnn1d" : "mlp";
+  if (options.architecture.empty()) options.architecture = for_input;
+  const bool sequential = options.architecture == "cnn1d";
+  require(options.architecture == "mlp" || sequential == (dims == 2),
+          "the " + options.architecture + " takes " + (sequential ? "sequences [C, T]" : "images [C, H, W]") +
+              ", not samples of shape " + shape_string(options.input_shape) + "; use --model-arch " + for_input +
+              (dims == 1 ? "" : " or mlp"));
   require(options.num_classes >= 2, "a classifier needs at least 2 classes (got " +
                                         std::to_string(options.num_classes) + ")");
   require(options.width >= 0 && options.width <= 4096, "the width must lie in [1, 4096] (0: the default)");
@@ -257,6 +289,8 @@ std::unique_ptr<Network> make_zoo_network(ZooOptions options) {
     build_mlp(*net, options);
   else if (options.architecture == "cnn")
     build_cnn(*net, options);
+  else if (options.architecture == "cnn1d")
+    build_cnn1d(*net, options);
   else if (options.architecture == "resnet18")
     build_resnet18(*net, options);
   else

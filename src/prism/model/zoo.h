@@ -3,6 +3,8 @@
 //   cnn       conv1(32, 3×3) → relu1 → conv2(64, 3×3) → relu2 → pool(2) → dropout1(0.25) → flatten →
 //             fc1(128) → relu3 → dropout2(0.5) → fc2: PyTorch's MNIST network, the size the FLINT paper
 //             (Parekh et al. 2021, App. A) uses for MNIST-like data
+//   cnn1d     the cnn for sequences [C, T]: conv1(32, 5) → relu1 → pool1(2) → conv2(64, 5) → relu2 → pool2(2) →
+//             dropout1(0.25) → flatten → fc1(128) → relu3 → dropout2(0.5) → fc2 (convolutions padded to keep the length)
 //   resnet18  He et al. 2016 with a CIFAR-style 3×3 stem and no max-pool; [2, 2, 2, 2] basic blocks of
 //             widths w, 2w, 4w, 8w (w = --width, 64 in the paper; 16 trains on 2 cores)
 #pragma once
@@ -16,7 +18,8 @@
 namespace prism {
 
 struct ZooOptions {
-  std::string architecture;  // "": the default for the input, the cnn for images [C, H, W] and the mlp otherwise
+  // "": the default for the input: the cnn for images [C, H, W], the cnn1d for sequences [C, T], the mlp for tables [F]
+  std::string architecture;
   std::vector<int64_t> input_shape = {1, 28, 28};
   int64_t num_classes = 10;
   int64_t width = 0;  // 0: the architecture's default (mlp 256, resnet18 16; cnn has fixed widths)

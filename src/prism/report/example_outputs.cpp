@@ -11,6 +11,7 @@
 #include "prism/io/npy.h"
 #include "prism/io/png.h"
 #include "prism/report/heatmap.h"
+#include "prism/report/sequence_pictures.h"
 
 namespace prism {
 namespace fs = std::filesystem;
@@ -24,8 +25,8 @@ std::string value_text(const char* format, double value) {
 
 // The explained test image, titled with its position and label.
 torch::Tensor test_picture(const ExampleOutputs& o, int64_t b) {
-  return image_picture(o.images[b], o.scale,
-                       "test " + std::to_string(o.indices[b]) + ": " + o.class_names.at(o.labels[b].item<int64_t>()));
+  return sample_picture(o.images[b], o.scale,
+                        "test " + std::to_string(o.indices[b]) + ": " + o.class_names.at(o.labels[b].item<int64_t>()));
 }
 
 // One column per XDA pair: the pair's map overlaid on the test image above, on the training image below.
@@ -34,8 +35,8 @@ torch::Tensor xda_picture(const ExampleOutputs& o, const torch::Tensor& image, c
   for (int64_t p = 0; p < xda.train_indices.size(0); ++p) {
     const int64_t i = xda.train_indices[p].item<int64_t>();
     columns.push_back(stack_rows(
-        {overlay_picture(image, collapse_channels(xda.maps.test_maps[p]), o.scale, value_text("%+.3g", xda.values[p].item<double>())),
-         overlay_picture(o.train->images[i], collapse_channels(xda.maps.train_maps[p]), o.scale, "train " + std::to_string(i))},
+        {overlay_picture(image, collapse_sample_channels(xda.maps.test_maps[p]), o.scale, value_text("%+.3g", xda.values[p].item<double>())),
+         overlay_picture(o.train->images[i], collapse_sample_channels(xda.maps.train_maps[p]), o.scale, "train " + std::to_string(i))},
         4));
   }
   return side_by_side(columns, 8);
@@ -121,7 +122,7 @@ nlohmann::json write_knn_explanation_outputs(const fs::path& out, const ExampleO
                           {"class", names.at(label)},
                           {"distance", attribution.distances[b][j].item<float>()}});
       if (table) rows->add("example", i, weight, label, o.train->images[i]);
-      else row.push_back(image_picture(o.train->images[i], o.scale, value_text("w %.3f ", weight) + names.at(label)));
+      else row.push_back(sample_picture(o.train->images[i], o.scale, value_text("w %.3f ", weight) + names.at(label)));
     }
     samples.push_back({{"index", o.indices[b]},
                        {"label", o.labels[b].item<int64_t>()},
@@ -160,7 +161,7 @@ nlohmann::json write_influence_outputs(const fs::path& out, const ExampleOutputs
       const float value = t.values[b][j].item<float>();
       list.push_back({{"train_index", i}, {"value", value}, {"label", label}, {"class", names.at(label)}});
       if (table) rows->add(role, i, value, label, o.train->images[i]);
-      else row->push_back(image_picture(o.train->images[i], o.scale, value_text("%+.3g ", value) + names.at(label)));
+      else row->push_back(sample_picture(o.train->images[i], o.scale, value_text("%+.3g ", value) + names.at(label)));
     }
     return list;
   };
@@ -171,7 +172,8 @@ nlohmann::json write_influence_outputs(const fs::path& out, const ExampleOutputs
       rows.emplace(o, b, "value");
     } else {
       up = {test_picture(o, b)};
-      down = {image_picture(torch::ones_like(o.images[b]), o.scale, "for " + names.at(c))};
+      const auto blank = o.images[b].dim() == 3 ? torch::ones_like(o.images[b]) : torch::ones({1, 1, 1});
+      down = {image_picture(blank, o.scale, "for " + names.at(c))};
     }
     samples.push_back({{"index", o.indices[b]},
                        {"label", o.labels[b].item<int64_t>()},

@@ -10,6 +10,7 @@
 #include "prism/io/png.h"
 #include "prism/report/chart_pictures.h"
 #include "prism/report/heatmap.h"
+#include "prism/report/sequence_pictures.h"
 
 namespace prism {
 namespace fs = std::filesystem;
@@ -44,7 +45,7 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
   const auto numbered = [&](const char* pattern, int64_t i) { return numbered_name(pattern, position(i)); };
   const bool several = explanations.size() > 1;
   const bool images = o.inputs.dim() == 4 && (o.inputs.size(1) == 1 || o.inputs.size(1) == 3);
-  const bool table = o.inputs.dim() == 2;
+  const bool table = o.inputs.dim() == 2, sequences = o.inputs.dim() == 3;
   nlohmann::json summary = o.head;
   summary["reduce"] = o.reduce;
   summary["methods"] = nlohmann::json::array();
@@ -75,10 +76,17 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
                   feature_bar_picture(maps.abs().mean(0), names,
                                       e.method + ": mean |attribution| over " + std::to_string(count) + " samples"));
     }
+    if (sequences) {
+      const fs::path folder = several ? out / "lines" / e.method : out / "lines";
+      for (int64_t i = 0; i < count; ++i)
+        write_png(folder / numbered("%03lld-lines.png", i),
+                  sequence_map_picture(o.inputs[i], collapse_sample_channels(maps[i], o.reduce),
+                                       e.method + ", target " + o.class_names.at(o.targets[i].item<int64_t>())));
+    }
     if (!images) continue;
     const fs::path folder = several ? out / "heatmaps" / e.method : out / "heatmaps";
     for (int64_t i = 0; i < count; ++i) {
-      const auto map = collapse_channels(maps[i], o.reduce);
+      const auto map = collapse_sample_channels(maps[i], o.reduce);
       write_png(folder / numbered("%03lld-heatmap.png", i), heatmap_picture(map, o.scale));
       write_png(folder / numbered("%03lld-overlay.png", i), overlay_picture(o.inputs[i], map, o.scale));
     }
@@ -88,8 +96,16 @@ void write_feature_outputs(const fs::path& out, const FeatureOutputs& o,
       const auto label = o.class_names.at(o.targets[i].item<int64_t>());
       std::vector<torch::Tensor> row = {image_picture(o.inputs[i], o.scale, "target: " + label)};
       for (const auto& e : explanations)
-        row.push_back(heatmap_picture(collapse_channels(e.attribution.maps[i], o.reduce), o.scale, e.method));
+        row.push_back(heatmap_picture(collapse_sample_channels(e.attribution.maps[i], o.reduce), o.scale, e.method));
       write_png(out / numbered("compare-%03lld.png", i), side_by_side(row));
+    }
+  if (sequences && several)  // the methods' strips under the sequence, on one time axis
+    for (int64_t i = 0; i < count; ++i) {
+      std::vector<torch::Tensor> rows = {
+          sequence_picture(o.inputs[i], "target: " + o.class_names.at(o.targets[i].item<int64_t>()))};
+      for (const auto& e : explanations)
+        rows.push_back(sequence_strip_picture(collapse_sample_channels(e.attribution.maps[i], o.reduce), e.method));
+      write_png(out / numbered("compare-%03lld.png", i), stack_rows(rows, 4));
     }
   write_npy(out / "targets.npy", o.targets);
   write_file_atomic(out / "summary.json", summary.dump(2));

@@ -5,7 +5,9 @@
 // time and per sample the target, its score and the method's diagnostics). For table rows [B, F] the pictures are
 // per sample a bar chart of the features by |attribution| (bars/[METHOD/]NNN-bars.png), over several samples the
 // mean |attribution| per feature (bars/[METHOD/]mean-abs-bars.png, the global summary), and the attributions are
-// also written as attributions[-METHOD].csv, a row per sample, a column per feature.
+// also written as attributions[-METHOD].csv, a row per sample, a column per feature. For sequences [B, C, T] the
+// picture is per sample the sequence over time with the collapsed map [T] as a colour strip under it
+// (lines/[METHOD/]NNN-lines.png), and for several methods the sequence over each method's strip (compare-NNN.png).
 #pragma once
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>

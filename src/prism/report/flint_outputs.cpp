@@ -10,6 +10,7 @@
 #include "prism/report/chart_pictures.h"
 #include "prism/report/flint_pictures.h"
 #include "prism/report/heatmap.h"
+#include "prism/report/sequence_pictures.h"
 
 namespace prism {
 namespace fs = std::filesystem;
@@ -51,7 +52,7 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
     draw_text(caption, "g says " + names[g], table ? 30 : 16, 2);
     const auto described =
         table ? caption
-              : stack_rows({image_picture(o.images[b], 4, "test " + std::to_string(o.indices[b]) + ": " + names[label]),
+              : stack_rows({sample_picture(o.images[b], 4, "test " + std::to_string(o.indices[b]) + ": " + names[label]),
                             caption},
                            2);
     pictures.emplace_back(out / numbered_name("sample-%03lld.png", b), side_by_side({described, chart}));
@@ -104,7 +105,7 @@ nlohmann::json write_flint_interpretation_outputs(const fs::path& out, const Fli
   write_npy(out / "relevance.npy", o.outputs.relevance);
   write_npy(out / "global-relevance.npy", class_relevance);
   if (table) write_npy(out / "profiles.npy", o.summary.profiles);
-  else write_npy(out / "maximised.npy", o.summary.maximised);
+  else if (o.summary.maximised.defined()) write_npy(out / "maximised.npy", o.summary.maximised);
   for (const auto& [path, picture] : pictures) write_png(path, picture);
   return interpretation;
 }

@@ -1,6 +1,7 @@
 #include "prism/report/flint_pictures.h"
 
 #include "prism/report/heatmap.h"
+#include "prism/report/sequence_pictures.h"
 
 namespace prism {
 
@@ -14,8 +15,8 @@ torch::Tensor attribute_picture(const AttributeSummary& summary, const torch::Te
   }
   std::vector<torch::Tensor> row;
   for (int64_t k = 0; k < summary.top_samples.size(1); ++k)
-    row.push_back(image_picture(images[summary.top_samples[j][k].item<int64_t>()], scale, k == 0 ? name : ""));
-  row.push_back(image_picture(summary.maximised[j], scale, "maximised"));
+    row.push_back(sample_picture(images[summary.top_samples[j][k].item<int64_t>()], scale, k == 0 ? name : ""));
+  if (summary.maximised.defined()) row.push_back(image_picture(summary.maximised[j], scale, "maximised"));
   return side_by_side(row, 2);
 }
 

@@ -73,10 +73,14 @@ torch::Tensor tcav_picture(const TcavResult& tcav, int64_t k) {
                            "TCAV score for " + tcav.outputs[k]);
 }
 
-// The feature methods shown by default: the CAMs need a convolutional map, so tables go without Grad-CAM.
-std::vector<std::string> default_methods(bool images) {
+// The feature methods shown by default: the CAMs need a convolutional map, so tables and models without a
+// convolution go without Grad-CAM.
+std::vector<std::string> default_methods(const Network& network, bool table) {
   std::vector<std::string> methods = {"pruned-gradient", "saliency", "integrated-gradients", "smoothgrad", "grad-cam", "lrp"};
-  if (!images) methods.erase(std::find(methods.begin(), methods.end(), "grad-cam"));
+  const auto& layers = network.layers();
+  const bool convolutional =
+      std::any_of(layers.begin(), layers.end(), [](const LayerInfo& layer) { return layer.kind == "conv"; });
+  if (table || !convolutional) methods.erase(std::find(methods.begin(), methods.end(), "grad-cam"));
   return methods;
 }
 
@@ -100,7 +104,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   for (const auto i : o.indices)
     require(i >= 0 && i < test.size(), "index " + std::to_string(i) + " is outside the data (" +
                                            std::to_string(test.size()) + " samples)");
-  const bool table = !test.is_image();
+  const bool table = test.is_table(), sequence = test.is_sequence();
   const auto feature_names = feature_labels(test.feature_names, table ? test.images.size(1) : 0);
   auto network = load_network(o.model, test.sample_shape());
   network->set_training(false);
@@ -146,7 +150,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   }
   for (const auto& dir : o.evaluations) require(fs::is_directory(dir), "evaluations: " + dir + " is not a folder");
   std::vector<std::unique_ptr<FeatureAttributor>> methods;
-  for (const auto& name : o.methods.empty() ? default_methods(!table) : o.methods)
+  for (const auto& name : o.methods.empty() ? default_methods(*network, table) : o.methods)
     methods.push_back(make_feature_attributor(name));
 
   // Feature maps, examples, data attributions.
@@ -210,20 +214,24 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
       add_feature_row(page, feature_names, images[b]);
     } else {
       page.begin_gallery();
-      page.picture(image_picture(images[b], o.scale), "input", images.size(3) * o.scale);
+      const auto input = sample_picture(images[b], o.scale);
+      page.picture(input, "input", sequence ? input.size(2) : images.size(3) * o.scale);
       page.end_gallery();
     }
     std::vector<std::pair<std::string, double>> bars;
     for (int64_t c = 0; c < network->num_classes(); ++c) bars.push_back({names.at(c), probabilities[b][c].item<double>()});
     page.bars(bars, predicted);
 
-    page.heading(3, std::string(table ? "Which features" : "Which pixels") + ": feature attribution of " + names.at(predicted));
+    page.heading(3, std::string(table ? "Which features" : sequence ? "Which steps" : "Which pixels") +
+                        ": feature attribution of " + names.at(predicted));
     page.begin_gallery();
     for (size_t m = 0; m < methods.size(); ++m)
       if (table)
         page.picture(feature_bar_picture(maps[m][b], feature_names, methods[m]->name()), "the largest by |attribution|");
+      else if (sequence)
+        page.picture(sequence_map_picture(images[b], collapse_sample_channels(maps[m][b])), methods[m]->name());
       else
-        page.picture(heatmap_picture(collapse_channels(maps[m][b]), o.scale), methods[m]->name());
+        page.picture(heatmap_picture(collapse_sample_channels(maps[m][b]), o.scale), methods[m]->name());
     page.end_gallery();
 
     if (examples) {
@@ -243,7 +251,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
         page.begin_gallery();
         for (int64_t j = 0; j < neighbours.indices.size(1); ++j) {
           const int64_t i = neighbours.indices[b][j].item<int64_t>();
-          page.picture(image_picture(example_train.images[i], o.scale),
+          page.picture(sample_picture(example_train.images[i], o.scale),
                        "w " + as_percent(neighbours.weights[b][j].item<double>()) + " · " +
                            names.at(neighbours.labels[b][j].item<int64_t>()) + " · #" + std::to_string(i));
         }
@@ -270,23 +278,23 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
         page.begin_gallery();
         for (int64_t j = 0; j < top.indices.size(1); ++j) {
           const int64_t i = top.indices[b][j].item<int64_t>();
-          page.picture(image_picture(influence_train.images[i], o.scale),
+          page.picture(sample_picture(influence_train.images[i], o.scale),
                        signed_value(top.values[b][j].item<double>()) + " · " +
                            names.at(influence_train.labels[i].item<int64_t>()) + " · #" + std::to_string(i));
         }
         page.end_gallery();
       }
       const int64_t pairs = std::min(o.xda_pairs, proponents.indices.size(1));
-      if (supports_xda(influence_method) && pairs > 0) {
+      if (supports_xda(influence_method) && pairs > 0 && test.is_image()) {
         page.heading(3, "Which parts of both images (XDA): LRP of each pair's attribution, test image above");
         const auto shown = torch::cat({proponents.indices[b].narrow(0, 0, pairs), opponents.indices[b].narrow(0, 0, pairs)});
         const auto values = torch::cat({proponents.values[b].narrow(0, 0, pairs), opponents.values[b].narrow(0, 0, pairs)});
         const auto xda = xda_heatmaps(*network, images[b], influence_train.images.index_select(0, shown), values);
         page.begin_gallery();
         for (int64_t p = 0; p < shown.size(0); ++p)
-          page.picture(stack_rows({overlay_picture(images[b], collapse_channels(xda.test_maps[p]), o.scale),
+          page.picture(stack_rows({overlay_picture(images[b], collapse_sample_channels(xda.test_maps[p]), o.scale),
                                    overlay_picture(influence_train.images[shown[p].item<int64_t>()],
-                                                   collapse_channels(xda.train_maps[p]), o.scale)},
+                                                   collapse_sample_channels(xda.train_maps[p]), o.scale)},
                                   4),
                        signed_value(values[p].item<double>()) + " · #" + std::to_string(shown[p].item<int64_t>()));
         page.end_gallery();
@@ -309,7 +317,8 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
         page.picture(attribute_row(local[i]), "φ" + std::to_string(local[i]) + " (r " +
                                                   signed_value(flint_outputs.relevance[b][local[i]].item<double>()) +
                                                   (table ? "): its top training rows' mean features"
-                                                         : "): top training samples, then maximised"));
+                                                         : sequence ? "): top training samples"
+                                                                    : "): top training samples, then maximised"));
       page.end_gallery();
     }
     if (tcav) {

@@ -15,12 +15,13 @@
 namespace prism {
 namespace {
 
-// The unit of the noise options: 1 for images in [0, 1]; for table rows, whose features come in their own units,
-// each feature's training standard deviation (the model's normalisation), so a noise level means the same for every
-// feature. [1, F] or a scalar.
+// The unit of the noise options: 1 for images in [0, 1]; for table rows and sequences, whose values come in their own
+// units, each feature's (channel's) training standard deviation (the model's normalisation), so a noise level means
+// the same for every one. [1, F], [1, C, 1] or a scalar.
 torch::Tensor noise_unit(const Network& network, const torch::Tensor& images) {
-  if (images.dim() != 2 || network.normalization().empty()) return torch::ones({}, images.options());
-  return torch::tensor(network.normalization().std, images.options()).unsqueeze(0);
+  if (images.dim() == 4 || network.normalization().empty()) return torch::ones({}, images.options());
+  const auto sd = torch::tensor(network.normalization().std, images.options()).unsqueeze(0);
+  return images.dim() == 3 ? sd.unsqueeze(2) : sd;  // a sequence's per channel
 }
 
 // Noisy inputs kept in their domain: images in [0, 1]; table rows are unbounded.
@@ -121,9 +122,15 @@ torch::Tensor irof(Network& network, const torch::Tensor& images, const torch::T
                           .index_put_({relevance.argsort(0, true)}, torch::arange(segments, torch::kInt64).to(images.device()));
     const auto steps = torch::arange(segments + 1, torch::kInt64).to(images.device()).view({-1, 1});
     auto removed = (rank.index_select(0, flat).view({1, -1}) < steps).to(images.scalar_type());
-    if (!table) removed = removed.view({segments + 1, 1, images.size(2), images.size(3)});
+    if (!table) {  // over the channels: [K + 1, 1, H, W] or a sequence's [K + 1, 1, T]
+      std::vector<int64_t> shape = {segments + 1, 1};
+      for (int64_t d = 2; d < images.dim(); ++d) shape.push_back(images.size(d));
+      removed = removed.view(shape);
+    }
     const auto image = images[b].unsqueeze(0);
-    const auto mean = table ? table_fill.narrow(0, table_fill.size(0) == 1 ? 0 : b, 1) : image.mean({2, 3}, true);
+    std::vector<int64_t> positions;
+    for (int64_t d = 2; d < images.dim(); ++d) positions.push_back(d);
+    const auto mean = table ? table_fill.narrow(0, table_fill.size(0) == 1 ? 0 : b, 1) : image.mean(positions, true);
     const auto copies = image * (1 - removed) + mean * removed;
     std::vector<torch::Tensor> probabilities;
     for (int64_t start = 0; start <= segments; start += o.batch_size)

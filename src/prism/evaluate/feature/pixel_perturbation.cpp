@@ -28,14 +28,12 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
                                        const torch::Tensor& maps, const std::string& method,
                                        const PerturbationOptions& options) {
   check_perturbation_options(options);
-  const bool table = images.dim() == 2;
-  require(table ? maps.sizes() == images.sizes()
-                : maps.dim() == 3 && maps.size(0) == images.size(0) && maps.size(1) == images.size(2) &&
-                      maps.size(2) == images.size(3),
-          std::string(table ? "the maps must be [B, F] for table rows " : "the maps must be [B, H, W] for images ") +
-              shape_string(images.sizes()));
-  require(!table || options.fill != "linear", "fill: ROAD's linear imputation fills pixels from their neighbours, "
-                                              "which table rows do not have; use the mean or zero fill");
+  const auto expected = map_shape(images.sizes());
+  require(maps.sizes() == at::IntArrayRef(expected), "the maps must be " + shape_string(expected) + " for samples " +
+                                                         shape_string(images.sizes()) + ", got " + shape_string(maps.sizes()));
+  require(images.dim() == 4 || options.fill != "linear",
+          "fill: ROAD's linear imputation fills pixels from their neighbours in an image, which " +
+              sample_noun(images.dim() - 1) + "s do not have; use the mean or zero fill");
   torch::NoGradGuard no_grad;
   network.set_training(false);
   const int64_t count = images.size(0), steps = static_cast<int64_t>(options.percentages.size());

@@ -20,7 +20,8 @@ void check_ranking_choice(const std::string& choice) {
 
 torch::Tensor rank_pixels(const torch::Tensor& maps, const std::string& ranking) {
   require(maps.dim() == 3 || maps.dim() == 2,
-          "pixel ranking takes collapsed maps [B, H, W] or table rows' maps [B, F], got " + shape_string(maps.sizes()));
+          "pixel ranking takes collapsed maps [B, H, W], [B, T] or table rows' maps [B, F], got " +
+              shape_string(maps.sizes()));
   require(ranking == "signed" || ranking == "magnitude",
           "unknown pixel ranking '" + ranking + "'; rankings are: signed, magnitude");
   const auto scores = maps.flatten(1).to(torch::kFloat32);
@@ -64,13 +65,16 @@ torch::Tensor removal_mask(const torch::Tensor& ranking, int64_t count, bool fro
   auto removed = torch::zeros({batch, pixels}, torch::kBool).to(ranking.device());
   removed.scatter_(1, chosen, true);
   if (image_shape.size() == 2) return removed;  // table rows: one value per feature
-  return removed.view({batch, 1, image_shape[2], image_shape[3]});
+  auto shape = map_shape(image_shape);          // a position's channels go together
+  shape.insert(shape.begin() + 1, 1);
+  return removed.view(shape);
 }
 
 int64_t removable_positions(at::IntArrayRef image_shape) {
-  require(image_shape.size() == 4 || image_shape.size() == 2,
-          "pixel removal takes images [B, C, H, W] or table rows [B, F], got " + shape_string(image_shape));
-  return image_shape.size() == 2 ? image_shape[1] : image_shape[2] * image_shape[3];
+  const auto shape = map_shape(image_shape);
+  int64_t positions = 1;
+  for (size_t d = 1; d < shape.size(); ++d) positions *= shape[d];
+  return positions;
 }
 
 torch::Tensor remove_pixels(const torch::Tensor& images, const torch::Tensor& ranking, int64_t count,

@@ -59,6 +59,7 @@ AttributeSummary summarise_attributes(Network& network, FlintInterpreter& interp
     s.profiles.masked_fill_((s.outputs.attributes.amax(0) <= 0).unsqueeze(1), 0);
     return s;
   }
+  if (samples.dim() == 3) return s;  // sequences: their top samples show an attribute (no maximisation)
   s.maximised = maximise_attributes(network, interpreter, samples.index_select(0, s.top_samples.select(1, 0)),
                                     torch::arange(attributes), options);
   return s;

@@ -43,7 +43,7 @@ struct AttributeSummary {
   FlintOutputs outputs;           // on the samples
   torch::Tensor class_relevance;  // [classes, J]
   torch::Tensor top_samples;      // [J, k] indices into the samples
-  torch::Tensor maximised;        // [J, C, H, W] (images)
+  torch::Tensor maximised;        // [J, C, H, W] (images; undefined for sequences, shown by their top samples)
   // [J, F] (table rows): the top samples' mean features, in standard deviations (0 for a never active attribute)
   torch::Tensor profiles;
 };

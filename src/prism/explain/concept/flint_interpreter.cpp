@@ -46,15 +46,15 @@ FlintArchitecture FlintArchitecture::from_json(const nlohmann::json& record) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("the FLINT architecture record is corrupt (") + e.what() + ")");
   }
-  auto positive = [](const std::vector<int64_t>& shape, size_t rank1, size_t rank2) {
-    return (shape.size() == rank1 || shape.size() == rank2) &&
+  auto positive = [](const std::vector<int64_t>& shape, size_t lowest_rank, size_t highest_rank) {
+    return shape.size() >= lowest_rank && shape.size() <= highest_rank &&
            std::all_of(shape.begin(), shape.end(), [](int64_t s) { return s >= 1 && s <= (1 << 20); });
   };
   bool valid = !a.layers.empty() && a.layers.size() == a.layer_shapes.size() && positive(a.input_shape, 1, 3) &&
                a.num_classes >= 2 && a.attributes >= 2 && a.attributes <= 4096 && a.psi_channels >= 1 &&
                a.psi_channels <= 4096 && a.psi_grid >= 1 && a.psi_grid <= 64 && a.head_dropout >= 0 &&
                a.head_dropout < 1;
-  for (const auto& shape : a.layer_shapes) valid = valid && positive(shape, 1, 3);
+  for (const auto& shape : a.layer_shapes) valid = valid && positive(shape, 1, 3) && shape.size() != 2;
   require(valid, "the FLINT architecture record has impossible values; re-run prism flint train or posthoc");
   return a;
 }
@@ -125,9 +125,11 @@ FlintInterpreterImpl::FlintInterpreterImpl(FlintArchitecture architecture) : arc
   psi_linear_ = register_module("psi_linear", torch::nn::Linear(psi_features, a.attributes));
   head_dropout_ = register_module("head_dropout", torch::nn::Dropout(a.head_dropout));
   head_ = register_module("head", torch::nn::Linear(a.attributes, a.num_classes));
-  if (a.input_shape.size() == 1) {  // table rows: a two-layer MLP back to the standardised features
+  if (a.input_shape.size() != 3) {  // table rows and sequences: a two-layer MLP back to the standardised values
+    int64_t values = 1;
+    for (const auto size : a.input_shape) values *= size;
     decoder_linear_ = register_module("decoder_linear", torch::nn::Linear(a.attributes, kTableDecoderWidth));
-    decoder_out_ = register_module("decoder_out", torch::nn::Linear(kTableDecoderWidth, a.input_shape[0]));
+    decoder_out_ = register_module("decoder_out", torch::nn::Linear(kTableDecoderWidth, values));
     return;
   }
   decoder_h_ = (a.input_shape[1] + 3) / 4;
@@ -166,7 +168,11 @@ torch::Tensor FlintInterpreterImpl::attributes(const std::vector<torch::Tensor>&
 torch::Tensor FlintInterpreterImpl::classify(const torch::Tensor& phi) { return head_(head_dropout_(phi)); }
 
 torch::Tensor FlintInterpreterImpl::decode(const torch::Tensor& phi) {
-  if (decoder_out_) return decoder_out_(torch::relu(decoder_linear_(phi)));
+  if (decoder_out_) {
+    std::vector<int64_t> shape = {phi.size(0)};
+    shape.insert(shape.end(), architecture_.input_shape.begin(), architecture_.input_shape.end());
+    return decoder_out_(torch::relu(decoder_linear_(phi))).view(shape);
+  }
   auto x = torch::relu(decoder_linear_(phi)).view({phi.size(0), 32, decoder_h_, decoder_w_});
   x = decoder_up2_(torch::relu(decoder_up1_(x)));
   // 4·⌈H/4⌉ ≥ H: crop the surplus rows and columns.
@@ -175,7 +181,7 @@ torch::Tensor FlintInterpreterImpl::decode(const torch::Tensor& phi) {
 }
 
 torch::Tensor FlintInterpreterImpl::decoder_target(const torch::Tensor& inputs, const Normalization& normalization) const {
-  return inputs.dim() == 2 ? normalize(inputs, normalization) : inputs;
+  return inputs.dim() != 4 ? normalize(inputs, normalization) : inputs;
 }
 
 void FlintInterpreterImpl::save(const std::filesystem::path& dir) {

@@ -12,9 +12,14 @@ torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, con
   std::vector<torch::Tensor> scores;
   for (int64_t start = 0; start < coalitions.size(0); start += batch_size) {
     const int64_t count = std::min(batch_size, coalitions.size(0) - start);
-    // [count, M] indexed by the labels: each copy's keep mask [count, 1, H, W] (a table's [count, F]).
+    // [count, M] indexed by the labels: each copy's keep mask [count, 1, H, W] or [count, 1, T] over the channels
+    // (a table's [count, F]).
     auto mask = kept.narrow(0, start, count).index_select(1, device_labels.flatten());
-    if (labels.dim() == 2) mask = mask.view({count, 1, labels.size(0), labels.size(1)});
+    if (image.dim() > labels.dim()) {
+      std::vector<int64_t> shape = {count, 1};
+      for (const auto size : labels.sizes()) shape.push_back(size);
+      mask = mask.view(shape);
+    }
     const auto copies = image.unsqueeze(0) * mask + baseline * (1 - mask);
     scores.push_back(target_scores(network, copies, torch::full({count}, target, torch::kInt64).to(image.device())));
   }
@@ -24,9 +29,10 @@ torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, con
 torch::Tensor spread_over_segments(const torch::Tensor& values, const torch::Tensor& labels, int64_t channels) {
   const auto flat = labels.flatten().to(values.device());
   const auto sizes = torch::bincount(flat, {}, values.size(0)).to(values.scalar_type());
-  if (labels.dim() == 1) return (values / sizes).index_select(0, flat);
-  return (values / (sizes * channels)).index_select(0, flat).view({1, labels.size(0), labels.size(1)})
-      .expand({channels, labels.size(0), labels.size(1)}).contiguous();
+  if (channels == 0) return (values / sizes).index_select(0, flat);
+  std::vector<int64_t> shape = {1}, spread = {channels};
+  for (const auto size : labels.sizes()) shape.push_back(size), spread.push_back(size);
+  return (values / (sizes * channels)).index_select(0, flat).view(shape).expand(spread).contiguous();
 }
 
 double weighted_r_squared(const torch::Tensor& y, const torch::Tensor& predicted, const torch::Tensor& weights) {

@@ -15,9 +15,9 @@ torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, con
                                const torch::Tensor& coalitions, const torch::Tensor& baseline, int64_t target,
                                int64_t batch_size);
 
-// A map [C, H, W] holding values[m] / (C · |segment m|) on each entry of segment m, so that the map's sum over a
-// segment is the segment's value (and the map's total, the values' sum); for a table row's labels [F], a map [F]
-// (`channels` unused).
+// A map [C, H, W] (a sequence's [C, T]) holding values[m] / (C · |segment m|) on each entry of segment m, so that
+// the map's sum over a segment is the segment's value (and the map's total, the values' sum); `channels` 0: a table
+// row's labels [F] give a map [F].
 torch::Tensor spread_over_segments(const torch::Tensor& values, const torch::Tensor& labels, int64_t channels);
 
 struct LinearFit {

@@ -6,9 +6,11 @@
 
 namespace prism {
 
-// [C, H, W] → [H, W], or a batch [B, C, H, W] → [B, H, W] (a table's maps [B, F] or [F] have no channels and
-// stay as they are): "sum", "abs-sum", "max-abs", or "signed-max" (the
-// signed value of largest magnitude over channels, as the seed-003 authors draw their maps).
-torch::Tensor collapse_channels(const torch::Tensor& attribution, const std::string& mode = "sum");
+// A batch's maps over channels: [B, C, H, W] → [B, H, W], sequences' [B, C, T] → [B, T] (a table's maps [B, F] have
+// no channels and stay as they are): "sum", "abs-sum", "max-abs", or "signed-max" (the signed value of largest
+// magnitude over channels, as the seed-003 authors draw their maps).
+torch::Tensor collapse_channels(const torch::Tensor& attributions, const std::string& mode = "sum");
+// The same for one sample's map: [C, H, W] → [H, W], [C, T] → [T], [F] stays.
+torch::Tensor collapse_sample_channels(const torch::Tensor& attribution, const std::string& mode = "sum");
 
 }  // namespace prism

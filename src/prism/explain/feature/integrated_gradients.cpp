@@ -73,15 +73,19 @@ torch::Tensor make_baseline(const Network& network, const torch::Tensor& inputs,
     return along_channels(torch::tensor(mean, inputs.options()), inputs.dim()).expand_as(inputs).clone();
   }
   if (kind == "blur") {
-    require(inputs.dim() == 4, "the blurred baseline blurs images; use the baseline zeros, mean or a .npy file");
+    require(inputs.dim() >= 3, "the blurred baseline blurs images and sequences, and table rows have no neighbours; "
+                               "use the baseline zeros, mean or a .npy file");
     require(blur_sigma > 0, "the blur sigma must be positive");
     const int64_t radius = static_cast<int64_t>(std::ceil(2 * blur_sigma));
     auto offsets = torch::arange(-radius, radius + 1, inputs.options());
     auto kernel = torch::exp(-(offsets * offsets) / (2 * blur_sigma * blur_sigma));
     kernel = kernel / kernel.sum();
     const int64_t channels = inputs.size(1);
-    const auto padded = torch::replication_pad2d(inputs, {radius, radius, radius, radius});
     namespace F = torch::nn::functional;
+    if (inputs.dim() == 3)  // a sequence: along its steps
+      return F::conv1d(torch::replication_pad1d(inputs, {radius, radius}), kernel.view({1, 1, -1}).repeat({channels, 1, 1}),
+                       F::Conv1dFuncOptions().groups(channels));
+    const auto padded = torch::replication_pad2d(inputs, {radius, radius, radius, radius});
     const auto depthwise = F::Conv2dFuncOptions().groups(channels);
     const auto rows = F::conv2d(padded, kernel.view({1, 1, 1, -1}).repeat({channels, 1, 1, 1}), depthwise);
     return F::conv2d(rows, kernel.view({1, 1, -1, 1}).repeat({channels, 1, 1, 1}), depthwise);

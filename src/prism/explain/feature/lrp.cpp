@@ -69,6 +69,7 @@ std::vector<RuleLayer> rule_layers(Network& network) {
 torch::Tensor apply(const LayerParameters& p, const torch::Tensor& a, const torch::Tensor& weight, bool with_bias) {
   const auto bias = with_bias && p.bias.defined() ? p.bias : torch::Tensor();
   if (p.kind == "linear") return torch::linear(a, weight, bias);
+  if (weight.dim() == 3) return torch::conv1d(a, weight, bias, p.stride, p.padding, p.dilation, p.groups);
   return torch::conv2d(a, weight, bias, p.stride, p.padding, p.dilation, p.groups);
 }
 

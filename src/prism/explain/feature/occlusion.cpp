@@ -34,34 +34,38 @@ torch::Tensor Occlusion::occlude_features(Network& network, const torch::Tensor&
 torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   if (inputs.dim() == 2) return occlude_features(network, inputs, targets);
-  const int64_t height = inputs.size(2), width = inputs.size(3), patch = options_.patch;
-  require(patch <= height && patch <= width, "the occlusion patch (" + std::to_string(patch) +
-                                                 " pixels) is larger than the " + std::to_string(height) + "x" +
-                                                 std::to_string(width) + " images");
+  // A sequence [B, C, T] is occluded as an image one pixel high: windows of `patch` steps, every channel at once.
+  const bool sequence = inputs.dim() == 3;
+  const auto images = sequence ? inputs.unsqueeze(2) : inputs;
+  const int64_t height = images.size(2), width = images.size(3), patch = options_.patch;
+  const int64_t patch_height = sequence ? 1 : patch;
+  require(patch <= width && patch_height <= height,
+          "the occlusion patch (" + std::to_string(patch) + (sequence ? " steps" : " pixels") + ") is larger than the " +
+              (sequence ? std::to_string(width) + "-step sequences" : std::to_string(height) + "x" + std::to_string(width) + " images"));
   std::vector<std::pair<int64_t, int64_t>> corners;  // every patch position, the last flush with the border
-  auto positions = [&](int64_t size) {
+  auto positions = [&](int64_t size, int64_t extent) {
     std::vector<int64_t> out;
-    for (int64_t p = 0; p + patch <= size; p += options_.stride) out.push_back(p);
-    if (out.back() + patch < size) out.push_back(size - patch);
+    for (int64_t p = 0; p + extent <= size; p += options_.stride) out.push_back(p);
+    if (out.back() + extent < size) out.push_back(size - extent);
     return out;
   };
-  for (auto top : positions(height))
-    for (auto left : positions(width)) corners.emplace_back(top, left);
+  for (auto top : positions(height, patch_height))
+    for (auto left : positions(width, patch)) corners.emplace_back(top, left);
   const auto reference = target_scores(network, inputs, targets);
-  auto total = torch::zeros_like(inputs), count = torch::zeros({1, 1, height, width}, inputs.options());
+  auto total = torch::zeros_like(images), count = torch::zeros({1, 1, height, width}, inputs.options());
   using torch::indexing::Slice;
   for (const auto& [top, left] : corners)
-    count.index({0, 0, Slice(top, top + patch), Slice(left, left + patch)}) += 1;
+    count.index({0, 0, Slice(top, top + patch_height), Slice(left, left + patch)}) += 1;
   const int64_t per_chunk = std::max<int64_t>(1, options_.internal_batch_size / inputs.size(0));
   for (size_t start = 0; start < corners.size(); start += per_chunk) {
     const size_t end = std::min(corners.size(), start + per_chunk);
     std::vector<torch::Tensor> copies;
     for (size_t i = start; i < end; ++i) {
-      auto copy = inputs.clone();
-      copy.index_put_({Slice(), Slice(), Slice(corners[i].first, corners[i].first + patch),
+      auto copy = images.clone();
+      copy.index_put_({Slice(), Slice(), Slice(corners[i].first, corners[i].first + patch_height),
                        Slice(corners[i].second, corners[i].second + patch)},
                       options_.fill);
-      copies.push_back(copy);
+      copies.push_back(sequence ? copy.squeeze(2) : copy);
     }
     const int64_t chunk = static_cast<int64_t>(end - start);
     const auto scores =
@@ -69,10 +73,11 @@ torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs
     for (int64_t i = 0; i < chunk; ++i) {
       const auto [top, left] = corners[start + i];
       const auto drop = (reference - scores[i]).view({-1, 1, 1, 1});
-      total.index({Slice(), Slice(), Slice(top, top + patch), Slice(left, left + patch)}) += drop;
+      total.index({Slice(), Slice(), Slice(top, top + patch_height), Slice(left, left + patch)}) += drop;
     }
   }
-  return total / count;
+  const auto map = total / count;
+  return sequence ? map.squeeze(2) : map;
 }
 
 }  // namespace prism

@@ -40,8 +40,8 @@ nlohmann::json Rise::options() const { return options_json(options_); }
 
 torch::Tensor Rise::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
-  require(inputs.dim() == 4, "rise masks images with smooth upsampled grids, and table rows have no grid; use "
-                             "occlusion, integrated-gradients or another feature method");
+  require(inputs.dim() == 4, "rise masks images with smooth upsampled grids, which " + sample_noun(inputs.dim() - 1) +
+                                 "s do not have; use occlusion, integrated-gradients or another feature method");
   torch::NoGradGuard no_grad;
   network.set_training(false);
   const int64_t batch = inputs.size(0), height = inputs.size(2), width = inputs.size(3);

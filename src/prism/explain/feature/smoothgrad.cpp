@@ -20,14 +20,15 @@ nlohmann::json SmoothGrad::options() const { return options_json(options_); }
 torch::Tensor SmoothGrad::attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
   check_attribution_inputs(network, inputs, targets);
   const int64_t batch = inputs.size(0), n = options_.samples;
-  // A table row's features come in their own units (and its range mixes them): σ per feature from its training
-  // standard deviation, which the model's normalisation records.
-  const bool table = inputs.dim() == 2 && !network.normalization().empty();
-  const auto sigma = table ? options_.noise_level * torch::tensor(network.normalization().std, inputs.options())
-                                                        .unsqueeze(0)
-                                                        .expand_as(inputs)
-                           : along_batch(options_.noise_level * (inputs.flatten(1).amax(1) - inputs.flatten(1).amin(1)),
-                                         inputs.dim());
+  // A table row's features and a sequence's channels come in their own units (and the range mixes them): σ per
+  // feature or channel from its training standard deviation, which the model's normalisation records.
+  const bool own_units = inputs.dim() != 4 && !network.normalization().empty();
+  const auto sigma =
+      own_units ? (options_.noise_level *
+                   along_channels(torch::tensor(network.normalization().std, inputs.options()), inputs.dim()))
+                      .expand_as(inputs)
+                : along_batch(options_.noise_level * (inputs.flatten(1).amax(1) - inputs.flatten(1).amin(1)),
+                              inputs.dim());
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   auto sum = torch::zeros_like(inputs), sum_of_squares = torch::zeros_like(inputs);
   const int64_t points = batch * n;

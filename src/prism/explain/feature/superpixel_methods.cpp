@@ -58,17 +58,19 @@ Attribution SuperpixelAttributor::explain(Network& network, const torch::Tensor&
   check_attribution_inputs(network, inputs, targets);
   const auto labels = segment_images(inputs, segmentation());
   const auto counts = segment_counts(labels);
-  // A removed feature of a table row takes its training mean where the model records it.
-  const bool table_means = inputs.dim() == 2 && !network.normalization().empty();
-  const auto baseline = table_means ? torch::tensor(network.normalization().mean, inputs.options())
-                                    : torch::full({}, fill(), inputs.options());
+  // A removed feature of a table row, or window of a sequence, takes its training mean where the model records it.
+  const bool means = inputs.dim() != 4 && !network.normalization().empty();
+  auto baseline = means ? torch::tensor(network.normalization().mean, inputs.options())
+                        : torch::full({}, fill(), inputs.options());
+  if (means && inputs.dim() == 3) baseline = baseline.unsqueeze(1);  // [C, 1]: a channel's mean at every step
   std::vector<torch::Tensor> maps;
   auto r_squared = torch::empty({inputs.size(0)}, torch::kFloat32);
   bool fitted = false;
   for (int64_t b = 0; b < inputs.size(0); ++b) {
     const auto result =
         segment_values(network, inputs[b].detach(), labels[b], counts[b], targets[b].item<int64_t>(), baseline);
-    maps.push_back(spread_over_segments(result.values.to(inputs.device(), torch::kFloat32), labels[b], inputs.size(1)));
+    maps.push_back(spread_over_segments(result.values.to(inputs.device(), torch::kFloat32), labels[b],
+                                        inputs.dim() == 2 ? 0 : inputs.size(1)));
     fitted = result.r_squared.has_value();
     if (fitted) r_squared[b] = *result.r_squared;
   }

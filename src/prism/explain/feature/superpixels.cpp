@@ -124,7 +124,11 @@ torch::Tensor segment_images(const torch::Tensor& images, const SegmentationOpti
   check_segmentation_options(options, "segmentation");
   if (images.dim() == 2)  // table rows: each feature alone
     return torch::arange(images.size(1), torch::kInt64).unsqueeze(0).expand({images.size(0), images.size(1)}).contiguous();
-  require(images.dim() == 4, "superpixels need images [B, C, H, W] or table rows [B, F], not " +
+  if (images.dim() == 3) {  // sequences: windows of `cell` steps
+    const int64_t steps = images.size(2);
+    return torch::arange(steps, torch::kInt64).div(options.cell, "floor").unsqueeze(0).expand({images.size(0), steps}).contiguous();
+  }
+  require(images.dim() == 4, "superpixels need images [B, C, H, W], sequences [B, C, T] or table rows [B, F], not " +
                                  std::to_string(images.dim()) + "-d input");
   const int64_t batch = images.size(0), height = images.size(2), width = images.size(3);
   if (options.segmentation == "grid")

@@ -17,14 +17,14 @@ struct SegmentationOptions {
   std::string segmentation = "slic";  // slic | grid
   int64_t segments = 50;              // slic: the number of segments aimed at
   double compactness = 0.1;           // slic: m, in image units (scikit-image's 10 for Lab's 0–100, scaled to [0, 1])
-  int64_t cell = 4;                   // grid: side of a cell, pixels
+  int64_t cell = 4;                   // grid: side of a cell, pixels (sequences: a window's steps)
 
   template <typename Visit>
   void visit(Visit&& option) {
     option("segmentation", segmentation, "superpixels: slic or grid");
     option("segments", segments, "slic: the number of segments aimed at");
     option("compactness", compactness, "slic: weight of position against colour (images in [0, 1])");
-    option("cell", cell, "grid: side of a square cell, pixels");
+    option("cell", cell, "grid: side of a square cell, pixels; sequences: steps per window");
   }
 };
 
@@ -32,7 +32,8 @@ struct SegmentationOptions {
 void check_segmentation_options(const SegmentationOptions& options, const std::string& method);
 
 // Segment labels [B, H, W] (int64, 0 .. count−1 per image, every label used) of images [B, C, H, W]; for table
-// rows [B, F] each feature is its own segment, [B, F].
+// rows [B, F] each feature is its own segment, [B, F]; sequences [B, C, T] are cut into windows of `cell` steps,
+// [B, T], whatever the segmentation.
 torch::Tensor segment_images(const torch::Tensor& images, const SegmentationOptions& options);
 
 // The number of segments of each image of `labels` [B, H, W] (or [B, F]).
