@@ -118,6 +118,7 @@ def main(out):
     save(out, "gelu_net", gelu, x28)
     save(out, "warning_net", WarningNet(), x28)
     tabular_fixtures(out)
+    sequence_fixtures(out)
 
     try:
         import torchvision
@@ -314,6 +315,34 @@ def tabular_fixtures(out):
         f.write(",".join(list(cancer.feature_names) + ["diagnosis"]) + "\n")
         for x, y in zip(cancer.data, cancer.target):
             f.write(",".join(repr(float(v)) for v in x) + "," + cancer.target_names[y] + "\n")
+
+
+def sequence_fixtures(out):
+    """Models of sequences [B, 2, 6] (2 channels, 6 steps) with known attributions, computed here by autograd."""
+    x = torch.randn(5, 2, 6)
+    targets = torch.tensor([0, 1, 2, 0, 1])
+
+    def target_gradient(model):
+        inputs = x.clone().requires_grad_(True)
+        model(inputs).gather(1, targets.view(-1, 1)).sum().backward()
+        return inputs.grad.numpy().astype(np.float32)
+
+    # A linear model through a 1-D convolution: IG from zeros and gradient x input are g * x, zero-fill occlusion of one
+    # step (every channel) drops the step's sum of g * x.
+    linear = nn.Sequential(nn.Conv1d(2, 4, 3, padding=1), nn.Flatten(), nn.Linear(24, 3)).eval()
+    save(out, "conv1d_linear", linear, x)
+    np.save(os.path.join(out, "conv1d_linear.gradient.npy"), target_gradient(linear))
+    # Bias-free ReLU convolutions with a max-pool: LRP-0 is gradient x input; Grad-CAM at the second ReLU ("4"), as
+    # Selvaraju et al. define it (channel weights = the gradient's mean over steps), linearly upsampled to 6 steps.
+    relu = nn.Sequential(nn.Conv1d(2, 8, 3, padding=1, bias=False), nn.ReLU(), nn.MaxPool1d(2),
+                         nn.Conv1d(8, 8, 3, padding=1, bias=False), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(24, 3, bias=False)).eval()
+    save(out, "conv1d_relu", relu, x)
+    maps = relu[:5](x).detach().requires_grad_(True)
+    relu[5:](maps).gather(1, targets.view(-1, 1)).sum().backward()
+    cam = torch.relu((maps.grad.mean(2, keepdim=True) * maps).sum(1, keepdim=True))
+    cam = torch.nn.functional.interpolate(cam, size=6, mode="linear", align_corners=False)
+    np.save(os.path.join(out, "conv1d_relu.gradcam.npy"), cam.squeeze(1).detach().numpy().astype(np.float32))
 
 
 def known_arrays(folder):

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 
 #include "commands.h"
@@ -14,19 +15,20 @@ void add_layers(CLI::App& app) {
   auto options = std::make_shared<Options>();
   command->add_option("model", options->model, "model file (.prism, or TorchScript .pt)")->required();
   options->data.add_to(*command, false);
-  command->add_option("--input-shape", options->input_shape, "C,H,W of the model's input, for the output shapes "
-                                                            "of a TorchScript model (or give --data)");
+  command->add_option("--input-shape", options->input_shape, "C,H,W (images), C,T (sequences) or F (tables) of the "
+                                                            "model's input, for the output shapes of a TorchScript "
+                                                            "model (or give --data)");
   command->callback([options] {
     std::vector<int64_t> shape;
     if (!options->data.spec.empty()) shape = options->data.load(Split::Test).sample_shape();
     if (!options->input_shape.empty()) {
       shape = parse_list<int64_t>(options->input_shape, "--input-shape");
-      require(shape.size() == 3 && shape[0] > 0 && shape[1] > 0 && shape[2] > 0,
-              "--input-shape must be C,H,W with positive sizes (got " + options->input_shape + ")");
+      require(!shape.empty() && shape.size() <= 3 && std::all_of(shape.begin(), shape.end(), [](int64_t d) { return d > 0; }),
+              "--input-shape must be C,H,W, C,T or F with positive sizes (got " + options->input_shape + ")");
     }
     auto network = load_network(options->model, shape);
     std::map<std::string, torch::Tensor> outputs;
-    if (network->input_shape().size() == 3) {
+    if (!network->input_shape().empty()) {
       std::vector<int64_t> batch = {1};
       for (auto d : network->input_shape()) batch.push_back(d);
       TapSet taps;

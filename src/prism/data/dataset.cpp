@@ -27,7 +27,7 @@ std::vector<int64_t> map_shape(at::IntArrayRef batch_shape) {
   return out;
 }
 
-std::string sample_noun(size_t sample_dims) { return sample_dims == 3 ? "image" : sample_dims == 2 ? "sequence" : "row"; }
+std::string sample_noun(size_t sample_dims) { return sample_dims == 3 ? "image" : sample_dims == 2 ? "sequence" : "table row"; }
 
 std::vector<int64_t> Dataset::sample_shape() const {
   const auto sizes = images.sizes();

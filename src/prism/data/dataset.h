@@ -54,7 +54,7 @@ Dataset make_dataset(std::string name, torch::Tensor images, torch::Tensor label
 // for sequences [B, C, T], [B, F] for table rows [B, F] (which have no channels).
 std::vector<int64_t> map_shape(at::IntArrayRef batch_shape);
 
-// The same for one sample [C, H, W], [C, T] or [F]: what names it in messages ("image", "sequence", "row").
+// The same for one sample [C, H, W], [C, T] or [F]: what names it in messages ("image", "sequence", "table row").
 std::string sample_noun(size_t sample_dims);
 
 // A table's column names: `names`, or f0, f1, ... for the `count` features when there are none.
