@@ -365,14 +365,14 @@ def perturbation(network, x, target, maps, method="", **options):
     prism method named `method` (magnitude for saliency, smoothgrad and pruned-gradient; signed otherwise).
     fill="linear" with percentages 10, 20, ..., 90 is ROAD (Rong et al. 2022): "morf_hit" and "lerf_hit" say
     whether each sample is still predicted as the target. On table rows [B, F] the maps are [B, F] and features
-    are removed.
+    are removed; on sequences [B, C, T] the maps are [B, T] (or [B, C, T], summed) and steps are removed.
 
     options (keywords, with their defaults):
 {options}"""
     net = _check_network(network)
     x = _tensor(x, "x", _torch.float32)
     maps = _tensor(maps, "maps", _torch.float32)
-    if maps.dim() == 4:
+    if maps.dim() == x.dim() and x.dim() >= 3:  # an image's or sequence's channels, summed
         maps = maps.sum(1)
     return _prism.perturbation(net, x, _targets(target, x.shape[0]), maps, method, _options(options))
 

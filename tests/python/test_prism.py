@@ -1,7 +1,8 @@
 """prism from Python: tensors cross without copies, every feature method equals the command line's result bit
 for bit, a module scripted here is explained without a file, errors arrive as prism.Error, the GIL is released
 while prism works, the data and example attributors keep their identities, help() says what the command line's
-help says, and ROAR, the data-attribution evaluation, FLINT's joint training and the report run end to end."""
+help says, ROAR, the data-attribution evaluation, FLINT's joint training and the report run end to end, and table
+rows and sequences go through every family."""
 import json
 import os
 import subprocess
@@ -410,6 +411,36 @@ def test_table_rows_go_through_every_family_from_python():
     result = prism.evaluate_data_attribution(train_x, train_y, train_x[:20], train_y[:20], methods=["similarity"],
                                              metrics=["identical-class"], epochs=1)
     assert 0 <= result["metrics"]["identical-class"]["values"]["similarity"] <= 1
+
+
+def test_sequences_go_through_every_family_from_python():
+    """A scripted 1-D convolution on sequences [N, 2, 6]: IG and gradient x input equal the gradient (from PyTorch's
+    autograd) times the input, occlusion over steps, examples, data attribution and the evaluations."""
+    net = prism.Network(fixture("conv1d_linear.pt"), input_shape=(2, 6))
+    x = torch.from_numpy(np.load(fixture("conv1d_linear.input.npy")))
+    targets = torch.tensor([0, 1, 2, 0, 1])
+    expected = torch.from_numpy(np.load(fixture("conv1d_linear.gradient.npy"))) * x
+    for method, options in [("gradient-x-input", {}), ("integrated-gradients", {"baseline": "zeros"})]:
+        torch.testing.assert_close(prism.attribute(net, x, targets, method=method, **options), expected,
+                                   rtol=1e-3, atol=1e-4)
+    occlusion = prism.attribute(net, x, targets, method="occlusion", patch=1, stride=1, fill=0.0)
+    torch.testing.assert_close(occlusion, expected.sum(1, keepdim=True).expand_as(x), rtol=1e-3, atol=1e-4)
+    with pytest.raises(prism.Error, match="sequences do not have"):
+        prism.attribute(net, x, targets, method="rise")
+
+    relu = prism.Network(fixture("conv1d_relu.pt"), input_shape=(2, 6))
+    generator = torch.Generator().manual_seed(0)
+    train_x = torch.randn(60, 2, 6, generator=generator)
+    with torch.no_grad():
+        train_y = torch.jit.load(fixture("conv1d_relu.pt"))(train_x).argmax(1)
+    result = prism.EbeDnn().fit(relu, train_x, train_y).explain(x, k=5)
+    torch.testing.assert_close(result["weights"].sum(1), torch.ones(5))
+    assert prism.DataAttributor("dualview", C=0.01).fit(relu, train_x, train_y).attribute(x, targets).shape == (5, 60)
+    maps = prism.attribute(relu, x, targets, method="grad-cam")
+    curves = prism.perturbation(relu, x, targets, maps, percentages=[0, 50, 100], fill="zero")
+    torch.testing.assert_close(curves["morf_probability"][:, 0], curves["original_probability"])
+    sanity = prism.sanity_check(relu, x, targets, methods=["saliency"])
+    assert "hog_pearson" not in sanity["methods"][0]
 
 
 def test_protocol_options_are_prisms_own_declarations(cnn, images):
