@@ -95,6 +95,34 @@ TEST(SequenceAttribution, OnBiasFreeReluConvolutionsLrpZeroIsGradientTimesInputA
   EXPECT_TRUE(torch::allclose(cam.select(1, 1), expected, 1e-4, 1e-6));
 }
 
+TEST(SequencePictures, FewChannelsAreLinesManyAGridAndTheMapAStripOnTheSameTimeAxis) {
+  const int64_t steps = 40;  // 6 pixels a step
+  const auto wave = torch::sin(torch::arange(steps, torch::kFloat32) * 0.3).view({1, steps});
+  const auto lines = sequence_picture(wave);
+  EXPECT_EQ(lines.sizes(), (std::vector<int64_t>{3, 48, steps * 6}));
+  // The line is drawn in the first channel's blue, and at the wave's peak it runs along the panel's top.
+  const auto blue = (lines[2] > 0.6).logical_and(lines[0] < 0.2);
+  EXPECT_GT(blue.sum().item<int64_t>(), steps);
+  const int64_t peak = wave[0].argmax().item<int64_t>(), trough = wave[0].argmin().item<int64_t>();
+  const auto first_blue_row = [&](int64_t step) {
+    return blue.select(1, step * 6 + 3).to(torch::kInt64).argmax().item<int64_t>();
+  };
+  EXPECT_LE(first_blue_row(peak), 5);
+  EXPECT_GE(first_blue_row(trough), 40);
+  // 28 channels: a grey grid, one row of cells per channel, time to the right.
+  const auto grid = sequence_picture(torch::randn({28, 28}));
+  EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{3, 28 * 4, 28 * 8}));
+  EXPECT_TRUE(torch::equal(grid[0], grid[2]));
+  // The strip under a sequence: step t's colour at step t's columns (red where the map is positive).
+  auto map = torch::zeros({steps});
+  map[7] = 1.0;
+  const auto both = sequence_map_picture(wave, map);
+  const auto strip = both.narrow(1, both.size(1) - 12, 1);  // a row inside the strip
+  EXPECT_GT(strip[0][0][7 * 6 + 3].item<float>(), 0.6);
+  EXPECT_LT(strip[2][0][7 * 6 + 3].item<float>(), 0.3);
+  EXPECT_GT(strip[2][0][20 * 6 + 3].item<float>(), 0.9);  // white where the map is 0
+}
+
 // The built-in cnn1d on row-sequential Fashion-MNIST, by the commands a user runs, with no option but the data.
 TEST(SequenceCommands, TheCnn1dTrainsOnRowSequentialFashionMnistAndEveryCommandExplainsIt) {
   test::TempDir dir;
