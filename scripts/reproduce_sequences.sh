@@ -26,8 +26,8 @@ model=$work/run/model.prism
 "$prism" -q evaluate sanity --model $model --data $data --samples 32 \
   --methods integrated-gradients,saliency,smoothgrad,occlusion,grad-cam,lrp,pruned-gradient --out $work/sanity > /dev/null
 cp $work/sanity/sanity.md $docs/sanity.md
-"$prism" -q evaluate roar --model $model --data $data --train-size 10000 --test-size 2000 \
-  --methods integrated-gradients,occlusion --fractions 10,50,90 --out $work/roar > /dev/null
+"$prism" -q evaluate roar --model $model --data $data --train-size 5000 --test-size 1000 --modes kar \
+  --methods integrated-gradients,occlusion,grad-cam --fractions 10,30 --out $work/roar > /dev/null
 cp $work/roar/roar.md $docs/roar.md
 "$prism" -q evaluate measures --model $model --data $data --samples 32 \
   --methods integrated-gradients,saliency,occlusion,grad-cam,kernel-shap,lrp --out $work/measures > /dev/null
