@@ -17,14 +17,6 @@ torch::Tensor sequence_attribution(const std::string& method, const nlohmann::js
   return make_feature_attributor(method, options)->attribute(network, x, targets);
 }
 
-std::string sequence_error(const std::function<void()>& run) {
-  try {
-    run();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 const torch::Tensor kTargets = torch::tensor({0, 1, 2, 0, 1}, torch::kInt64);  // the fixture script's
 
@@ -40,7 +32,7 @@ TEST(SequenceData, ArraysAndRowSequentialFashionMnistLoadAsSequences) {
   const auto one = load_dataset("sequence:" + (dir / "univariate.npy").string() + "," + (dir / "y.npy").string(), Split::Test);
   EXPECT_EQ(one.sample_shape(), (std::vector<int64_t>{1, 10}));  // [N, T] is one channel
   write_npy(dir / "bad.npy", torch::randn({6, 2, 3, 4}));
-  EXPECT_NE(sequence_error([&] { load_dataset("sequence:" + (dir / "bad.npy").string() + "," + (dir / "y.npy").string(), Split::Test); })
+  EXPECT_NE(test::error_of([&] { load_dataset("sequence:" + (dir / "bad.npy").string() + "," + (dir / "y.npy").string(), Split::Test); })
                 .find("sequences must be [N, T] (one channel) or [N, C, T]"),
             std::string::npos);
   // Row-sequential Fashion-MNIST: step t holds the 28 pixels of image row t.
@@ -73,9 +65,9 @@ TEST(SequenceAttribution, OnALinearConvolutionGradientMethodsOcclusionAndShapley
   const auto shapley = (gradient * (x - mean)).sum(1, true).expand_as(x) / 2;
   EXPECT_TRUE(torch::allclose(sequence_attribution("kernel-shap", {{"cell", 1}}, *network, x, kTargets), shapley, 1e-3, 1e-4));
   // Methods that need an image's grid refuse in one line that says why.
-  EXPECT_NE(sequence_error([&] { sequence_attribution("rise", none, *network, x, kTargets); }).find("sequences do not have"),
+  EXPECT_NE(test::error_of([&] { sequence_attribution("rise", none, *network, x, kTargets); }).find("sequences do not have"),
             std::string::npos);
-  EXPECT_NE(sequence_error([&] { sequence_attribution("saliency", none, *network, x.narrow(2, 0, 5), kTargets); }).find("[B, 2, 6]"),
+  EXPECT_NE(test::error_of([&] { sequence_attribution("saliency", none, *network, x.narrow(2, 0, 5), kTargets); }).find("[B, 2, 6]"),
             std::string::npos);
 }
 

@@ -16,14 +16,7 @@ void write_text(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
 }
 
-std::string error_of(const std::function<void()>& run) {
-  try {
-    run();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(CsvData, ReadsNamedColumnsClassNamesAndSplitsByAFixedSeed) {
   test::TempDir dir;

@@ -47,6 +47,15 @@ std::string read_text(const std::filesystem::path& path) {
   return {bytes.begin(), bytes.end()};
 }
 
+std::string error_of(const std::function<void()>& run) {
+  try {
+    run();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 CommandResult chromium(const std::filesystem::path& page, int width, const std::string& arguments) {
   const auto dir = page.parent_path();
   const std::string command = "timeout 120 chromium --headless=new --no-sandbox --disable-gpu --enable-logging=stderr "

@@ -41,6 +41,9 @@ CommandResult run_prism(const std::string& arguments);
 // its stdout and stderr.
 CommandResult chromium(const std::filesystem::path& page, int width, const std::string& arguments);
 
+// The message of the prism::Error that `run` throws; empty if it throws none.
+std::string error_of(const std::function<void()>& run);
+
 // Expects a failed command: non-zero exit and exactly one line on stderr containing `fragment`.
 void expect_clean_failure(const CommandResult& result, const std::string& fragment);
 
