@@ -64,8 +64,11 @@ TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
             std::string::npos) << graph.out;
   const auto shaped = run_prism("layers " + (test::fixtures() / "skipnet.pt").string() + " --input-shape 1,28,28");
   EXPECT_NE(shaped.out.find("[4, 28, 28]"), std::string::npos) << shaped.out;
+  expect_clean_failure(run_prism("layers " + (test::fixtures() / "skipnet.pt").string() + " --input-shape 1,28,0"),
+                       "--input-shape must be C,H,W, C,T or F");
+  // A shape the model was not made for (a sequence [1, 28] for an image model) fails in one line that names it.
   expect_clean_failure(run_prism("layers " + (test::fixtures() / "skipnet.pt").string() + " --input-shape 1,28"),
-                       "--input-shape must be C,H,W");
+                       "fails on sequences of shape [1, 28]");
   expect_clean_failure(run_prism("attribute --model " + (test::fixtures() / "skipnet.pt").string() +
                                  " --inputs " + (dir / "x.npy").string() + " --method saliency --out " +
                                  (dir / "out").string()),

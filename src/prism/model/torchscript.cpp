@@ -570,7 +570,7 @@ std::unique_ptr<Network> torch_script_network(torch::jit::Module module, const s
   } catch (const Error&) {
     throw;
   } catch (const std::exception& e) {
-    throw Error(source + " fails on images of shape " +
+    throw Error(source + " fails on " + sample_noun(input_shape.size()) + "s of shape " +
                 shape_string(input_shape) + " (" + interpreter_error(e) + "); give data of the size it was made for");
   }
   require(!(logits.dim() == 2 && logits.size(1) == 1),
