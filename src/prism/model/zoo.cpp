@@ -17,6 +17,21 @@ struct Stage {
   std::function<torch::Tensor(torch::Tensor, const Tap&)> run;
 };
 
+// A convolution's parameters, for Conv1d and Conv2d alike (D spatial dimensions).
+template <size_t D, typename Derived>
+LayerParameters conv_parameters(const torch::nn::ConvNdImpl<D, Derived>& conv) {
+  const auto& o = conv.options;
+  LayerParameters p;
+  p.kind = "conv";
+  p.weight = conv.weight;
+  p.bias = conv.bias;
+  p.stride = c10::IntArrayRef(o.stride()).vec();
+  p.padding = c10::IntArrayRef(c10::get<torch::ExpandingArray<D>>(o.padding())).vec();
+  p.dilation = c10::IntArrayRef(o.dilation()).vec();
+  p.groups = o.groups();
+  return p;
+}
+
 std::string module_key(std::string name) {  // nn::Module names may not hold dots
   std::replace(name.begin(), name.end(), '.', '_');
   return name;
@@ -65,23 +80,9 @@ class ZooNetwork : public Network {
     if (found == modules_.end()) return std::nullopt;
     LayerParameters p;
     if (auto* conv = dynamic_cast<torch::nn::Conv2dImpl*>(found->second.get())) {
-      const auto& o = conv->options;
-      p.kind = "conv";
-      p.weight = conv->weight;
-      p.bias = conv->bias;
-      p.stride = c10::IntArrayRef(o.stride()).vec();
-      p.padding = c10::IntArrayRef(c10::get<torch::ExpandingArray<2>>(o.padding())).vec();
-      p.dilation = c10::IntArrayRef(o.dilation()).vec();
-      p.groups = o.groups();
+      p = conv_parameters(*conv);
     } else if (auto* conv1d = dynamic_cast<torch::nn::Conv1dImpl*>(found->second.get())) {
-      const auto& o = conv1d->options;
-      p.kind = "conv";
-      p.weight = conv1d->weight;
-      p.bias = conv1d->bias;
-      p.stride = c10::IntArrayRef(o.stride()).vec();
-      p.padding = c10::IntArrayRef(c10::get<torch::ExpandingArray<1>>(o.padding())).vec();
-      p.dilation = c10::IntArrayRef(o.dilation()).vec();
-      p.groups = o.groups();
+      p = conv_parameters(*conv1d);
     } else if (auto* linear = dynamic_cast<torch::nn::LinearImpl*>(found->second.get())) {
       p.kind = "linear";
       p.weight = linear->weight;
