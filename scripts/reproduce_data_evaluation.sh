@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Regenerates docs/data-evaluation/: the DualView paper's comparison (Yolcu et al. 2024, §5) of DualView,
-# representer points, TracIn, influence functions, TRAK, feature similarity and a random control on every
-# metric, on Fashion-MNIST with the zoo cnn. On a budget: a 10,000-image training subset, 1,000 test points,
-# 2 epochs per model, 8 LDS subsets. Models and fits are cached in runs/data-evaluation/cache (about 20 minutes
-# on 2 cores the first time; a second run only explains and scores).
+# Regenerates docs/data-evaluation/: the DualView paper's comparison (Yolcu et al. 2024, §5) of every data
+# attributor (DualView, representer points, TracIn, influence functions, Arnoldi influence, TRAK, feature and
+# gradient similarity, EBE-DNN's kNN vote) and a random control on every metric (quanda's mixed datasets among
+# them), on Fashion-MNIST with the zoo cnn. On a budget: a 10,000-image training subset, 1,000 test points, 2
+# epochs per model, 8 LDS subsets. Models and fits are cached in runs/data-evaluation/cache (timings.txt says how
+# long the first run took on 2 cores; a second run only explains and scores).
 #   scripts/reproduce_data_evaluation.sh [prism binary, default build/prism]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -167,7 +167,7 @@ TEST_F(BadInputMatrix, BadOptionValues) {
   const auto d = dir_->path();
   const auto model = (d / "run/model.prism").string();
   const std::vector<Case> cases = {
-      {"train --data fashion-mnist --model-arch cnn --lr -1 --train-size 10 --out {out}", "--lr"},
+      {"train --data fashion-mnist --model-arch cnn --lr -1 --train-size 10 --out {out}", "lr must be positive"},
       {"train --data fashion-mnist --model-arch cnn --optimizer rmsprop --train-size 10 --out {out}", "rmsprop"},
       {"predict --model " + model + " --data fashion-mnist --test-size 10 --batch-size 0 --out {out}", "batch"},
       {"attribute --model " + model + " --data fashion-mnist --method integrated-gradients --steps 0 --out {out}", "steps"},

@@ -88,13 +88,15 @@ struct is_list<std::vector<T>> : std::true_type {};
 
 // One flag per option of a library options struct's visit() (core/json_options.h): --key-with-dashes bound to
 // the field, with its help and default; a list is given comma-separated. Keys in `skip` are the command's own
-// (a seed or batch size shared by several steps). The options struct must outlive the parse.
+// (a seed or batch size shared by several steps). A `prefix` groups a part's flags ("am-": --am-steps). The options
+// struct must outlive the parse.
 template <typename Options>
-void add_option_flags(CLI::App& command, Options& options, const std::set<std::string>& skip = {}) {
+void add_option_flags(CLI::App& command, Options& options, const std::set<std::string>& skip = {},
+                      const std::string& prefix = "") {
   options.visit([&](const char* key, auto& field, const char* help) {
     if (skip.count(key)) return;
     using Field = std::decay_t<decltype(field)>;
-    const auto flag = flag_of(key);
+    const auto flag = "--" + prefix + flag_of(key).substr(2);
     if constexpr (std::is_same_v<Field, bool>) {
       command.add_flag(flag, field, help);
     } else if constexpr (is_list<Field>::value) {

@@ -10,11 +10,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // What every feature evaluation reads: a model, test samples, methods and their options.
-// The methods evaluated by default; Grad-CAM, which needs a convolutional feature map, only on images.
-const std::string kDefaultMethods = "pruned-gradient,saliency,gradient-x-input,integrated-gradients,smoothgrad,grad-cam,lrp";
-
 struct FeatureEvaluationOptions {
-  std::string model, methods = kDefaultMethods;
+  std::string model, methods;  // "": default_feature_methods
   std::string method_options = "{}", targets = "predicted", reduce = "sum", out;
   DataOptions data;
   int64_t samples = 100, batch_size = 32;
@@ -24,8 +21,10 @@ struct FeatureEvaluationOptions {
   void add_to(CLI::App& command, const std::string& default_samples_help) {
     command.add_option("--model", model, "model file (.prism, or TorchScript .pt)")->required();
     data.add_to(command);
-    command.add_option("--methods", methods, "comma-separated methods, or all; the random control is added")
-        ->capture_default_str();
+    command.add_option("--methods", methods,
+                       "comma-separated methods, or all; the random control is added (default: pruned-gradient, "
+                       "saliency, gradient-x-input, integrated-gradients, smoothgrad, grad-cam where the model has a "
+                       "convolution, lrp)");
     command.add_option("--method-options", method_options,
                        "JSON options per method, e.g. {\"integrated-gradients\":{\"steps\":20}}");
     command.add_flag("--no-random", no_random, "leave out the random control");
@@ -37,8 +36,7 @@ struct FeatureEvaluationOptions {
     command.add_option("--out", out, "output folder")->required();
   }
 
-  // The methods; the default list leaves out Grad-CAM where the data are not images.
-  std::vector<std::unique_ptr<FeatureAttributor>> make_methods(bool images) const {
+  std::vector<std::unique_ptr<FeatureAttributor>> make_methods(Network& network, bool table_rows) const {
     nlohmann::json given;
     try {
       given = nlohmann::json::parse(method_options);
@@ -46,8 +44,9 @@ struct FeatureEvaluationOptions {
       throw Error("--method-options is not valid JSON; write e.g. {\"integrated-gradients\":{\"steps\":20}}");
     }
     require(given.is_object(), "--method-options must be a JSON object keyed by method name");
-    auto names = methods == "all" ? feature_methods() : parse_list<std::string>(methods, "--methods");
-    if (!images && methods == kDefaultMethods) names.erase(std::find(names.begin(), names.end(), "grad-cam"));
+    auto names = methods == "all"  ? feature_methods()
+                 : methods.empty() ? default_feature_methods(network, table_rows)
+                                   : parse_list<std::string>(methods, "--methods");
     if (!no_random && std::find(names.begin(), names.end(), "random") == names.end()) names.push_back("random");
     for (const auto& item : given.items())
       require(std::find(names.begin(), names.end(), item.key()) != names.end(),
@@ -71,7 +70,9 @@ struct FeatureEvaluationOptions {
   };
   Setup set_up() const {
     const auto test = data.load(Split::Test);
-    Setup setup{load_model(model, &test), make_methods(test.is_image()), {}, {}};
+    auto network = load_model(model, &test);
+    auto methods = make_methods(*network, test.is_table());
+    Setup setup{std::move(network), std::move(methods), {}, {}};
     require(samples >= 1, "--samples must be at least 1");
     require(targets == "predicted" || targets == "true", "--targets must be predicted or true");
     const auto chosen = random_subset(test, std::min(samples, test.size()), seed);
@@ -164,7 +165,7 @@ void run_localisation(const FeatureEvaluationOptions& o, const MarkOptions& mark
   require(o.targets == "predicted", "localisation explains the marked class, which is the prediction; leave --targets");
   const auto test = o.data.load(Split::Test);
   auto network = load_model(o.model, &test);
-  const auto methods = o.make_methods(test.is_image());
+  const auto methods = o.make_methods(*network, test.is_table());
   const auto result =
       evaluate_localisation(*network, pointers(methods), test, mark, o.samples, o.seed, o.reduce, o.batch_size);
   const auto table = write_localisation_outputs(o.out, result);
@@ -191,8 +192,8 @@ void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options) {
   options.batch_size = o.batch_size;
   check_roar_options(options);
   const auto train = o.data.load(Split::Train), test = o.data.load(Split::Test);
-  const auto methods = o.make_methods(test.is_image());
   auto network = load_model(o.model, &test);
+  const auto methods = o.make_methods(*network, test.is_table());
   const auto architecture = retrainable(*network, o.model, "ROAR");
   options.key = {{"model_fingerprint", file_fingerprint(o.model)}, {"data", o.data.spec},
                  {"subset_seed", o.data.subset_seed}};

@@ -88,7 +88,7 @@ struct ExplainCommand {
 };
 
 struct SweepCommand {
-  std::string model, test_spec, layers = "all", ks = "1,5,10,20", out;
+  std::string model, test_spec, layers = "all", out;
   DataOptions train;
   KnnSweepOptions sweep;
   double val_fraction = 0.1;
@@ -103,7 +103,6 @@ struct SweepCommand {
     auto network = load_model(model, &full_train);
     network->set_training(false);
     if (layers != "all") sweep.layers = parse_list<std::string>(layers, "--layers");
-    sweep.ks = parse_list<int64_t>(ks, "--k");
     const auto split = split_validation(full_train, val_fraction, seed);
     const auto result = knn_sweep(*network, split.train, split.validation, test, sweep);
     const auto table = write_knn_sweep_outputs(out, result);
@@ -143,17 +142,7 @@ void add_examples(CLI::App& app) {
   auto f = std::make_shared<FitCommand>();
   fit->add_option("--model", f->model, "model file (.prism or TorchScript .pt)")->required();
   f->train.add_to(*fit, true, "--train");
-  fit->add_option("--layer", f->fit.embedding.layer,
-                  "layer whose output is the embedding (see prism layers; default: the penultimate features)");
-  fit->add_option("--pool", f->fit.embedding.pool, "flatten, or avg over space for conv maps")->capture_default_str();
-  fit->add_option("--metric", f->fit.index.metric, "l2 or cosine")->capture_default_str();
-  fit->add_option("--index", f->fit.index.kind, "flat (exact), ivf or hnsw")->capture_default_str();
-  fit->add_option("--nlist", f->fit.index.nlist, "ivf: inverted lists (0: 4·√N)")->capture_default_str();
-  fit->add_option("--hnsw-m", f->fit.index.hnsw_m, "hnsw: links per node")->capture_default_str();
-  fit->add_option("--nprobe", f->fit.index.nprobe, "ivf: inverted lists visited per query")->capture_default_str();
-  fit->add_option("--ef-search", f->fit.index.ef_search, "hnsw: candidate list length at search time")
-      ->capture_default_str();
-  fit->add_option("--batch-size", f->fit.embedding.batch_size, "images per forward pass")->capture_default_str();
+  add_option_flags(*fit, f->fit);
   fit->add_option("--out", f->out, "fit folder")->required();
   fit->callback([f] { f->run(); });
 
@@ -163,11 +152,7 @@ void add_examples(CLI::App& app) {
   explain->add_option("--model", e->model, "model file (default: the one the fit was built from; must be the same)");
   e->data.add_to(*explain, true);
   explain->add_option("--indices", e->indices, "test samples: 0:16, 3,5,9 or a mix")->capture_default_str();
-  explain->add_option("--k", e->ebe.k, "neighbours")->capture_default_str();
-  explain->add_option("--weights", e->ebe.weights, "uniform or distance")->capture_default_str();
-  explain->add_option("--top", e->ebe.top, "keep the K largest weights and renormalise (0: all)")->capture_default_str();
-  explain->add_option("--share", e->ebe.share, "keep the fewest examples reaching this weight share (0: all)")
-      ->capture_default_str();
+  add_option_flags(*explain, e->ebe);
   explain->add_option("--scale", e->scale, "pixel scale of the pictures")->capture_default_str()->check(CLI::Range(1, 16));
   explain->add_option("--out", e->out, "output folder")->required();
   explain->callback([e] { e->run(); });
@@ -178,13 +163,10 @@ void add_examples(CLI::App& app) {
   s->train.add_to(*sweep, true, "--train");
   sweep->add_option("--test", s->test_spec, "test data (default: the --train data set's test split)");
   sweep->add_option("--layers", s->layers, "all, or L1,L2,...")->capture_default_str();
-  sweep->add_option("--k", s->ks, "values of k, comma-separated")->capture_default_str();
+  add_option_flags(*sweep, s->sweep);
   sweep->add_option("--val-fraction", s->val_fraction, "training share held out to choose layer and k")
       ->capture_default_str();
   sweep->add_option("--seed", s->seed, "seed of the validation split")->capture_default_str();
-  sweep->add_option("--pool", s->sweep.pool, "flatten, or avg over space for conv maps")->capture_default_str();
-  sweep->add_option("--metric", s->sweep.metric, "l2 or cosine")->capture_default_str();
-  sweep->add_option("--weights", s->sweep.weights, "uniform or distance")->capture_default_str();
   sweep->add_option("--out", s->out, "output folder")->required();
   sweep->callback([s] { s->run(); });
 }

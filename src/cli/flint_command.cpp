@@ -11,35 +11,20 @@ namespace {
 // What train and posthoc share: data, FLINT's architecture and training options.
 struct FlintTrainCommand {
   DataOptions data;
-  std::string layers, out;
+  std::string out;
   FlintFitOptions fit;
 
   void add_to(CLI::App& command) {
     data.add_to(command);
-    command.add_option("--attributes", fit.attributes, "J, the number of attributes (25 for MNIST-like data)")
+    // The learning rate keeps prism train's flag.
+    add_option_flags(command, fit, {"learning_rate"});
+    command.add_option("--lr", fit.train.learning_rate, "Adam learning rate (the paper's for MNIST-like data)")
         ->capture_default_str();
-    command.add_option("--layers", layers, "f's hidden layers that feed the attributes, comma-separated "
-                                           "(default: the last ReLU with a spatial map)");
     command.add_option("--out", out, "FLINT folder (flint.json, interpreter/, ...)")->required();
-    command.add_option("--epochs", fit.train.epochs, "epochs")->capture_default_str();
-    command.add_option("--batch-size", fit.train.batch_size, "batch size")->capture_default_str();
-    command.add_option("--lr", fit.train.learning_rate, "Adam learning rate")->capture_default_str();
-    command.add_option("--seed", fit.train.seed, "seed of weights, shuffling and dropout")->capture_default_str();
-    auto& w = fit.train.weights;
-    command.add_option("--gamma", w.gamma, "weight of input fidelity")->capture_default_str();
-    command.add_option("--beta", w.beta, "weight of output fidelity")->capture_default_str();
-    command.add_option("--delta", w.delta, "weight of conciseness and diversity (entropies)")->capture_default_str();
-    command.add_option("--eta", w.eta, "weight of the attributes' L1 norm")->capture_default_str();
-    command.add_option("--gamma-from", w.gamma_from, "first epoch of input fidelity")->capture_default_str();
-    command.add_option("--beta-from", w.beta_from, "first epoch of output fidelity")->capture_default_str();
-    command.add_option("--delta-from", w.delta_from, "first epoch of the entropies")->capture_default_str();
-    command.add_option("--eta-from", w.eta_from, "first epoch of the L1 norm")->capture_default_str();
-    command.add_option("--input-fidelity", w.input_fidelity, "reconstruction error: l2 or l1")->capture_default_str();
   }
 
   void run(Network& network, const Dataset& train_data, const Dataset& test_data) {
     require(train_data.sample_shape() == test_data.sample_shape(), "the training and test samples differ in shape");
-    if (!layers.empty()) fit.layers = parse_list<std::string>(layers, "--layers");
     fit.train.out = out;
     const auto [interpreter, history] = learn_flint(network, train_data, &test_data, fit);
     const auto& last = history.back();
@@ -161,39 +146,30 @@ void add_interpret_command(CLI::App& flint) {
   command->add_option("--scale", o->scale, "enlargement of the attribute pictures")->capture_default_str();
   command->add_option("--global-size", o->global_size,
                       "training samples for global relevance and top samples (0: all of the FLINT training data)");
-  command->add_option("--am-steps", o->maximisation.steps, "activation-maximisation steps")->capture_default_str();
-  command->add_option("--am-scale", o->maximisation.start_scale, "scale of the starting image")->capture_default_str();
-  command->add_option("--am-tv", o->maximisation.tv_weight, "total-variation penalty")->capture_default_str();
+  add_option_flags(*command, o->maximisation, {}, "am-");  // activation maximisation
   command->callback([o] { o->run(); });
 }
 
 void add_evaluate_command(CLI::App& flint) {
   auto* command = flint.add_subcommand("evaluate", "accuracy of f and g, fidelity, conciseness");
   struct Options {
-    std::string flint_dir, model, taus = "1.5,2,2.5,3,4,5", out;
+    std::string flint_dir, model, out;
+    std::vector<double> taus = {1.5, 2, 2.5, 3, 4, 5};
     DataOptions data;
   };
   auto o = std::make_shared<Options>();
   command->add_option("--flint", o->flint_dir, "FLINT folder")->required();
   o->data.add_to(*command);
   command->add_option("--model", o->model, "f's model file, where it moved since the FLINT training");
-  command->add_option("--taus", o->taus, "thresholds τ of conciseness")->capture_default_str();
+  command->add_option_function<std::string>(
+      "--taus", [o](const std::string& text) { o->taus = parse_list<double>(text, "--taus"); },
+      "thresholds τ of conciseness, comma-separated [1.5,2,2.5,3,4,5]");
   command->add_option("--out", o->out, "folder for flint-evaluation.json and .md");
   command->callback([o] {
-    std::vector<double> taus;
-    for (const auto& text : parse_list<std::string>(o->taus, "--taus")) {
-      size_t used = 0;
-      double tau = 0;
-      try {
-        tau = std::stod(text, &used);
-      } catch (const std::exception&) {
-      }
-      require(used == text.size() && tau > 1, "--taus '" + o->taus + "' must list numbers above 1");
-      taus.push_back(tau);
-    }
+    for (double tau : o->taus) require(tau > 1, "--taus must list numbers above 1 (got " + short_number(tau) + ")");
     const auto test = o->data.load(Split::Test);
     auto [folder, network] = open_flint_with_model(o->flint_dir, o->model, test);
-    const auto evaluation = evaluate_flint(*network, folder.interpreter, test, taus);
+    const auto evaluation = evaluate_flint(*network, folder.interpreter, test, o->taus);
     const auto table = evaluation.markdown();
     std::printf("%s", table.c_str());
     if (o->out.empty()) return;

@@ -249,6 +249,22 @@ def test_help_says_what_the_command_line_help_says():
                 assert f"{method['name']}: {option['help']} (default {json.dumps(option['default'])})" in fit_help
 
 
+def test_every_option_of_python_has_its_flag_with_the_same_help():
+    # Both are generated from the options struct's visit(): each key is a flag of the matching command.
+    commands = {"EbeDnn": ["examples", "fit"], "EbeDnn.explain": ["examples", "explain"], "Flint": ["flint", "train"],
+                "sanity_check": ["evaluate", "sanity"], "perturbation": ["evaluate", "perturbation"],
+                "map_measures": ["evaluate", "measures"], "roar": ["evaluate", "roar"],
+                "evaluate_data_attribution": ["evaluate", "data-attribution"]}
+    for protocol, command in commands.items():
+        help_text = " ".join(subprocess.run([BINARY, *command, "--help"], check=True, capture_output=True,
+                                            text=True).stdout.split())
+        for key, help, _ in prism._prism.protocol_option_docs(protocol):
+            flag = "--lr" if (protocol, key) == ("Flint", "learning_rate") else "--" + key.replace("_", "-")
+            assert flag in help_text, (protocol, key)
+            if key not in ("seed", "batch_size", "reduce"):  # shared by an evaluation's steps, with its own help
+                assert help in help_text, (protocol, key)
+
+
 def fashion(split, count):
     import gzip
     root = "/usr/share/datasets/fashion-mnist"

@@ -20,13 +20,13 @@ namespace fs = std::filesystem;
 namespace {
 
 void check_options(const TrainOptions& o, const Dataset& train) {
-  require(o.optimizer == "adam" || o.optimizer == "sgd", "unknown optimizer '" + o.optimizer + "'; use adam or sgd");
+  require(o.optimizer == "adam" || o.optimizer == "sgd", "training: unknown optimizer '" + o.optimizer + "'; use adam or sgd");
   require(o.schedule == "constant" || o.schedule == "step" || o.schedule == "cosine",
-          "unknown learning-rate schedule '" + o.schedule + "'; use constant, step or cosine");
-  require(o.learning_rate > 0 && std::isfinite(o.learning_rate), "--lr must be positive");
-  require(o.batch_size >= 1, "--batch-size must be at least 1");
-  require(o.epochs >= 1, "--epochs must be at least 1");
-  require(o.step_every >= 1, "the step schedule needs at least 1 epoch between decays");
+          "training: unknown schedule '" + o.schedule + "'; use constant, step or cosine");
+  require(o.learning_rate > 0 && std::isfinite(o.learning_rate), "training: lr must be positive");
+  require(o.batch_size >= 1, "training: batch_size must be at least 1");
+  require(o.epochs >= 1, "training: epochs must be at least 1");
+  require(o.step_every >= 1, "training: step_every must be at least 1 (epochs between decays)");
   require(train.size() >= 1, "the training set is empty");
   require(!o.augment || train.is_image(), "augment crops and flips images; leave it off for tables and sequences");
 }
@@ -204,7 +204,7 @@ std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(co
         files.push_back(entry.path().string());
   std::sort(files.begin(), files.end());
   require(!files.empty(), method + " needs the per-epoch checkpoints that prism train saves, and " +
-                              (run / "checkpoints").string() + " holds none; give --checkpoints P1,P2,...");
+                              (run / "checkpoints").string() + " holds none; give the checkpoints (P1,P2,...)");
   std::vector<double> rates(files.size(), 1.0);
   try {
     const auto bytes = read_file(run / "history.json", 1 << 24);
@@ -214,7 +214,7 @@ std::pair<std::vector<std::string>, std::vector<double>> training_checkpoints(co
                                                (run / "checkpoints").string() + " holds; re-train");
     for (size_t t = 0; t < files.size(); ++t) rates[t] = epochs.at(t).at("learning_rate").get<double>();
   } catch (const nlohmann::json::exception& e) {
-    throw Error((run / "history.json").string() + " is corrupt (" + e.what() + "); re-train or give --learning-rates");
+    throw Error((run / "history.json").string() + " is corrupt (" + e.what() + "); re-train or give the learning_rates");
   }
   return {files, rates};
 }

@@ -75,15 +75,6 @@ torch::Tensor tcav_picture(const TcavResult& tcav, int64_t k) {
 
 // The feature methods shown by default: the CAMs need a convolutional map, so tables and models without a
 // convolution go without Grad-CAM.
-std::vector<std::string> default_methods(const Network& network, bool table) {
-  std::vector<std::string> methods = {"pruned-gradient", "saliency", "integrated-gradients", "smoothgrad", "grad-cam", "lrp"};
-  const auto& layers = network.layers();
-  const bool convolutional =
-      std::any_of(layers.begin(), layers.end(), [](const LayerInfo& layer) { return layer.kind == "conv"; });
-  if (table || !convolutional) methods.erase(std::find(methods.begin(), methods.end(), "grad-cam"));
-  return methods;
-}
-
 // A row of features as a one-row table headed by the feature names.
 void add_feature_row(HtmlPage& page, const std::vector<std::string>& names, const torch::Tensor& row) {
   std::vector<std::string> values;
@@ -150,7 +141,7 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   }
   for (const auto& dir : o.evaluations) require(fs::is_directory(dir), "evaluations: " + dir + " is not a folder");
   std::vector<std::unique_ptr<FeatureAttributor>> methods;
-  for (const auto& name : o.methods.empty() ? default_methods(*network, table) : o.methods)
+  for (const auto& name : o.methods.empty() ? default_feature_methods(*network, table) : o.methods)
     methods.push_back(make_feature_attributor(name));
 
   // Feature maps, examples, data attributions.

@@ -20,6 +20,16 @@ struct KnnSweepOptions {
   int64_t batch_size = 256;
   // Layers whose embeddings of all three splits fit together are embedded in one pass.
   double memory_budget_bytes = 4.0 * (1 << 30);
+
+  // The options a person chooses (the layers are the caller's: "all" or a list).
+  template <typename Visit>
+  void visit(Visit&& option) {
+    option("k", ks, "values of k");
+    option("pool", pool, "flatten, or avg over space for conv maps");
+    option("metric", metric, "l2 or cosine");
+    option("weights", weights, "uniform or distance");
+    option("batch_size", batch_size, "samples per forward pass");
+  }
 };
 
 struct KnnSweepRow {

@@ -72,7 +72,7 @@ std::vector<std::string> default_flint_layers(Network& network) {
   std::vector<std::string> relus;
   for (const auto& layer : network.layers())
     if (is_activation(layer.kind)) relus.push_back(layer.name);
-  require(!relus.empty(), "the model has no activation layer to read FLINT's attributes from; give --layers");
+  require(!relus.empty(), "the model has no activation layer to read FLINT's attributes from; give FLINT's layers");
   const auto hidden = probe_layers(network, relus);
   for (size_t i = relus.size(); i-- > 0;)
     if (hidden[i].dim() == 4) return {relus[i]};
@@ -81,8 +81,8 @@ std::vector<std::string> default_flint_layers(Network& network) {
 
 FlintArchitecture describe_flint_layers(Network& network, const std::vector<std::string>& layers,
                                         int64_t attributes) {
-  require(attributes >= 2, "FLINT needs at least 2 attributes (got --attributes " + std::to_string(attributes) + ")");
-  require(!layers.empty(), "FLINT needs at least one hidden layer of the model (--layers)");
+  require(attributes >= 2, "FLINT needs at least 2 attributes (got attributes = " + std::to_string(attributes) + ")");
+  require(!layers.empty(), "FLINT needs at least one hidden layer of the model (layers)");
   for (const auto& name : layers) network.layer(name);  // an unknown name lists the valid ones
   FlintArchitecture a;
   a.layers = layers;
@@ -98,7 +98,7 @@ FlintArchitecture describe_flint_layers(Network& network, const std::vector<std:
     a.layer_shapes.push_back(hidden[i].sizes().slice(1).vec());
   }
   require(fits, "FLINT's attribute network reads [B, C, H, W] maps or [B, D] vectors, but the layers give " + found +
-                    "; choose other --layers (prism layers MODEL lists them)");
+                    "; choose other layers (prism layers MODEL lists them)");
   return a;
 }
 

@@ -8,11 +8,11 @@ namespace prism {
 
 void check_flint_loss_weights(const FlintLossWeights& w) {
   for (double value : {w.gamma, w.beta, w.delta, w.eta})
-    require(value >= 0 && std::isfinite(value), "FLINT's loss weights (--gamma, --beta, --delta, --eta) must be >= 0");
+    require(value >= 0 && std::isfinite(value), "FLINT: the loss weights gamma, beta, delta and eta must be >= 0");
   for (int64_t from : {w.gamma_from, w.beta_from, w.delta_from, w.eta_from})
-    require(from >= 1, "the first epoch of a FLINT loss term (--*-from) counts from 1");
+    require(from >= 1, "FLINT: gamma_from, beta_from, delta_from and eta_from (first epochs) count from 1");
   require(w.input_fidelity == "l2" || w.input_fidelity == "l1",
-          "unknown --input-fidelity '" + w.input_fidelity + "'; use l2 or l1");
+          "FLINT: unknown input_fidelity '" + w.input_fidelity + "'; use l2 or l1");
 }
 
 torch::Tensor attribute_entropy(const torch::Tensor& values) {

@@ -19,9 +19,9 @@ namespace {
 
 void check_options(const FlintTrainOptions& o, const Dataset& train) {
   check_flint_loss_weights(o.weights);
-  require(o.learning_rate > 0 && std::isfinite(o.learning_rate), "--lr must be positive");
-  require(o.batch_size >= 2, "FLINT needs batches of at least 2 samples (the diversity term is a batch entropy)");
-  require(o.epochs >= 1, "--epochs must be at least 1");
+  require(o.learning_rate > 0 && std::isfinite(o.learning_rate), "FLINT: learning_rate must be positive");
+  require(o.batch_size >= 2, "FLINT: batch_size must be at least 2 (the diversity term is a batch entropy)");
+  require(o.epochs >= 1, "FLINT: epochs must be at least 1");
   require(!o.out.empty(), "FLINT training needs an output folder (--out)");
   require(train.size() >= 2, "the training set has fewer than 2 samples");
 }

@@ -15,7 +15,7 @@ Network& CheckpointSet::at(size_t t, Network& network) {
     for (const auto& path : paths_) {
       require(std::filesystem::exists(path), method_ + ": checkpoint " + path +
                                                  " is missing; re-train with prism train (it saves one per epoch) "
-                                                 "or re-run the fit with --checkpoints");
+                                                 "or re-run the fit with other checkpoints");
       loaded_.push_back(load_network(path, network.input_shape()));
     }
   return *loaded_.at(t);

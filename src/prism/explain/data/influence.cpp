@@ -74,7 +74,7 @@ void InfluenceFunctions::fit(Network& network, const Dataset& train) {
 
 torch::Tensor InfluenceFunctions::self_influence() const {
   require(options_.layers.empty(), "influence: self-influence over chosen layers needs one conjugate-gradient solve per "
-                                   "training sample; fit on the last layer (no --layers) for it");
+                                   "training sample; fit on the last layer (layers empty) for it");
   return self_;
 }
 

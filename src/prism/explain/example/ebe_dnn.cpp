@@ -8,11 +8,11 @@ namespace prism {
 namespace fs = std::filesystem;
 
 void check_ebe_options(const EbeOptions& o) {
-  require(o.k >= 1, "k must be at least 1");
+  require(o.k >= 1, "EBE-DNN: k must be at least 1");
   require(o.weights == "uniform" || o.weights == "distance",
           "unknown weighting '" + o.weights + "'; use uniform or distance");
-  require(o.top >= 0, "--top must be 0 (all) or positive");
-  require(o.share >= 0 && o.share <= 1, "--share must lie in [0, 1] (0: keep all)");
+  require(o.top >= 0, "EBE-DNN: top must be 0 (all) or positive");
+  require(o.share >= 0 && o.share <= 1, "EBE-DNN: share must lie in [0, 1] (0: keep all)");
 }
 
 torch::Tensor ExampleAttribution::dense(int64_t n_train) const {

@@ -66,7 +66,7 @@ class EbeDnn {
 
     template <typename Visit>
     void visit(Visit&& option) {
-      option("layer", embedding.layer, "the layer embedded (empty: the penultimate features)");
+      option("layer", embedding.layer, "the layer embedded (see prism layers; empty: the penultimate features)");
       option("pool", embedding.pool, "flatten, or avg (global average over space of a [B, C, H, W] map)");
       option("index", index.kind, "flat (exact), ivf or hnsw");
       option("metric", index.metric, "l2 (Euclidean) or cosine");
@@ -74,6 +74,7 @@ class EbeDnn {
       option("nprobe", index.nprobe, "ivf: lists visited per query");
       option("hnsw_m", index.hnsw_m, "hnsw: links per node");
       option("ef_search", index.ef_search, "hnsw: candidate list length at search time");
+      option("batch_size", embedding.batch_size, "samples per forward pass");
     }
   };
   // Embeds `train`, builds the index and writes the fit folder (model/fit_folder.h) with `provenance`.

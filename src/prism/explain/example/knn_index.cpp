@@ -107,7 +107,7 @@ Neighbours KnnIndex::search(const torch::Tensor& queries, int64_t k) const {
   }
   require(!(indices < 0).any().item<bool>(),
           "the " + options_.kind + " index found fewer than k = " + std::to_string(k) +
-              " neighbours for some query; raise --nprobe / --ef-search or use --index flat");
+              " neighbours for some query; raise nprobe (ivf) or ef_search (hnsw), or use the flat index");
   // FAISS gives squared L2 distances and inner products; report distances.
   distances = l2 ? distances.clamp_min(0).sqrt() : 1 - distances;
   return {indices, distances};

@@ -98,6 +98,17 @@ std::vector<std::string> feature_methods() {
   return names;
 }
 
+std::vector<std::string> default_feature_methods(const Network& network, bool table_rows) {
+  const auto& layers = network.layers();
+  const bool convolutional =
+      std::any_of(layers.begin(), layers.end(), [](const LayerInfo& layer) { return layer.kind == "conv"; });
+  std::vector<std::string> methods = {"pruned-gradient", "saliency", "gradient-x-input", "integrated-gradients",
+                                      "smoothgrad"};
+  if (convolutional && !table_rows) methods.push_back("grad-cam");
+  methods.push_back("lrp");
+  return methods;
+}
+
 std::vector<MethodDoc> feature_method_docs() { return registry_docs(registry()); }
 
 std::unique_ptr<FeatureAttributor> make_feature_attributor(const std::string& name, const nlohmann::json& options) {

@@ -48,6 +48,9 @@ class FeatureAttributor {
 // The names the command line takes.
 std::vector<std::string> feature_methods();
 
+// The methods evaluated and shown when none are named: the pruned gradient and the gradient family, Grad-CAM where
+// the model has a convolution and the samples are not table rows, and LRP.
+std::vector<std::string> default_feature_methods(const Network& network, bool table_rows);
 // Every method of feature_methods() and the random control, last.
 std::vector<MethodDoc> feature_method_docs();
 

@@ -22,7 +22,7 @@ std::string GradCam::default_layer(Network& network) {
       chosen = layer.name;
   }
   require(!chosen.empty(), "the CAM methods need a layer with spatial feature maps, and this model has none; "
-                           "give --layer");
+                           "give its layer option");
   return chosen;
 }
 
