@@ -28,6 +28,8 @@ common=(-std=c++17 -O1 -g -D_GLIBCXX_USE_CXX11_ABI=1 -fopenmp -Isrc -Ifuzz -isys
         -fsanitize=address,undefined -fno-sanitize=vptr -fno-sanitize-recover=undefined)
 libs=(build/libprism.a /usr/lib/x86_64-linux-gnu/libtorch.so /usr/lib/x86_64-linux-gnu/libtorch_cpu.so
       /usr/lib/x86_64-linux-gnu/libc10.so /usr/lib/x86_64-linux-gnu/libfaiss.a -lstb -lzip -lcsv -lz -lgomp -lblas -llapack -lpthread)
+# A build with MPI (-DPRISM_MPI=ON, as ./scripts/setup makes it) needs Open MPI's library too.
+if grep -q '^PRISM_MPI:BOOL=ON' build/CMakeCache.txt 2>/dev/null; then libs+=(-lmpi); fi
 
 # Runs "$@" in the background, no more at once than there are cores; `finish` waits for all and fails if one did.
 pids=()

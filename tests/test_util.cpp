@@ -66,11 +66,12 @@ CommandResult chromium(const std::filesystem::path& page, int width, const std::
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_text(dir / "chromium.out"), read_text(dir / "chromium.err")};
 }
 
-CommandResult run_prism(const std::string& arguments) {
+namespace {
+
+CommandResult run_shell(const std::string& command_line) {
   TempDir capture;
   const auto out = capture / "out", err = capture / "err";
-  const std::string command = std::string(PRISM_BINARY) + " --quiet " + arguments + " >" + out.string() + " 2>" +
-                              err.string();
+  const std::string command = command_line + " >" + out.string() + " 2>" + err.string();
   const int status = std::system(command.c_str());
   auto slurp = [](const fs::path& p) {
     std::ifstream in(p);
@@ -79,6 +80,21 @@ CommandResult run_prism(const std::string& arguments) {
     return s.str();
   };
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+}  // namespace
+
+CommandResult run_prism(const std::string& arguments) {
+  return run_shell(std::string(PRISM_BINARY) + " --quiet " + arguments);
+}
+
+std::string mpirun(int ranks) {
+  return std::string("mpirun --bind-to none --oversubscribe ") + (::getuid() == 0 ? "--allow-run-as-root " : "") +
+         "-n " + std::to_string(ranks);
+}
+
+CommandResult run_prism_on_ranks(int ranks, const std::string& arguments) {
+  return run_shell(mpirun(ranks) + " " + PRISM_BINARY + " --quiet " + arguments);
 }
 
 fs::path fixtures() { return PRISM_FIXTURES; }

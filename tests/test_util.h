@@ -36,6 +36,10 @@ struct CommandResult {
 };
 // Runs the prism binary with `arguments` (a shell-quoted string).
 CommandResult run_prism(const std::string& arguments);
+// The same over `ranks` MPI ranks (mpirun, unbound so that each rank computes as one process would).
+CommandResult run_prism_on_ranks(int ranks, const std::string& arguments);
+// The mpirun command line that starts `ranks` ranks here (as root where the tests run as root).
+std::string mpirun(int ranks);
 
 // Runs headless Chromium (installed by scripts/setup) on `page` at `width` × 900 CSS pixels with extra `arguments`;
 // its stdout and stderr.

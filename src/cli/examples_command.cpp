@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "commands.h"
+#include "prism/core/ranks.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -25,7 +26,7 @@ struct FitCommand {
     const auto start = std::chrono::steady_clock::now();
     const auto fitted = EbeDnn::fit(*network, data, fit, out, provenance);
     std::printf("EBE-DNN fit: %lld training embeddings of dimension %lld at layer %s (%s, %s index) in %.1f s -> %s\n",
-                static_cast<long long>(fitted.index().size()), static_cast<long long>(fitted.index().dim()),
+                static_cast<long long>(fitted.size()), static_cast<long long>(fitted.dim()),
                 fit.embedding.layer.c_str(), fit.index.metric.c_str(), fit.index.kind.c_str(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), out.c_str());
   }
@@ -41,8 +42,8 @@ struct ExplainCommand {
     const auto fitted = EbeDnn::open(fit_dir);
     const auto provenance = Provenance::from_json(fitted.record().at("provenance"));
     const auto model_path = provenance.model_path(model, fit_dir, "prism examples fit");
-    require(ebe.k <= fitted.index().size(), "--k " + std::to_string(ebe.k) + " exceeds the " +
-                                                std::to_string(fitted.index().size()) + " training examples of the fit");
+    require(ebe.k <= fitted.size(), "--k " + std::to_string(ebe.k) + " exceeds the " +
+                                                std::to_string(fitted.size()) + " training examples of the fit");
     const auto test = data.load(Split::Test);
     auto network = load_model(model_path, &test);
     network->set_training(false);
@@ -54,14 +55,15 @@ struct ExplainCommand {
     const auto images = test.images.index_select(0, index);
     const auto labels = test.labels.index_select(0, index);
 
-    const auto attribution = fitted.explain(*network, images, ebe);
+    const auto attribution = fitted.explain(*network, images, ebe);  // over MPI ranks, each searches its shard
+    if (!ranks::is_root()) return;  // rank 0 writes
     torch::Tensor network_probabilities;
     {
       torch::NoGradGuard no_grad;
       network_probabilities = torch::softmax(network->forward(images), 1);
     }
     // The training images, for the pictures: the same data and subset the fit was built from.
-    const auto train = provenance.training_data(fitted.index().size(), fit_dir);
+    const auto train = provenance.training_data(fitted.size(), fit_dir);
     require(train.labels.equal(fitted.train_labels()),
             "the training data's labels no longer match the fit in " + fit_dir + "; re-run prism examples fit");
 

@@ -2,16 +2,50 @@
 #include <c10/util/Exception.h>
 
 #include <cstdio>
+#include <set>
 
 #include "commands.h"
+#include "prism/core/ranks.h"
 #include "prism/core/warnings.h"
 
+namespace {
+
+// The commands that split their work over the ranks of an MPI run (docs/scale.md); under mpirun every other
+// command runs on rank 0 alone, with the same outputs, while the other ranks wait.
+const std::set<std::string> kSplitOverRanks = {"examples fit", "examples explain"};
+
+// Thrown on a rank that has no part in the command.
+struct NotOnThisRank {};
+
+std::string command_path(const CLI::App& app) {
+  std::string path;
+  for (const CLI::App* command = &app; !command->get_subcommands().empty();) {
+    command = command->get_subcommands().front();
+    path += (path.empty() ? "" : " ") + command->get_name();
+  }
+  return path;
+}
+
+// The message, with the rank that failed where there are several.
+void print_error(const char* what, const char* prefix = "prism: error: ") {
+  if (prism::ranks::count() > 1)
+    std::fprintf(stderr, "%s%s (rank %d of %d)\n", prefix, what, prism::ranks::rank(), prism::ranks::count());
+  else
+    std::fprintf(stderr, "%s%s\n", prefix, what);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  prism::ranks::start(argc, argv);
+  const int ranks = prism::ranks::count();
+  if (!prism::ranks::is_root()) std::freopen("/dev/null", "w", stdout);  // rank 0 prints the results
   CLI::App app{"prism — explanations of neural-network classifiers, and how good they are"};
   app.require_subcommand(1);
   app.fallthrough();  // --quiet and --threads after the subcommand too (subcommands inherit this)
   prism::route_libtorch_warnings();
-  int threads = prism::available_cores();
+  // The ranks on one machine share its cores.
+  int threads = std::max(1, prism::available_cores() / prism::ranks::local_count());
   bool quiet = false;
   app.add_option("--threads", threads, "threads for tensor operations (default: all cores)")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "print no progress");
@@ -29,26 +63,33 @@ int main(int argc, char** argv) {
   prism::remove_temporaries_on_interrupt();
   app.parse_complete_callback([&] {
     prism::set_threads(threads);
-    prism::set_quiet(quiet);
+    prism::set_quiet(quiet || !prism::ranks::is_root());
+    if (!prism::ranks::is_root() && !kSplitOverRanks.count(command_path(app))) throw NotOnThisRank{};
   });
+  // A failing rank ends the whole run (the others would wait for it forever), before any output is complete: each
+  // file is written whole or not at all, and rank 0 writes the record of a fit last.
+  int status = 0;
   try {
     app.parse(argc, argv);
+  } catch (const NotOnThisRank&) {
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    status = app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    status = app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "prism: error: %s (see prism --help)\n", e.what());
-    return 2;
+    if (prism::ranks::is_root()) print_error((std::string(e.what()) + " (see prism --help)").c_str());
+    status = 2;
   } catch (const prism::Error& e) {
-    std::fprintf(stderr, "prism: error: %s\n", e.what());
-    return 1;
+    print_error(e.what());
+    status = 1;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "prism: error in LibTorch: %s\n", e.what_without_backtrace());
-    return 1;
+    print_error(e.what_without_backtrace(), "prism: error in LibTorch: ");
+    status = 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "prism: error: %s\n", e.what());
-    return 1;
+    print_error(e.what());
+    status = 1;
   }
-  return 0;
+  if (status != 0 && ranks > 1) prism::ranks::abort(status);
+  prism::ranks::stop();
+  return status;
 }

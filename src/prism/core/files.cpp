@@ -78,6 +78,15 @@ char g_temporary[kSlots][kPathBytes];
 std::atomic<bool> g_claimed[kSlots];
 std::atomic<bool> g_ready[kSlots];
 
+extern "C" void remove_temporaries_and_end(int signal) {
+  for (int i = 0; i < kSlots; ++i)
+    if (g_ready[i].load()) unlink(g_temporary[i]);  // async-signal-safe
+  std::signal(signal, SIG_DFL);
+  std::raise(signal);
+}
+
+}  // namespace
+
 int register_temporary(const std::string& path) {
   if (path.size() >= kPathBytes) return -1;
   for (int i = 0; i < kSlots; ++i) {
@@ -96,15 +105,6 @@ void unregister_temporary(int slot) {
   g_ready[slot].store(false);
   g_claimed[slot].store(false);
 }
-
-extern "C" void remove_temporaries_and_end(int signal) {
-  for (int i = 0; i < kSlots; ++i)
-    if (g_ready[i].load()) unlink(g_temporary[i]);  // async-signal-safe
-  std::signal(signal, SIG_DFL);
-  std::raise(signal);
-}
-
-}  // namespace
 
 void remove_temporaries_on_interrupt() {
   std::signal(SIGINT, remove_temporaries_and_end);

@@ -24,6 +24,11 @@ void write_file_atomic(const std::filesystem::path& path, const std::string& con
 // once at start.
 void remove_temporaries_on_interrupt();
 
+// Registers a temporary file for removal on SIGINT and SIGTERM (as write_file_atomic's are); returns the slot that
+// unregister_temporary releases once the file is renamed or removed (-1 where no slot was free).
+int register_temporary(const std::string& path);
+void unregister_temporary(int slot);
+
 // An exclusive lock on a folder that a command fills (a training run, a fit), held while the object lives, so
 // two commands writing the same folder at once cannot interleave their files: the second is refused with a
 // clear message. The lock is the file DIR/.prism-lock (flock; released by the kernel if the process dies).

@@ -116,8 +116,8 @@ size_t write_report(const ReportOptions& o, const Dataset& test, const fs::path&
   if (!o.examples.empty()) {
     examples = EbeDnn::open(o.examples);
     const auto provenance = checked_provenance(examples->record().at("provenance"), o, o.examples, "prism examples fit");
-    require(o.k <= examples->index().size(), "k exceeds the fit's training examples");
-    example_train = provenance.training_data(examples->index().size(), o.examples);
+    require(o.k <= examples->size(), "k exceeds the fit's training examples");
+    example_train = provenance.training_data(examples->size(), o.examples);
   }
   std::optional<DataFit> influence;
   if (!o.influence.empty()) {

@@ -1,7 +1,11 @@
 #include "prism/explain/example/ebe_dnn.h"
 
+#include <optional>
+
 #include "prism/core/error.h"
 #include "prism/core/files.h"
+#include "prism/core/ranks.h"
+#include "prism/explain/example/sharded_search.h"
 #include "prism/io/npy.h"
 
 namespace prism {
@@ -84,8 +88,14 @@ EbeDnn EbeDnn::fit(Network& network, const Dataset& train, const FitOptions& opt
   embedding.unit_length = options.index.metric == "cosine";
   check_embedding_options(network, embedding);
   KnnIndex(torch::zeros({1, 1}), options.index);  // checks the index options before the long embedding
-  const FitFolderWriter writer(dir);
+  // Over MPI ranks every rank embeds its share of the training set; rank 0 alone holds the folder and writes the rest.
+  std::optional<FitFolderWriter> writer;
+  if (ranks::is_root()) writer.emplace(dir);
   write_embeddings(network, train, embedding, dir / "embeddings.npy");
+  if (!ranks::is_root()) {
+    ranks::barrier();  // rank 0 has written the folder
+    return open(dir);
+  }
   write_npy(dir / "labels.npy", train.labels);
   EbeDnn fitted;
   fitted.labels_ = train.labels.clone();
@@ -107,7 +117,9 @@ EbeDnn EbeDnn::fit(Network& network, const Dataset& train, const FitOptions& opt
                     {"num_classes", train.num_classes()},
                     {"class_names", train.class_names},
                     {"provenance", provenance.to_json()}};
-  fitted.record_ = writer.finish(fitted.record_, "ebe-dnn");
+  fitted.record_ = writer->finish(fitted.record_, "ebe-dnn");
+  ranks::barrier();
+  if (ranks::count() > 1) return open(dir);  // rank 0 then searches its shard, as the others do
   return fitted;
 }
 
@@ -139,8 +151,15 @@ EbeDnn EbeDnn::open(const fs::path& dir) {
                 fitted.labels_.size(0) == size && size > 0 && fitted.labels_.min().item<int64_t>() >= 0 &&
                 fitted.labels_.max().item<int64_t>() < classes,
             (dir / "labels.npy").string() + " does not match fit.json; re-run prism examples fit");
-    fitted.index_ = std::make_shared<KnnIndex>(embeddings, index);
-    if (index.kind != "flat") fitted.index_->load(dir / "index.faiss");
+    if (ranks::count() > 1 && index.kind == "flat") {
+      // Over MPI ranks each searches its shard of the rows (explain merges).
+      const auto mine = ranks::share(size);
+      fitted.shard_offset_ = mine.begin;
+      if (mine.size() > 0) fitted.index_ = std::make_shared<KnnIndex>(embeddings.narrow(0, mine.begin, mine.size()), index);
+    } else {
+      fitted.index_ = std::make_shared<KnnIndex>(embeddings, index);
+      if (index.kind != "flat") fitted.index_->load(dir / "index.faiss");
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(record_path.string() + " is corrupt (" + e.what() + "); re-run prism examples fit");
   }
@@ -149,13 +168,15 @@ EbeDnn EbeDnn::open(const fs::path& dir) {
 
 ExampleAttribution EbeDnn::explain(Network& network, const torch::Tensor& images, const EbeOptions& options) const {
   check_ebe_options(options);
-  require(options.k <= index_->size(), "k = " + std::to_string(options.k) + " exceeds the " +
-                                           std::to_string(index_->size()) + " training examples of the fit");
+  require(options.k <= size(), "k = " + std::to_string(options.k) + " exceeds the " + std::to_string(size()) +
+                                    " training examples of the fit");
   const auto queries = embed(network, images, embedding_options());
-  require(queries.size(1) == index_->dim(),
+  require(queries.size(1) == dim(),
           "the model's layer " + record_.at("layer").get<std::string>() + " gives " + std::to_string(queries.size(1)) +
-              " features but the fit holds " + std::to_string(index_->dim()) + "; the fit was built for another model");
-  return attribute_neighbours(index_->search(queries, options.k), labels_, num_classes(), options);
+              " features but the fit holds " + std::to_string(dim()) + "; the fit was built for another model");
+  const auto neighbours = shard_offset_ >= 0 ? search_over_ranks(index_.get(), shard_offset_, queries, options.k)
+                                             : index_->search(queries, options.k);
+  return attribute_neighbours(neighbours, labels_, num_classes(), options);
 }
 
 }  // namespace prism

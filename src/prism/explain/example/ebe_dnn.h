@@ -89,7 +89,10 @@ class EbeDnn {
 
   const nlohmann::json& record() const { return record_; }
   const torch::Tensor& train_labels() const { return labels_; }
+  // The whole index; over MPI ranks (flat index) each holds only its shard: use size() and dim() for the fit's.
   const KnnIndex& index() const { return *index_; }
+  int64_t size() const { return record_.at("size").get<int64_t>(); }
+  int64_t dim() const { return record_.at("dim").get<int64_t>(); }
   int64_t num_classes() const { return record_.at("num_classes").get<int64_t>(); }
   EmbeddingOptions embedding_options() const;
 
@@ -97,6 +100,7 @@ class EbeDnn {
   nlohmann::json record_;
   torch::Tensor labels_;
   std::shared_ptr<KnnIndex> index_;
+  int64_t shard_offset_ = -1;  // over MPI ranks: the first row of this rank's shard (index_ null when empty)
 };
 
 }  // namespace prism

@@ -1,8 +1,12 @@
 #include "prism/explain/example/embedding.h"
 
+#include <limits>
+
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
+#include "prism/core/ranks.h"
+#include "prism/core/shared_file.h"
 #include "prism/io/npy.h"
 #include "prism/model/inference.h"
 
@@ -58,16 +62,25 @@ void write_embeddings(Network& network, const Dataset& data, const EmbeddingOpti
                       const std::filesystem::path& path) {
   require(data.size() > 0, data.name + " is empty; nothing to embed");
   const int64_t dim = embed(network, data.images.narrow(0, 0, 1), options).size(1);
-  Progress progress("embed " + data.name + " at " + options.layer, data.size());
-  InferencePass pass(network, {options.layer}, inference_options(options));
-  write_file_atomic(path, [&](std::ostream& out) {
-    out << npy_header(torch::kFloat32, {data.size(), dim});
-    pass.for_each_batch(data.images, [&](int64_t, const std::vector<torch::Tensor>& activations) {
-      const auto rows = to_rows(activations[0], options);
-      out.write(static_cast<const char*>(rows.data_ptr()), rows.numel() * sizeof(float));
-      progress.advance(rows.size(0));
-    });
-  });
+  // Over MPI ranks each embeds its share of whole batches, compiled as one process over all of them would be, so
+  // every row is the one a single process writes.
+  const auto mine = ranks::share(data.size(), options.batch_size);
+  auto inference = inference_options(options);
+  inference.compile_from = data.size() >= inference.compile_from ? 0 : std::numeric_limits<int64_t>::max();
+  Progress progress("embed " + data.name + " at " + options.layer, mine.size());
+  InferencePass pass(network, {options.layer}, inference);
+  const auto header = npy_header(torch::kFloat32, {data.size(), dim});
+  const uint64_t row_bytes = dim * sizeof(float);
+  SharedFileWriter file(path, header.size() + data.size() * row_bytes);
+  if (ranks::is_root()) file.write(0, header.data(), header.size());
+  pass.for_each_batch(data.images.narrow(0, mine.begin, mine.size()),
+                      [&](int64_t start, const std::vector<torch::Tensor>& activations) {
+                        const auto rows = to_rows(activations[0], options);
+                        file.write(header.size() + (mine.begin + start) * row_bytes, rows.data_ptr(),
+                                   rows.size(0) * row_bytes);
+                        progress.advance(rows.size(0));
+                      });
+  file.commit();
   progress.finish({{"dim", std::to_string(dim)}});
 }
 

@@ -1,0 +1,44 @@
+// The ranks of an MPI run (issue 20). `mpirun -n R prism COMMAND ...` starts R processes of the same command; the
+// commands that split their work (see docs/scale.md) give each rank a share of the training or test samples, in
+// whole batches so that every batch is the one a single process computes, and rank 0 merges and writes. Started
+// without mpirun, or built without MPI (-DPRISM_MPI=OFF), there is one rank and every call here returns at once.
+#pragma once
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace prism::ranks {
+
+// Initialises MPI when mpirun started this process (its environment says so); the CLI calls it first.
+void start(int& argc, char**& argv);
+// Ends MPI at a normal exit (every rank calls it; it waits for the others).
+void stop();
+// Ends every rank of the run with `exit_code` at once: mpirun stops the others instead of leaving them waiting.
+[[noreturn]] void abort(int exit_code);
+
+int rank();
+int count();
+inline bool is_root() { return rank() == 0; }
+// Ranks on this machine (for the thread count: the cores are shared among them).
+int local_count();
+
+// Waits until every rank arrives.
+void barrier();
+
+// This rank's rows [begin, end) of `items`, cut in whole blocks of `block` rows: ranks get consecutive runs of
+// blocks, the first ranks one block more where they do not divide evenly.
+struct Range {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+Range share(int64_t items, int64_t block = 1);
+// The same for any rank of `ranks`.
+Range share_of(int64_t items, int64_t block, int rank, int ranks);
+
+// Rank 0's text, at every rank.
+std::string broadcast(const std::string& text);
+// Every rank's tensor (the same shape and type at each, contiguous on the CPU), stacked in rank order: [R, ...].
+torch::Tensor all_gather(const torch::Tensor& tensor);
+
+}  // namespace prism::ranks
