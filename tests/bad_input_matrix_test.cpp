@@ -185,7 +185,7 @@ TEST_F(BadInputMatrix, BadOptionValues) {
       {"evaluate data-attribution --data fashion-mnist --flip-fraction 1 --metrics mislabel --out {out}", "flipped share"},
       {"report --model " + model + " --data fashion-mnist --scale 0 --out {out}/report.html", "--scale"},
       {"flint train --data fashion-mnist --train-size 50 --attributes 1 --out {out}", "attributes"},
-      {"flint train --data fashion-mnist --train-size 50 --batch-size 1 --out {out}", "batches of at least 2"},
+      {"flint train --data fashion-mnist --train-size 50 --batch-size 1 --out {out}", "batch_size must be at least 2"},
       {"flint posthoc --model " + model + " --data fashion-mnist --train-size 50 --layers fc9 --out {out}", "fc9"},
       {"flint interpret --flint " + (d / "flint").string() + " --data fashion-mnist --tau 1 --out {out}", "--tau"},
       {"flint evaluate --flint " + (d / "flint").string() + " --data fashion-mnist --taus 0.5 --out {out}", "--taus"},

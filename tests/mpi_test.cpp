@@ -93,6 +93,35 @@ TEST_F(Mpi, EbeDnnFitAndExplainOverRanksGiveOneProcesssResults) {
   }
 }
 
+TEST_F(Mpi, DualViewFitAndExplainOverRanksGiveOneProcesssResults) {
+  // The feature pass splits over the ranks in whole batches; every rank solves the same SVM on all the features.
+  const std::string fit = "influence fit --model " + model() + " --train fashion-mnist --train-size 2000 --out ";
+  ASSERT_EQ(test::run_prism(fit + (out_ / "one").string()).exit_code, 0);
+  const auto over_ranks = test::run_prism_on_ranks(2, fit + (out_ / "two").string());
+  ASSERT_EQ(over_ranks.exit_code, 0) << over_ranks.err;
+  int arrays = 0;
+  for (const auto& entry : fs::directory_iterator(out_ / "one"))
+    if (entry.path().extension() == ".npy") {
+      EXPECT_EQ(test::read_bytes(entry.path()), test::read_bytes(out_ / "two" / entry.path().filename()))
+          << entry.path().filename();
+      ++arrays;
+    }
+  EXPECT_GE(arrays, 3);
+  const std::string explain = "influence explain --data fashion-mnist --indices 0:20 --top 5 --dense --fit ";
+  ASSERT_EQ(test::run_prism(explain + (out_ / "one").string() + " --out " + (out_ / "e1").string()).exit_code, 0);
+  const auto explained = test::run_prism_on_ranks(
+      2, explain + (out_ / "two").string() + " --out " + (out_ / "e2").string());
+  ASSERT_EQ(explained.exit_code, 0) << explained.err;
+  for (const char* name : {"attributions.npy", "proponents.npy", "opponents.npy", "proponent_values.npy"})
+    EXPECT_EQ(test::read_bytes(out_ / "e1" / name), test::read_bytes(out_ / "e2" / name)) << name;
+  // A method whose cost is per-example gradients runs on rank 0 alone, with the same result.
+  const auto alone = test::run_prism_on_ranks(2, "influence fit --method gradient-similarity --model " + model() +
+                                                     " --train fashion-mnist --train-size 300 --out " +
+                                                     (out_ / "gradients").string());
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_TRUE(fs::exists(out_ / "gradients" / "fit.json"));
+}
+
 TEST_F(Mpi, CommandsThatDoNotSplitRunOnRankZeroAlone) {
   const auto run = test::run_prism_on_ranks(2, "predict --model " + model() + " --data fashion-mnist --test-size 200 "
                                                "--out " + (out_ / "predict").string());

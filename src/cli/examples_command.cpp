@@ -57,6 +57,7 @@ struct ExplainCommand {
 
     const auto attribution = fitted.explain(*network, images, ebe);  // over MPI ranks, each searches its shard
     if (!ranks::is_root()) return;  // rank 0 writes
+    ranks::leave();
     torch::Tensor network_probabilities;
     {
       torch::NoGradGuard no_grad;

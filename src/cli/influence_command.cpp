@@ -4,10 +4,21 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "prism/core/ranks.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
 namespace {
+
+// Under mpirun, the methods whose cost is the pass to the penultimate features split it over the ranks
+// (last_layer.h); the others, whose cost is per-example gradients, run on rank 0 alone. True where this rank goes
+// on with the command.
+bool take_part(const std::string& method) {
+  static const std::set<std::string> split = {"dualview", "representer", "similarity", "influence"};
+  if (split.count(method)) return true;
+  ranks::leave();
+  return ranks::world_rank() == 0;
+}
 
 struct FitCommand {
   std::string model, method = "dualview", checkpoints, out;
@@ -15,6 +26,7 @@ struct FitCommand {
   nlohmann::json method_options = nlohmann::json::object();
 
   void run() {
+    if (!take_part(method)) return;
     const auto data = train.load(Split::Train);
     auto network = load_model(model, &data);
     network->set_training(false);
@@ -22,6 +34,8 @@ struct FitCommand {
     const auto start = std::chrono::steady_clock::now();
     attributor->fit(*network, data);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!ranks::is_root()) return;  // rank 0 writes
+    ranks::leave();
     save_data_fit(out, *attributor, fit_provenance(model, train));
     std::uintmax_t bytes = 0;
     for (const auto& entry : fs::directory_iterator(out)) bytes += entry.is_regular_file() ? entry.file_size() : 0;
@@ -41,6 +55,7 @@ struct ExplainCommand {
     const auto fit = open_data_fit(fit_dir);
     const auto provenance = Provenance::from_json(fit.record.at("provenance"));
     const std::string method = fit.record.at("method");
+    if (!take_part(method)) return;
     const auto model_path = provenance.model_path(model, fit_dir, "prism influence fit");
     require(top >= 1, "--top must be at least 1");
     const auto test = data.load(Split::Test);
@@ -60,6 +75,8 @@ struct ExplainCommand {
     const auto start = std::chrono::steady_clock::now();
     const auto attributions = fit.attributor->attribute(*network, images, target);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!ranks::is_root()) return;  // rank 0 writes
+    ranks::leave();
     const auto proponents = top_attributions(attributions, top, true);
     const auto opponents = top_attributions(attributions, top, false);
     const auto train = provenance.training_data(fit.attributor->train_size(), fit_dir);

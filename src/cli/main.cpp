@@ -12,7 +12,8 @@ namespace {
 
 // The commands that split their work over the ranks of an MPI run (docs/scale.md); under mpirun every other
 // command runs on rank 0 alone, with the same outputs, while the other ranks wait.
-const std::set<std::string> kSplitOverRanks = {"examples fit", "examples explain"};
+const std::set<std::string> kSplitOverRanks = {"examples fit", "examples explain", "influence fit",
+                                               "influence explain"};
 
 // Thrown on a rank that has no part in the command.
 struct NotOnThisRank {};
@@ -28,8 +29,9 @@ std::string command_path(const CLI::App& app) {
 
 // The message, with the rank that failed where there are several.
 void print_error(const char* what, const char* prefix = "prism: error: ") {
-  if (prism::ranks::count() > 1)
-    std::fprintf(stderr, "%s%s (rank %d of %d)\n", prefix, what, prism::ranks::rank(), prism::ranks::count());
+  if (prism::ranks::world_count() > 1)
+    std::fprintf(stderr, "%s%s (rank %d of %d)\n", prefix, what, prism::ranks::world_rank(),
+                 prism::ranks::world_count());
   else
     std::fprintf(stderr, "%s%s\n", prefix, what);
 }
@@ -38,16 +40,17 @@ void print_error(const char* what, const char* prefix = "prism: error: ") {
 
 int main(int argc, char** argv) {
   prism::ranks::start(argc, argv);
-  const int ranks = prism::ranks::count();
-  if (!prism::ranks::is_root()) std::freopen("/dev/null", "w", stdout);  // rank 0 prints the results
+  const int ranks = prism::ranks::world_count();
+  const bool root = prism::ranks::world_rank() == 0;
+  if (!root) std::freopen("/dev/null", "w", stdout);  // rank 0 prints the results
   CLI::App app{"prism — explanations of neural-network classifiers, and how good they are"};
   app.require_subcommand(1);
   app.fallthrough();  // --quiet and --threads after the subcommand too (subcommands inherit this)
   prism::route_libtorch_warnings();
-  // The ranks on one machine share its cores.
-  int threads = std::max(1, prism::available_cores() / prism::ranks::local_count());
+  int threads = prism::available_cores();
   bool quiet = false;
-  app.add_option("--threads", threads, "threads for tensor operations (default: all cores)")->capture_default_str();
+  app.add_option("--threads", threads, "threads for tensor operations (default: all cores; under mpirun, the ranks on "
+                                       "one machine share them)")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "print no progress");
   prism::cli::add_train(app);
   prism::cli::add_predict(app);
@@ -62,9 +65,13 @@ int main(int argc, char** argv) {
   prism::cli::add_demo(app);
   prism::remove_temporaries_on_interrupt();
   app.parse_complete_callback([&] {
+    const bool split = kSplitOverRanks.count(command_path(app)) > 0;
+    if (!split && !root) throw NotOnThisRank{};
+    if (split) prism::ranks::join();
+    // Ranks that split a command on one machine share its cores (unless --threads says otherwise).
+    if (split && app.count("--threads") == 0) threads = std::max(1, threads / prism::ranks::local_count());
     prism::set_threads(threads);
-    prism::set_quiet(quiet || !prism::ranks::is_root());
-    if (!prism::ranks::is_root() && !kSplitOverRanks.count(command_path(app))) throw NotOnThisRank{};
+    prism::set_quiet(quiet || !root);
   });
   // A failing rank ends the whole run (the others would wait for it forever), before any output is complete: each
   // file is written whole or not at all, and rank 0 writes the record of a fit last.
@@ -77,7 +84,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForAllHelp& e) {
     status = app.exit(e);
   } catch (const CLI::ParseError& e) {
-    if (prism::ranks::is_root()) print_error((std::string(e.what()) + " (see prism --help)").c_str());
+    if (root) print_error((std::string(e.what()) + " (see prism --help)").c_str());
     status = 2;
   } catch (const prism::Error& e) {
     print_error(e.what());

@@ -16,7 +16,7 @@ namespace prism::ranks {
 
 namespace {
 
-bool g_started = false;
+bool g_started = false, g_joined = false;
 int g_rank = 0, g_count = 1, g_local_count = 1;
 
 // Open MPI's and MPICH's launchers (mpirun, mpiexec, srun with PMI) name the rank in the environment.
@@ -62,26 +62,30 @@ void abort(int exit_code) {
   std::exit(exit_code);
 }
 
-int rank() { return g_rank; }
-int count() { return g_count; }
+int world_rank() { return g_rank; }
+int world_count() { return g_count; }
+void join() { g_joined = true; }
+void leave() { g_joined = false; }
+int rank() { return g_joined ? g_rank : 0; }
+int count() { return g_joined ? g_count : 1; }
 int local_count() { return g_local_count; }
 
 void barrier() {
-  if (g_count > 1) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
+  if (count() > 1) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 }
 
 std::string broadcast(const std::string& text) {
-  if (g_count == 1) return text;
+  if (count() == 1) return text;
   int64_t size = static_cast<int64_t>(text.size());
   check(MPI_Bcast(&size, 1, MPI_INT64_T, 0, MPI_COMM_WORLD), "MPI_Bcast");
-  std::string out = g_rank == 0 ? text : std::string(size, '\0');
+  std::string out = rank() == 0 ? text : std::string(size, '\0');
   check(MPI_Bcast(out.data(), message_bytes(size), MPI_BYTE, 0, MPI_COMM_WORLD), "MPI_Bcast");
   return out;
 }
 
 torch::Tensor all_gather(const torch::Tensor& tensor) {
   const auto local = tensor.contiguous().cpu();
-  if (g_count == 1) return local.unsqueeze(0);
+  if (count() == 1) return local.unsqueeze(0);
   std::vector<int64_t> shape = {g_count};
   shape.insert(shape.end(), local.sizes().begin(), local.sizes().end());
   auto out = torch::empty(shape, local.options());
@@ -91,17 +95,45 @@ torch::Tensor all_gather(const torch::Tensor& tensor) {
   return out;
 }
 
+torch::Tensor all_gather_rows(const torch::Tensor& rows) {
+  const auto local = rows.contiguous().cpu();
+  if (count() == 1) return local;
+  int64_t row_bytes = local.element_size();
+  for (int64_t d = 1; d < local.dim(); ++d) row_bytes *= local.size(d);
+  const auto counts = all_gather(torch::tensor({local.size(0)}, torch::kInt64));  // [R, 1]
+  std::vector<int> bytes(g_count), offsets(g_count);
+  int64_t total_rows = 0;
+  for (int r = 0; r < g_count; ++r) {
+    const int64_t n = counts[r][0].item<int64_t>();
+    offsets[r] = message_bytes(total_rows * row_bytes);
+    bytes[r] = message_bytes(n * row_bytes);
+    total_rows += n;
+  }
+  std::vector<int64_t> shape(local.sizes().begin(), local.sizes().end());
+  shape[0] = total_rows;
+  auto out = torch::empty(shape, local.options());
+  check(MPI_Allgatherv(local.data_ptr(), bytes[g_rank], MPI_BYTE, out.data_ptr(), bytes.data(), offsets.data(),
+                       MPI_BYTE, MPI_COMM_WORLD),
+        "MPI_Allgatherv");
+  return out;
+}
+
 #else  // one rank: built without MPI
 
 void start(int&, char**&) {}
 void stop() {}
 void abort(int exit_code) { std::exit(exit_code); }
+int world_rank() { return 0; }
+int world_count() { return 1; }
+void join() {}
+void leave() {}
 int rank() { return 0; }
 int count() { return 1; }
 int local_count() { return 1; }
 void barrier() {}
 std::string broadcast(const std::string& text) { return text; }
 torch::Tensor all_gather(const torch::Tensor& tensor) { return tensor.contiguous().cpu().unsqueeze(0); }
+torch::Tensor all_gather_rows(const torch::Tensor& rows) { return rows.contiguous().cpu(); }
 
 #endif
 

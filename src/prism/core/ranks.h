@@ -17,6 +17,15 @@ void stop();
 // Ends every rank of the run with `exit_code` at once: mpirun stops the others instead of leaving them waiting.
 [[noreturn]] void abort(int exit_code);
 
+// The processes mpirun started, and this one's place among them.
+int world_rank();
+int world_count();
+// Called by the commands that split their work (the CLI, for them alone): from then on rank() and count() are the
+// world's. Until then every process works as if alone (count() 1, rank() 0), so that a command that does not split
+// runs on rank 0 as one process would while the other ranks wait.
+void join();
+// Rank 0 goes on alone (after the split part of a command, before writing); the other ranks return.
+void leave();
 int rank();
 int count();
 inline bool is_root() { return rank() == 0; }
@@ -40,5 +49,7 @@ Range share_of(int64_t items, int64_t block, int rank, int ranks);
 std::string broadcast(const std::string& text);
 // Every rank's tensor (the same shape and type at each, contiguous on the CPU), stacked in rank order: [R, ...].
 torch::Tensor all_gather(const torch::Tensor& tensor);
+// Every rank's rows (the same trailing shape and type at each, any number of rows), concatenated in rank order.
+torch::Tensor all_gather_rows(const torch::Tensor& rows);
 
 }  // namespace prism::ranks

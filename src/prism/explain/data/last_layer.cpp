@@ -2,8 +2,10 @@
 
 #include "prism/core/error.h"
 #include "prism/core/progress.h"
+#include "prism/core/ranks.h"
 #include "prism/model/inference.h"
 
+#include <limits>
 #include <optional>
 
 namespace prism {
@@ -29,16 +31,22 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
   if (layer.input.empty()) {  // the last linear layer reads the normalised images
     parts.push_back(normalize(images, network.normalization()).flatten(1).to(torch::kFloat32));
   } else {
+    // Over MPI ranks each computes a share of whole batches (compiled as one process over all would be) and every
+    // rank receives all the rows.
+    const auto mine = ranks::share(images.size(0), batch_size);
     InferenceOptions inference;
     inference.batch_size = batch_size;
+    inference.compile_from = images.size(0) >= inference.compile_from ? 0 : std::numeric_limits<int64_t>::max();
     InferencePass(network, {layer.input}, inference)
-        .for_each_batch(images, [&](int64_t, const std::vector<torch::Tensor>& activations) {
-          parts.push_back(activations[0].flatten(1));
-          if (progress) progress->advance(activations[0].size(0));
-        });
+        .for_each_batch(images.narrow(0, mine.begin, mine.size()),
+                        [&](int64_t, const std::vector<torch::Tensor>& activations) {
+                          parts.push_back(activations[0].flatten(1).to(torch::kFloat32));
+                          if (progress) progress->advance(activations[0].size(0) * ranks::count());
+                        });
   }
   if (progress) progress->finish();
   auto features = parts.empty() ? torch::empty({0, layer.weight.size(1)}) : torch::cat(parts);
+  if (!layer.input.empty()) features = ranks::all_gather_rows(features);
   require(features.size(1) == layer.weight.size(1),
           "the input of layer '" + layer.name + "' has " + std::to_string(features.size(1)) + " features but its weight expects " +
               std::to_string(layer.weight.size(1)));
