@@ -7,6 +7,8 @@
 #include "prism/core/error.h"
 
 #ifdef PRISM_WITH_MPI
+#define OMPI_SKIP_MPICXX 1   // the C API only: the deprecated C++ bindings would need their own library
+#define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 #endif
 
