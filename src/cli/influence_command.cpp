@@ -11,11 +11,12 @@ namespace fs = std::filesystem;
 namespace {
 
 // Under mpirun, the methods whose cost is the pass to the penultimate features split it over the ranks
-// (last_layer.h); the others, whose cost is per-example gradients, run on rank 0 alone. True where this rank goes
-// on with the command.
-bool take_part(const std::string& method) {
+// (last_layer.h); the others, whose cost is per-example gradients (influence functions over chosen layers among
+// them), run on rank 0 alone. True where this rank goes on with the command.
+bool take_part(const std::string& method, const nlohmann::json& options) {
   static const std::set<std::string> split = {"dualview", "representer", "similarity", "influence"};
-  if (split.count(method)) return true;
+  const bool layers = options.contains("layers") && !options.at("layers").empty();
+  if (split.count(method) && !(method == "influence" && layers)) return true;
   ranks::leave();
   return ranks::world_rank() == 0;
 }
@@ -26,7 +27,7 @@ struct FitCommand {
   nlohmann::json method_options = nlohmann::json::object();
 
   void run() {
-    if (!take_part(method)) return;
+    if (!take_part(method, method_options)) return;
     const auto data = train.load(Split::Train);
     auto network = load_model(model, &data);
     network->set_training(false);
@@ -55,7 +56,7 @@ struct ExplainCommand {
     const auto fit = open_data_fit(fit_dir);
     const auto provenance = Provenance::from_json(fit.record.at("provenance"));
     const std::string method = fit.record.at("method");
-    if (!take_part(method)) return;
+    if (!take_part(method, fit.record.at("options"))) return;
     const auto model_path = provenance.model_path(model, fit_dir, "prism influence fit");
     require(top >= 1, "--top must be at least 1");
     const auto test = data.load(Split::Test);
