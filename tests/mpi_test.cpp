@@ -17,8 +17,6 @@ namespace {
 
 bool mpi_ready() { return PRISM_MPI_BUILD && std::system("command -v mpirun > /dev/null 2>&1") == 0; }
 
-torch::Tensor npy(const fs::path& path) { return read_npy(path); }
-
 class Mpi : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -60,7 +58,7 @@ TEST(RankShares, TileTheItemsInWholeBlocksInRankOrder) {
   EXPECT_EQ(ranks::share(1000, 256).end, 1000);
 }
 
-TEST_F(Mpi, EbeDnnFitAndExplainOverRanksGiveOneProcesssResults) {
+TEST_F(Mpi, EbeDnnFitAndExplainOverRanksGiveTheResultsOfOneProcess) {
   const std::string train = " --train fashion-mnist --train-size 2900 --model " + model();
   const auto single = test::run_prism("examples fit" + train + " --out " + (out_ / "one").string());
   ASSERT_EQ(single.exit_code, 0);
@@ -85,15 +83,16 @@ TEST_F(Mpi, EbeDnnFitAndExplainOverRanksGiveOneProcesssResults) {
     ASSERT_EQ(test::run_prism(explain + (out_ / ("e1-" + weights)).string()).exit_code, 0);
     const auto over_ranks = test::run_prism_on_ranks(3, explain + (out_ / ("e3-" + weights)).string());
     ASSERT_EQ(over_ranks.exit_code, 0) << over_ranks.err;
-    EXPECT_TRUE(npy(out_ / ("e1-" + weights) / "indices.npy").equal(npy(out_ / ("e3-" + weights) / "indices.npy")));
+    const auto by_one = out_ / ("e1-" + weights), by_three = out_ / ("e3-" + weights);
+    EXPECT_TRUE(read_npy(by_one / "indices.npy").equal(read_npy(by_three / "indices.npy")));
     for (const char* name : {"distances.npy", "weights.npy"}) {
-      const auto one = npy(out_ / ("e1-" + weights) / name), three = npy(out_ / ("e3-" + weights) / name);
+      const auto one = read_npy(by_one / name), three = read_npy(by_three / name);
       EXPECT_TRUE(torch::allclose(one, three, 1e-4, 1e-4)) << name << " " << (one - three).abs().max().item<float>();
     }
   }
 }
 
-TEST_F(Mpi, DualViewFitAndExplainOverRanksGiveOneProcesssResults) {
+TEST_F(Mpi, DualViewFitAndExplainOverRanksGiveTheResultsOfOneProcess) {
   // The feature pass splits over the ranks in whole batches; every rank solves the same SVM on all the features.
   const std::string fit = "influence fit --model " + model() + " --train fashion-mnist --train-size 2000 --out ";
   ASSERT_EQ(test::run_prism(fit + (out_ / "one").string()).exit_code, 0);
@@ -187,7 +186,7 @@ TEST_F(Mpi, ARankThatDiesEndsTheRunAndLeavesNoFitAndARerunFinishes) {
   const auto rerun = test::run_prism_on_ranks(2, "examples fit --model " + model() + " --train fashion-mnist "
                                                  "--train-size 1000 --out " + dir.string());
   ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
-  EXPECT_EQ(npy(dir / "embeddings.npy").size(0), 1000);
+  EXPECT_EQ(read_npy(dir / "embeddings.npy").size(0), 1000);
 }
 
 }  // namespace
