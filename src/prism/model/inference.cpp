@@ -181,7 +181,7 @@ void InferencePass::for_each_batch(const torch::Tensor& images, const BatchFn& e
     const auto batch = images.narrow(0, start, std::min(size, n - start)).to(network_.device());
     network_.check_input(batch);
     std::vector<torch::Tensor> outputs;
-    if (!tried_ && n >= options_.compile_from) outputs = compile(batch);
+    if (!tried_ && std::max(n, options_.pass_images) >= options_.compile_from) outputs = compile(batch);
     if (outputs.empty() && compiled_) {
       outputs = run_compiled(batch);
     } else if (outputs.empty()) {

@@ -22,6 +22,9 @@ struct InferenceOptions {
   // Compile only for passes over at least this many images: tracing runs the first batch eagerly, and the
   // check one more batch through the compiled graph.
   int64_t compile_from = 1024;
+  // Where each call of the pass is one part of a larger pass (many calls, or an MPI rank's share), the images of
+  // the whole, which then decides whether to compile (0: the images of the call).
+  int64_t pass_images = 0;
 };
 
 // One forward-only pass of `network` over many images, reading `layers` (the logits when empty). The weights

@@ -1,7 +1,6 @@
 #include "prism/evaluate/feature/pixel_perturbation.h"
 
 #include <cmath>
-#include <limits>
 #include <sstream>
 
 #include "prism/core/error.h"
@@ -52,8 +51,7 @@ PerturbationCurves perturbation_curves(Network& network, const torch::Tensor& im
   // Forward passes only, (1 + 2 × steps) per batch: through the compiled graph where there are enough.
   InferenceOptions inference;
   inference.batch_size = 2 * options.batch_size;
-  if (count * (1 + 2 * steps) < inference.compile_from) inference.compile_from = std::numeric_limits<int64_t>::max();
-  else inference.compile_from = 0;
+  inference.pass_images = count * (1 + 2 * steps);
   InferencePass pass(network, {}, inference);
   const bool imputed = options.fill == "linear";
   const auto scores = [&](const torch::Tensor& batch, const torch::Tensor& target) {

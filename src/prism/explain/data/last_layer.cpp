@@ -5,7 +5,6 @@
 #include "prism/core/ranks.h"
 #include "prism/model/inference.h"
 
-#include <limits>
 #include <optional>
 
 namespace prism {
@@ -36,7 +35,7 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
     const auto mine = ranks::share(images.size(0), batch_size);
     InferenceOptions inference;
     inference.batch_size = batch_size;
-    inference.compile_from = images.size(0) >= inference.compile_from ? 0 : std::numeric_limits<int64_t>::max();
+    inference.pass_images = images.size(0);
     InferencePass(network, {layer.input}, inference)
         .for_each_batch(images.narrow(0, mine.begin, mine.size()),
                         [&](int64_t, const std::vector<torch::Tensor>& activations) {

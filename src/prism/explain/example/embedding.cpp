@@ -1,7 +1,5 @@
 #include "prism/explain/example/embedding.h"
 
-#include <limits>
-
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
@@ -66,7 +64,7 @@ void write_embeddings(Network& network, const Dataset& data, const EmbeddingOpti
   // every row is the one a single process writes.
   const auto mine = ranks::share(data.size(), options.batch_size);
   auto inference = inference_options(options);
-  inference.compile_from = data.size() >= inference.compile_from ? 0 : std::numeric_limits<int64_t>::max();
+  inference.pass_images = data.size();
   Progress progress("embed " + data.name + " at " + options.layer, mine.size());
   InferencePass pass(network, {options.layer}, inference);
   const auto header = npy_header(torch::kFloat32, {data.size(), dim});
