@@ -121,6 +121,38 @@ TEST_F(Mpi, DualViewFitAndExplainOverRanksGiveTheResultsOfOneProcess) {
   EXPECT_TRUE(fs::exists(out_ / "gradients" / "fit.json"));
 }
 
+TEST_F(Mpi, RoarOverRanksGivesTheResultsOfOneProcessAndARerunRetrainsOnlyWhatIsMissing) {
+  // One ROAR fraction: the maps split over the ranks in whole batches, the three retrainings (unmodified, saliency,
+  // the random control) are dealt out in turn.
+  const std::string roar = "evaluate roar --model " + model() + " --data fashion-mnist --train-size 1000 "
+                           "--test-size 300 --methods saliency --fractions 50 --modes roar --epochs 1 --out ";
+  ASSERT_EQ(test::run_prism(roar + (out_ / "one").string()).exit_code, 0);
+  const auto over_ranks = test::run_prism_on_ranks(2, roar + (out_ / "two").string());
+  ASSERT_EQ(over_ranks.exit_code, 0) << over_ranks.err;
+  for (const char* map : {"saliency-train.npy", "saliency-test.npy", "random-train.npy", "random-test.npy"})
+    EXPECT_EQ(test::read_bytes(out_ / "one" / "cache" / "maps" / map),
+              test::read_bytes(out_ / "two" / "cache" / "maps" / map)) << map;
+  const auto runs = [&](const std::string& name) {
+    return nlohmann::json::parse(test::read_bytes(out_ / name / "roar.json")).at("runs");
+  };
+  const auto single = runs("one"), split = runs("two");
+  ASSERT_EQ(single.size(), 3u);
+  ASSERT_EQ(split.size(), single.size());
+  for (size_t i = 0; i < single.size(); ++i) {
+    EXPECT_EQ(split[i].at("method"), single[i].at("method"));
+    EXPECT_EQ(split[i].at("accuracy").get<double>(), single[i].at("accuracy").get<double>()) << split[i];
+  }
+  // A retraining lost (as when a run is stopped): the rerun over the ranks trains it alone and reads the others.
+  fs::remove(out_ / "two" / "cache" / "runs" / "roar-saliency-50-s0.json");
+  const auto rerun = test::run_prism_on_ranks(2, roar + (out_ / "two").string());
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.err;
+  const auto resumed = runs("two");
+  for (size_t i = 0; i < resumed.size(); ++i) {
+    EXPECT_EQ(resumed[i].at("cached").get<bool>(), resumed[i].at("method") != "saliency") << resumed[i];
+    EXPECT_EQ(resumed[i].at("accuracy").get<double>(), single[i].at("accuracy").get<double>()) << resumed[i];
+  }
+}
+
 TEST_F(Mpi, CommandsThatDoNotSplitRunOnRankZeroAlone) {
   const auto run = test::run_prism_on_ranks(2, "predict --model " + model() + " --data fashion-mnist --test-size 200 "
                                                "--out " + (out_ / "predict").string());

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "prism/core/ranks.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -198,7 +199,9 @@ void run_roar_command(const FeatureEvaluationOptions& o, RoarOptions options) {
   options.key = {{"model_fingerprint", file_fingerprint(o.model)}, {"data", o.data.spec},
                  {"subset_seed", o.data.subset_seed}};
   const auto start = std::chrono::steady_clock::now();
-  const auto result = run_roar(*network, architecture, pointers(methods), train, test, options);
+  const auto result = run_roar(*network, architecture, pointers(methods), train, test, options);  // split over ranks
+  if (!ranks::is_root()) return;  // rank 0 writes
+  ranks::leave();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const auto markdown = write_roar_outputs(o.out, result, seconds);
   std::printf("%s%.1f s (attribution %.1f s, retraining %.1f s; the rest read from %s)\n", markdown.c_str(), seconds,

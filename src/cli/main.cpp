@@ -13,7 +13,7 @@ namespace {
 // The commands that split their work over the ranks of an MPI run (docs/scale.md); under mpirun every other
 // command runs on rank 0 alone, with the same outputs, while the other ranks wait.
 const std::set<std::string> kSplitOverRanks = {"examples fit", "examples explain", "influence fit",
-                                               "influence explain"};
+                                               "influence explain", "evaluate roar"};
 
 // Thrown on a rank that has no part in the command.
 struct NotOnThisRank {};

@@ -9,6 +9,7 @@
 #include "prism/evaluate/metrics.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
+#include "prism/core/ranks.h"
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/io/npy.h"
 #include "prism/model/predict.h"
@@ -43,20 +44,24 @@ std::pair<torch::Tensor, torch::Tensor> cached_maps(FeatureAttributor& method, N
                               {"train", train.name}, {"train_size", train.size()},
                               {"test", test.name},   {"test_size", test.size()}};
   const auto train_path = dir / (method.name() + "-train.npy"), test_path = dir / (method.name() + "-test.npy");
-  if (!read_entry(dir / (method.name() + ".json"), key).is_null()) {
+  // Over ranks, rank 0 decides whether the cache holds them, so that every rank takes the same path.
+  const bool cached = ranks::broadcast(read_entry(dir / (method.name() + ".json"), key).is_null() ? "" : "cached") != "";
+  if (cached) {
     auto train_maps = read_npy(train_path), test_maps = read_npy(test_path);
     if (train_maps.size(0) == train.size() && test_maps.size(0) == test.size()) return {train_maps, test_maps};
   }
   const auto start = std::chrono::steady_clock::now();
   const auto train_maps = collapse_channels(
-      attribute_in_batches(method, trained, train.images, train.labels, o.batch_size, method.name() + " (train)"), o.reduce);
+      attribute_over_ranks(method, trained, train.images, train.labels, o.batch_size, method.name() + " (train)"), o.reduce);
   const auto test_maps = collapse_channels(
-      attribute_in_batches(method, trained, test.images, test.labels, o.batch_size, method.name() + " (test)"), o.reduce);
+      attribute_over_ranks(method, trained, test.images, test.labels, o.batch_size, method.name() + " (test)"), o.reduce);
   seconds += seconds_since(start);
-  make_directory(dir);
-  write_npy(train_path, train_maps);
-  write_npy(test_path, test_maps);
-  write_file_atomic(dir / (method.name() + ".json"), nlohmann::json{{"key", key}}.dump(2));  // written last: marks completion
+  if (ranks::is_root()) {
+    make_directory(dir);
+    write_npy(train_path, train_maps);
+    write_npy(test_path, test_maps);
+    write_file_atomic(dir / (method.name() + ".json"), nlohmann::json{{"key", key}}.dump(2));  // written last: marks completion
+  }
   return {train_maps, test_maps};
 }
 
@@ -70,6 +75,25 @@ std::string fraction_text(double fraction) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", fraction);
   return text;
+}
+
+// Every rank's retrainings, at every rank: each run's (accuracy, seconds, cached) from the rank that ran it.
+void gather_runs(RoarResult& result, const std::vector<bool>& on_this_rank) {
+  auto values = torch::zeros({static_cast<int64_t>(result.runs.size()), 3}, torch::kFloat64);
+  for (size_t i = 0; i < result.runs.size(); ++i)
+    if (on_this_rank[i]) {
+      const auto& run = result.runs[i];
+      values[i] = torch::tensor({run.accuracy, run.seconds, run.cached ? 1.0 : 0.0}, torch::kFloat64);
+    }
+  const auto all = ranks::all_gather(values).sum(0);
+  for (size_t i = 0; i < result.runs.size(); ++i) {
+    auto& run = result.runs[i];
+    run.accuracy = all[i][0].item<double>();
+    run.seconds = all[i][1].item<double>();
+    run.cached = all[i][2].item<double>() > 0;
+  }
+  result.retraining_seconds =
+      ranks::all_gather(torch::tensor({result.retraining_seconds}, torch::kFloat64)).sum().item<double>();
 }
 
 }  // namespace
@@ -114,7 +138,9 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
   result.table_rows = train.images.dim() == 2;
   make_directory(o.cache / "runs");
 
-  // One retraining, or its cached result.
+  // One retraining, or its cached result. The retrainings are independent: over the ranks of a split command the
+  // j-th goes to rank j mod R (each writes its cache entry), and every rank receives all the results at the end.
+  std::vector<bool> on_this_rank;
   const auto retrain = [&](const std::string& method, const std::string& mode, double fraction, int64_t seed,
                            const nlohmann::json& maps_key, const std::function<Dataset(const Dataset&)>& change) {
     TrainOptions training = o.training;
@@ -128,6 +154,11 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
     const auto path = o.cache / "runs" / (mode + "-" + method + "-" + fraction_text(fraction) + "-s" +
                                           std::to_string(seed) + ".json");
     RoarRun run{method, mode, fraction, seed};
+    on_this_rank.push_back(static_cast<int64_t>(on_this_rank.size()) % ranks::count() == ranks::rank());
+    if (!on_this_rank.back()) {  // another rank's: its result comes at the end
+      result.runs.push_back(run);
+      return;
+    }
     if (const auto entry = read_entry(path, key); !entry.is_null()) {
       run.accuracy = entry.at("accuracy").get<double>();
       run.seconds = entry.at("seconds").get<double>();
@@ -170,6 +201,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
             return changed;
           });
   }
+  if (ranks::count() > 1) gather_runs(result, on_this_rank);
   return result;
 }
 

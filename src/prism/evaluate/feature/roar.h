@@ -7,6 +7,8 @@
 // Everything is cached under `cache`: each method's maps once, each retraining as it finishes, so an
 // interrupted run continues where it stopped and a repeated run only reads. Each cached entry records what
 // it was computed from (`key`, the method's options, the training options) and is recomputed when that differs.
+// Over the ranks of a split command (core/ranks.h) the maps are computed in shares of whole batches and the
+// retrainings dealt out in turn; the cache must then be on a file system every rank sees.
 #pragma once
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -6,6 +6,7 @@
 #include "prism/core/error.h"
 #include "prism/core/method_registry.h"
 #include "prism/core/progress.h"
+#include "prism/core/ranks.h"
 #include "prism/explain/feature/deeplift.h"
 #include "prism/explain/feature/grad_cam.h"
 #include "prism/explain/feature/gradient_shap.h"
@@ -164,6 +165,20 @@ torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& netwo
     parts.push_back(attributor.attribute(network, x, t).detach());
   });
   return torch::cat(parts);
+}
+
+torch::Tensor attribute_over_ranks(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                                   const torch::Tensor& targets, int64_t batch_size, const std::string& label) {
+  if (ranks::count() == 1 || attributor.continues_over_batches())
+    return attribute_in_batches(attributor, network, inputs, targets, batch_size, label);
+  const auto mine = ranks::share(inputs.size(0), batch_size);
+  // A rank without a share still sends rows of the maps' shape: none of one sample's.
+  const auto part = mine.size() > 0 ? attribute_in_batches(attributor, network, inputs.narrow(0, mine.begin, mine.size()),
+                                                           targets.narrow(0, mine.begin, mine.size()), batch_size, label)
+                                    : attributor.attribute(network, inputs.narrow(0, 0, 1), targets.narrow(0, 0, 1))
+                                          .detach()
+                                          .narrow(0, 0, 0);
+  return ranks::all_gather_rows(part.cpu()).to(part.device());
 }
 
 Attribution explain_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,

@@ -43,6 +43,9 @@ class FeatureAttributor {
   // gradients, whose sign only says which way a pixel moves the score (saliency, SmoothGrad, guided backprop, the
   // pruned gradient; Quantus ranks them so too).
   virtual std::string ranking() const { return "signed"; }
+  // True where a batch's maps depend on the batches attributed before it (the random control continues one
+  // stream), so that the batches cannot be split over ranks.
+  virtual bool continues_over_batches() const { return false; }
 };
 
 // The names the command line takes.
@@ -69,5 +72,10 @@ torch::Tensor attribute_in_batches(FeatureAttributor& attributor, Network& netwo
                                    const torch::Tensor& targets, int64_t batch_size, const std::string& label = "");
 Attribution explain_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
                                const torch::Tensor& targets, int64_t batch_size, const std::string& label = "");
+// attribute_in_batches split over the ranks of a command that splits (core/ranks.h): each rank attributes its share
+// of whole batches and every rank receives all the maps, batch for batch those of one process. A method that
+// continues over batches runs whole on every rank.
+torch::Tensor attribute_over_ranks(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
+                                   const torch::Tensor& targets, int64_t batch_size, const std::string& label = "");
 
 }  // namespace prism

@@ -23,6 +23,7 @@ class RandomMap : public FeatureAttributor {
   std::string name() const override { return "random"; }
   torch::Tensor attribute(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) override;
   nlohmann::json options() const override { return options_json(options_); }
+  bool continues_over_batches() const override { return true; }
 
  private:
   RandomMapOptions options_;
