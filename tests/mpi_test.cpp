@@ -153,6 +153,26 @@ TEST_F(Mpi, RoarOverRanksGivesTheResultsOfOneProcessAndARerunRetrainsOnlyWhatIsM
   }
 }
 
+TEST_F(Mpi, DataAttributionEvaluationDealsOutTrainingsAndFitsAndScoresAsOneProcess) {
+  // Five models (plain, three LDS halves, flipped labels) and four fits dealt out over two ranks; rank 0 scores.
+  const std::string evaluation = "evaluate data-attribution --data fashion-mnist --train-size 400 --test-size 50 "
+                                 "--methods dualview,similarity --metrics identical-class,lds,mislabel "
+                                 "--lds-subsets 3 --epochs 1 --out ";
+  ASSERT_EQ(test::run_prism(evaluation + (out_ / "one").string()).exit_code, 0);
+  const auto over_ranks = test::run_prism_on_ranks(2, evaluation + (out_ / "two").string());
+  ASSERT_EQ(over_ranks.exit_code, 0) << over_ranks.err;
+  const auto scores = [&](const std::string& name) {
+    const auto json = nlohmann::json::parse(test::read_bytes(out_ / name / "data-attribution.json"));
+    return std::make_pair(json.at("metrics"), json.at("mislabel_curves"));
+  };
+  const auto [single, single_curves] = scores("one");
+  const auto [split, split_curves] = scores("two");
+  EXPECT_EQ(split, single);
+  EXPECT_EQ(split_curves, single_curves);
+  for (const char* model : {"plain", "lds-0", "lds-1", "lds-2", "flipped"})
+    EXPECT_TRUE(fs::exists(out_ / "two" / "cache" / "models" / model / "model.prism")) << model;
+}
+
 TEST_F(Mpi, CommandsThatDoNotSplitRunOnRankZeroAlone) {
   const auto run = test::run_prism_on_ranks(2, "predict --model " + model() + " --data fashion-mnist --test-size 200 "
                                                "--out " + (out_ / "predict").string());

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "prism/core/ranks.h"
 
 namespace prism::cli {
 namespace fs = std::filesystem;
@@ -40,6 +41,10 @@ void add_evaluate_data(CLI::App& evaluate) {
     require(e.method_options.is_object(), "--method-options must be a JSON object keyed by method name");
     e.cache = fs::path(o->out) / "cache";
     const auto train = o->data.load(Split::Train), test = o->data.load(Split::Test);
+    // Over MPI ranks the models' trainings and the methods' fits are dealt out; rank 0 evaluates from the cache.
+    if (ranks::count() > 1) prepare_data_evaluation(train, test, e);
+    if (!ranks::is_root()) return;  // rank 0 writes
+    ranks::leave();
     const auto result = evaluate_data_attribution(train, test, e);
     const auto table = write_data_evaluation_outputs(o->out, result);
     std::printf("%s\n%lld training samples, %lld test points; tables, plot and JSON in %s\n", table.c_str(),

@@ -13,7 +13,8 @@ namespace {
 // The commands that split their work over the ranks of an MPI run (docs/scale.md); under mpirun every other
 // command runs on rank 0 alone, with the same outputs, while the other ranks wait.
 const std::set<std::string> kSplitOverRanks = {"examples fit", "examples explain", "influence fit",
-                                               "influence explain", "evaluate roar"};
+                                               "influence explain", "evaluate roar",
+                                               "evaluate data-attribution"};
 
 // Thrown on a rank that has no part in the command.
 struct NotOnThisRank {};

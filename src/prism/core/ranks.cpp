@@ -150,4 +150,12 @@ Range share_of(int64_t items, int64_t block, int rank, int ranks) {
 
 Range share(int64_t items, int64_t block) { return share_of(items, block, rank(), count()); }
 
+void deal_out(int64_t jobs, const std::function<void(int64_t)>& job) {
+  const int first = rank(), step = count();
+  if (step > 1) leave();
+  for (int64_t i = first; i < jobs; i += step) job(i);
+  if (step > 1) join();
+  barrier();
+}
+
 }  // namespace prism::ranks

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace prism::ranks {
@@ -44,6 +45,10 @@ struct Range {
 Range share(int64_t items, int64_t block = 1);
 // The same for any rank of `ranks`.
 Range share_of(int64_t items, int64_t block, int rank, int ranks);
+
+// Runs the `jobs` independent jobs (retrainings, fits) dealt out in turn: rank r runs jobs r, r + R, ..., each as
+// if alone (a pass inside a job does not split), then waits for every rank, so that all the jobs' outputs exist.
+void deal_out(int64_t jobs, const std::function<void(int64_t job)>& job);
 
 // Rank 0's text, at every rank.
 std::string broadcast(const std::string& text);

@@ -12,6 +12,7 @@
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/progress.h"
+#include "prism/core/ranks.h"
 #include "prism/evaluate/metrics.h"
 #include "prism/explain/data/attributor.h"
 #include "prism/explain/data/checkpoint_set.h"
@@ -43,6 +44,12 @@ class Experiment {
                  static_cast<long long>(data.size()));
     train_network(*network, data, nullptr, training);
     return {load_network(dir / "model.prism"), dir / "model.prism"};
+  }
+
+  // The model trained on `name` by an earlier call of model(), loaded from its file.
+  std::pair<std::unique_ptr<Network>, fs::path> trained(const std::string& name) const {
+    const fs::path path = o_.cache / "models" / name / "model.prism";
+    return {load_network(path), path};
   }
 
   // An untrained copy of the architecture (the model-randomisation test's model), saved for its fits.
@@ -120,6 +127,42 @@ torch::Tensor assigned_to(Network& network, const torch::Tensor& images, int64_t
   return images.index_select(0, chosen);
 }
 
+bool wanted(const DataEvaluationOptions& o, const std::string& metric) {
+  return std::find(o.metrics.begin(), o.metrics.end(), metric) != o.metrics.end();
+}
+
+// The metrics on the plain model: identical class, sparsity, top-k cardinality, model randomisation, LDS.
+bool plain_needed(const DataEvaluationOptions& o) {
+  for (const char* metric : {"identical-class", "sparsity", "topk-cardinality", "model-randomization", "lds"})
+    if (wanted(o, metric)) return true;
+  return false;
+}
+
+// The metrics with a model of their own, and its name in the cache.
+const std::vector<std::pair<std::string, std::string>> kMetricModels = {
+    {"identical-subclass", "grouped"}, {"mislabel", "flipped"}, {"shortcut", "marked"}, {"mixed-datasets", "mixed"}};
+
+// LDS's random halves of the training set, [subsets, size / 2], each sorted.
+torch::Tensor lds_halves(int64_t train_size, const DataEvaluationOptions& o) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.training.seed + 104729);
+  std::vector<torch::Tensor> halves;
+  for (int64_t s = 0; s < o.lds_subsets; ++s)
+    halves.push_back(
+        std::get<0>(torch::randperm(train_size, generator, torch::kInt64).narrow(0, 0, train_size / 2).sort()));
+  return torch::stack(halves);
+}
+
+// The training set of the model named `name` in the cache (plain, lds-S, grouped, flipped, marked, mixed).
+Dataset training_set(const std::string& name, const Dataset& train, const DataEvaluationOptions& o) {
+  if (name == "plain") return train;
+  if (name == "grouped") return group_classes(train, o.grouping.group_of_class, o.grouping.group_names);
+  if (name == "flipped") return flip_labels(train, o.flip_fraction, o.training.seed);
+  if (name == "marked") return mark_class(train, o.mark);
+  if (name == "mixed") return mix_in_negatives(train, o.mix);
+  require(name.rfind("lds-", 0) == 0, "internal: no model '" + name + "' in the data-attribution evaluation");
+  return train.select(lds_halves(train.size(), o)[std::stoll(name.substr(4))]);
+}
+
 }  // namespace
 
 std::vector<std::string> data_metric_names() {
@@ -128,8 +171,10 @@ std::vector<std::string> data_metric_names() {
   return names;
 }
 
-DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
-                                               const DataEvaluationOptions& given) {
+namespace {
+
+// The options with their defaults filled in for the data (methods, metrics, grouping), checked.
+DataEvaluationOptions resolved(const Dataset& train, const Dataset& test, const DataEvaluationOptions& given) {
   DataEvaluationOptions o = given;
   o.mark.seed = o.mix.seed = o.training.seed;
   if (o.methods.empty()) o.methods = data_methods();
@@ -152,9 +197,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   for (const auto& item : o.method_options.items())
     require(std::find(o.methods.begin(), o.methods.end(), item.key()) != o.methods.end(),
             "method options name '" + item.key() + "', which is not among the methods");
-  const auto wants = [&](const std::string& metric) {
-    return std::find(o.metrics.begin(), o.metrics.end(), metric) != o.metrics.end();
-  };
+  const auto wants = [&](const std::string& metric) { return wanted(o, metric); };
   require(train.sample_shape() == test.sample_shape(), "the training and test samples differ in shape");
   require(test.size() >= 2, "the evaluation needs at least 2 test points (got " + std::to_string(test.size()) + ")");
   if (wants("identical-subclass") && o.grouping.group_of_class.empty()) {
@@ -168,6 +211,57 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   if (wants("mislabel")) require(o.flip_fraction > 0 && o.flip_fraction < 1, "the flipped share must lie in (0, 1)");
   require(o.topk >= 1 && o.topk <= train.size(), "top-k needs 1 ≤ k ≤ the training samples");
 
+  return o;
+}
+
+// The models the wanted metrics train, by their names in the cache, and those each method is fitted on.
+std::vector<std::string> trained_models(const DataEvaluationOptions& o) {
+  std::vector<std::string> names;
+  if (plain_needed(o)) names.push_back("plain");
+  if (wanted(o, "model-randomization")) names.push_back("randomized");  // untrained: saved, not trained
+  if (wanted(o, "lds"))
+    for (int64_t s = 0; s < o.lds_subsets; ++s) names.push_back("lds-" + std::to_string(s));
+  for (const auto& [metric, name] : kMetricModels)
+    if (wanted(o, metric)) names.push_back(name);
+  return names;
+}
+
+std::vector<std::string> fitted_models(const DataEvaluationOptions& o) {
+  std::vector<std::string> names;
+  if (plain_needed(o)) names.push_back("plain");
+  if (wanted(o, "model-randomization")) names.push_back("randomized");
+  for (const auto& [metric, name] : kMetricModels)
+    if (wanted(o, metric)) names.push_back(name);
+  return names;
+}
+
+}  // namespace
+
+void prepare_data_evaluation(const Dataset& train, const Dataset& test, const DataEvaluationOptions& given) {
+  const auto o = resolved(train, test, given);
+  Experiment experiment(o);
+  const auto models = trained_models(o);
+  ranks::deal_out(static_cast<int64_t>(models.size()), [&](int64_t i) {
+    if (models[i] == "randomized")
+      experiment.untrained(train);
+    else
+      experiment.model(models[i], training_set(models[i], train, o));
+  });
+  std::vector<std::pair<std::string, std::string>> fits;  // (model, method)
+  for (const auto& model : fitted_models(o))
+    for (const auto& method : o.methods) fits.emplace_back(model, method);
+  ranks::deal_out(static_cast<int64_t>(fits.size()), [&](int64_t i) {
+    const auto& [model, method] = fits[i];
+    auto [network, path] = model == "randomized" ? experiment.untrained(train) : experiment.trained(model);
+    experiment.fit(model, *network, path, model == "randomized" ? train : training_set(model, train, o), method);
+  });
+}
+
+DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
+                                               const DataEvaluationOptions& given) {
+  const auto o = resolved(train, test, given);
+  const auto wants = [&](const std::string& metric) { return wanted(o, metric); };
+
   DataEvaluationResult result;
   result.options = o;
   result.methods = o.methods;
@@ -177,10 +271,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
     result.values[metric][method] = value;
   };
 
-  // The plain model: identical class, sparsity, top-k cardinality, model randomisation, LDS.
-  const bool plain_needed = wants("identical-class") || wants("sparsity") || wants("topk-cardinality") ||
-                            wants("model-randomization") || wants("lds");
-  if (plain_needed) {
+  if (plain_needed(o)) {
     auto [network, path] = experiment.model("plain", train);
     const auto targets = predictions_of(*network, test.images);
     std::unique_ptr<Network> random_network;
@@ -188,13 +279,12 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
     if (wants("model-randomization")) std::tie(random_network, random_path) = experiment.untrained(train);
     torch::Tensor subsets, outputs;
     if (wants("lds")) {
-      auto generator = at::make_generator<at::CPUGeneratorImpl>(o.training.seed + 104729);
+      const auto halves = lds_halves(train.size(), o);
       subsets = torch::zeros({o.lds_subsets, train.size()}, torch::kBool);
       outputs = torch::empty({o.lds_subsets, test.size()});
       for (int64_t s = 0; s < o.lds_subsets; ++s) {
-        const auto half = torch::randperm(train.size(), generator, torch::kInt64).narrow(0, 0, train.size() / 2);
-        subsets[s].index_fill_(0, half, true);
-        auto [model, model_path] = experiment.model("lds-" + std::to_string(s), train.select(std::get<0>(half.sort())));
+        subsets[s].index_fill_(0, halves[s], true);
+        auto [model, model_path] = experiment.model("lds-" + std::to_string(s), train.select(halves[s]));
         outputs[s] = predict_logits(*model, test.images).gather(1, targets.view({-1, 1})).squeeze(1);
       }
       result.notes["lds"] = {{"subsets", o.lds_subsets}, {"subset_size", train.size() / 2},
@@ -222,7 +312,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   }
 
   if (wants("identical-subclass")) {
-    const auto grouped_train = group_classes(train, o.grouping.group_of_class, o.grouping.group_names);
+    const auto grouped_train = training_set("grouped", train, o);
     const auto grouped_test = group_classes(test, o.grouping.group_of_class, o.grouping.group_names);
     auto [network, path] = experiment.model("grouped", grouped_train);
     const auto targets = predictions_of(*network, grouped_test.images);
@@ -236,7 +326,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   }
 
   if (wants("mislabel")) {
-    const auto flipped = flip_labels(train, o.flip_fraction, o.training.seed);
+    const auto flipped = training_set("flipped", train, o);
     auto [network, path] = experiment.model("flipped", flipped);
     for (const auto& method : o.methods) {
       auto attributor = experiment.fit("flipped", *network, path, flipped, method);
@@ -255,7 +345,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   }
 
   if (wants("shortcut")) {
-    const auto marked = mark_class(train, o.mark);
+    const auto marked = training_set("marked", train, o);
     auto [network, path] = experiment.model("marked", marked);
     // Test images of the other classes, every one marked; those the model now assigns to the marked class.
     const auto others = (test.labels != o.mark.target_class).nonzero().squeeze(1);
@@ -277,7 +367,7 @@ DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Datas
   }
 
   if (wants("mixed-datasets")) {
-    const auto mixed = mix_in_negatives(train, o.mix);
+    const auto mixed = training_set("mixed", train, o);
     auto [network, path] = experiment.model("mixed", mixed);
     // The second source's test images (negatives of the source class's test images) the model assigns to its
     // label, as quanda's filter_by_prediction.

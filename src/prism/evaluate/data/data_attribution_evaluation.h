@@ -70,4 +70,10 @@ struct DataEvaluationResult {
 DataEvaluationResult evaluate_data_attribution(const Dataset& train, const Dataset& test,
                                                const DataEvaluationOptions& options);
 
+// Trains the models the metrics need and fits every method on each, into the cache evaluate_data_attribution reads:
+// over the ranks of a split command (core/ranks.h) the trainings, then the fits, are dealt out in turn, each rank
+// training or fitting alone; rank 0 then evaluates from the cache. On one process it is the first part of
+// evaluate_data_attribution's work.
+void prepare_data_evaluation(const Dataset& train, const Dataset& test, const DataEvaluationOptions& options);
+
 }  // namespace prism
