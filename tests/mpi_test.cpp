@@ -113,12 +113,30 @@ TEST_F(Mpi, DualViewFitAndExplainOverRanksGiveTheResultsOfOneProcess) {
   ASSERT_EQ(explained.exit_code, 0) << explained.err;
   for (const char* name : {"attributions.npy", "proponents.npy", "opponents.npy", "proponent_values.npy"})
     EXPECT_EQ(test::read_bytes(out_ / "e1" / name), test::read_bytes(out_ / "e2" / name)) << name;
-  // A method whose cost is per-example gradients runs on rank 0 alone, with the same result.
-  const auto alone = test::run_prism_on_ranks(2, "influence fit --method gradient-similarity --model " + model() +
+}
+
+TEST_F(Mpi, GradientMethodsSplitTheirPerExampleGradientsOverRanksAsOneProcess) {
+  // Gradient similarity's per-example gradients (sketched) split in whole chunks, for the fit's training samples and
+  // the explained test points.
+  const std::string fit = "influence fit --method gradient-similarity --model " + model() +
+                          " --train fashion-mnist --train-size 600 --out ";
+  ASSERT_EQ(test::run_prism(fit + (out_ / "one").string()).exit_code, 0);
+  const auto over_ranks = test::run_prism_on_ranks(2, fit + (out_ / "two").string());
+  ASSERT_EQ(over_ranks.exit_code, 0) << over_ranks.err;
+  for (const char* name : {"gradients.npy", "self_influence.npy"})
+    EXPECT_EQ(test::read_bytes(out_ / "one" / name), test::read_bytes(out_ / "two" / name)) << name;
+  const std::string explain = "influence explain --data fashion-mnist --indices 0:30 --top 5 --dense --fit ";
+  ASSERT_EQ(test::run_prism(explain + (out_ / "one").string() + " --out " + (out_ / "e1").string()).exit_code, 0);
+  const auto explained =
+      test::run_prism_on_ranks(2, explain + (out_ / "two").string() + " --out " + (out_ / "e2").string());
+  ASSERT_EQ(explained.exit_code, 0) << explained.err;
+  EXPECT_EQ(test::read_bytes(out_ / "e1" / "attributions.npy"), test::read_bytes(out_ / "e2" / "attributions.npy"));
+  // A method that does not split (EBE-DNN's data attribution: examples fit splits instead) runs on rank 0 alone.
+  const auto alone = test::run_prism_on_ranks(2, "influence fit --method ebe-dnn --model " + model() +
                                                      " --train fashion-mnist --train-size 300 --out " +
-                                                     (out_ / "gradients").string());
+                                                     (out_ / "alone").string());
   ASSERT_EQ(alone.exit_code, 0) << alone.err;
-  EXPECT_TRUE(fs::exists(out_ / "gradients" / "fit.json"));
+  EXPECT_TRUE(fs::exists(out_ / "alone" / "fit.json"));
 }
 
 TEST_F(Mpi, RoarOverRanksGivesTheResultsOfOneProcessAndARerunRetrainsOnlyWhatIsMissing) {

@@ -10,13 +10,17 @@ namespace prism::cli {
 namespace fs = std::filesystem;
 namespace {
 
-// Under mpirun, the methods whose cost is the pass to the penultimate features split it over the ranks
-// (last_layer.h); the others, whose cost is per-example gradients (influence functions over chosen layers among
-// them), run on rank 0 alone. True where this rank goes on with the command.
+// Under mpirun the methods split their passes over the training (and test) samples: the pass to the penultimate
+// features (last_layer.h) or the per-example gradients projected or sketched (parameter_gradients.h), and every
+// rank then solves the same small problem. The others run on rank 0 alone: EBE-DNN (examples fit splits) and the
+// random control, and the per-example gradient loops of influence functions and TracIn over chosen layers without
+// a projection. True where this rank goes on with the command.
 bool take_part(const std::string& method, const nlohmann::json& options) {
-  static const std::set<std::string> split = {"dualview", "representer", "similarity", "influence"};
   const bool layers = options.contains("layers") && !options.at("layers").empty();
-  if (split.count(method) && !(method == "influence" && layers)) return true;
+  const bool projected = options.value("projection_dim", int64_t{0}) > 0;
+  const bool alone = method == "ebe-dnn" || method == "random" || (method == "influence" && layers) ||
+                     (method == "tracin" && layers && !projected);
+  if (!alone) return true;
   ranks::leave();
   return ranks::world_rank() == 0;
 }

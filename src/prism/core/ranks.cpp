@@ -98,8 +98,8 @@ torch::Tensor all_gather(const torch::Tensor& tensor) {
 }
 
 torch::Tensor all_gather_rows(const torch::Tensor& rows) {
+  if (count() == 1) return rows;
   const auto local = rows.contiguous().cpu();
-  if (count() == 1) return local;
   int64_t row_bytes = local.element_size();
   for (int64_t d = 1; d < local.dim(); ++d) row_bytes *= local.size(d);
   const auto counts = all_gather(torch::tensor({local.size(0)}, torch::kInt64));  // [R, 1]
@@ -117,7 +117,7 @@ torch::Tensor all_gather_rows(const torch::Tensor& rows) {
   check(MPI_Allgatherv(local.data_ptr(), bytes[g_rank], MPI_BYTE, out.data_ptr(), bytes.data(), offsets.data(),
                        MPI_BYTE, MPI_COMM_WORLD),
         "MPI_Allgatherv");
-  return out;
+  return out.to(rows.device());
 }
 
 #else  // one rank: built without MPI
@@ -135,7 +135,7 @@ int local_count() { return 1; }
 void barrier() {}
 std::string broadcast(const std::string& text) { return text; }
 torch::Tensor all_gather(const torch::Tensor& tensor) { return tensor.contiguous().cpu().unsqueeze(0); }
-torch::Tensor all_gather_rows(const torch::Tensor& rows) { return rows.contiguous().cpu(); }
+torch::Tensor all_gather_rows(const torch::Tensor& rows) { return rows; }
 
 #endif
 

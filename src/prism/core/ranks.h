@@ -54,7 +54,8 @@ void deal_out(int64_t jobs, const std::function<void(int64_t job)>& job);
 std::string broadcast(const std::string& text);
 // Every rank's tensor (the same shape and type at each, contiguous on the CPU), stacked in rank order: [R, ...].
 torch::Tensor all_gather(const torch::Tensor& tensor);
-// Every rank's rows (the same trailing shape and type at each, any number of rows), concatenated in rank order.
+// Every rank's rows (the same trailing shape and type at each, any number of rows), concatenated in rank order, on
+// the rows' device (`rows` itself where there is one rank).
 torch::Tensor all_gather_rows(const torch::Tensor& rows);
 
 }  // namespace prism::ranks

@@ -8,6 +8,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/progress.h"
+#include "prism/core/ranks.h"
 
 namespace prism {
 
@@ -50,21 +51,24 @@ SketchedGradients projected_gradients(Network& network, const std::vector<torch:
                                       const std::string& progress_label) {
   int64_t size = 0;
   for (const auto& p : parameters) size += p.numel();
-  SketchedGradients out;
-  std::vector<torch::Tensor> rows;
-  out.squared_norms = torch::empty({images.size(0)}, torch::kFloat32);
-  // Chunks of at most 2^26 gradient values (256 MiB), so large networks fit in memory.
+  // Chunks of at most 2^26 gradient values (256 MiB), so large networks fit in memory. Over MPI ranks each computes
+  // a share of whole chunks and every rank receives all the rows.
   const int64_t chunk = std::clamp<int64_t>((int64_t{1} << 26) / std::max<int64_t>(size, 1), 1, 256);
+  const auto mine = ranks::share(images.size(0), chunk);
+  std::vector<torch::Tensor> rows, norms;
   Progress progress(progress_label, images.size(0));
-  for (int64_t s = 0; s < images.size(0); s += chunk) {
-    const int64_t c = std::min(chunk, images.size(0) - s);
+  for (int64_t s = mine.begin; s < mine.end; s += chunk) {
+    const int64_t c = std::min(chunk, mine.end - s);
     const auto g = per_example_gradients(network, parameters, images.narrow(0, s, c), labels.narrow(0, s, c));
-    out.squared_norms.narrow(0, s, c).copy_(g.pow(2).sum(1));
+    norms.push_back(g.pow(2).sum(1).to(torch::kCPU, torch::kFloat32));
     rows.push_back(project(g).to(torch::kFloat32));
-    progress.advance(c);
+    progress.advance(c * ranks::count());
   }
   progress.finish();
-  out.gradients = rows.empty() ? torch::empty({0, 0}) : torch::cat(rows);
+  SketchedGradients out;
+  out.gradients = ranks::all_gather_rows(rows.empty() ? project(torch::zeros({0, size})).to(torch::kFloat32)
+                                                      : torch::cat(rows));
+  out.squared_norms = ranks::all_gather_rows(norms.empty() ? torch::empty({0}) : torch::cat(norms));
   return out;
 }
 

@@ -178,7 +178,7 @@ torch::Tensor attribute_over_ranks(FeatureAttributor& attributor, Network& netwo
                                     : attributor.attribute(network, inputs.narrow(0, 0, 1), targets.narrow(0, 0, 1))
                                           .detach()
                                           .narrow(0, 0, 0);
-  return ranks::all_gather_rows(part.cpu()).to(part.device());
+  return ranks::all_gather_rows(part);
 }
 
 Attribution explain_in_batches(FeatureAttributor& attributor, Network& network, const torch::Tensor& inputs,
