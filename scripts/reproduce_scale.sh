@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Strong scaling of the commands that split over MPI ranks (docs/scale.md): the EBE-DNN fit of the 60,000
-# Fashion-MNIST training images and the explanation of 1,000 test images, over 1, 2 and 4 ranks of this machine
-# (4 oversubscribes a 2-core machine), each rank's peak memory beside the wall time. Writes runs/scale/scaling.md.
+# Fashion-MNIST training images, the explanation of 1,000 test images, and ROAR (saliency and the random control at
+# two fractions: five retrainings on 10,000 images), over 1, 2 and 4 ranks of this machine (4 oversubscribes a
+# 2-core machine), each rank's peak memory beside the wall time. Writes runs/scale/scaling.md.
 #   scripts/reproduce_scale.sh [prism binary, default build/prism]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,12 +23,16 @@ table=$work/scaling.md
 echo "| ranks | step | wall time (s) | peak memory per rank (MiB) |" > $table
 echo "| --- | --- | --- | --- |" >> $table
 for ranks in 1 2 4; do
-  for step in fit explain; do
+  for step in fit explain roar; do
     rm -f $work/memory.*
     if [ $step = fit ]; then
       command=$(timed examples fit --model $work/run/model.prism --train fashion-mnist --out $work/fit-$ranks)
-    else
+    elif [ $step = explain ]; then
       command=$(timed examples explain --fit $work/fit-1 --data fashion-mnist --indices 0:1000 --out $work/explain-$ranks)
+    else
+      rm -rf $work/roar-$ranks  # no cache: every retraining runs
+      command=$(timed evaluate roar --model $work/run/model.prism --data fashion-mnist --train-size 10000 \
+        --test-size 2000 --methods saliency --fractions 50,90 --modes roar --epochs 1 --out $work/roar-$ranks)
     fi
     start=$(date +%s%N)
     mpirun_n $ranks sh -c "$command" > /dev/null
@@ -36,6 +41,7 @@ for ranks in 1 2 4; do
     printf "| %d | %s | %.1f | %s |\n" $ranks $step "$seconds" "$memory" >> $table
   done
   cmp $work/fit-1/embeddings.npy $work/fit-$ranks/embeddings.npy
+  diff <(grep '^|' $work/roar-1/roar.md) <(grep '^|' $work/roar-$ranks/roar.md)
 done
-echo "the embeddings of every rank count are byte-identical to one process's" >> $table
+echo "the embeddings and the ROAR accuracies of every rank count are those of one process" >> $table
 cat $table

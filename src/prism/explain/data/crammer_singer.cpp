@@ -33,45 +33,61 @@ void solve_sub_problem(double A, int64_t yi, double C, int64_t active, const std
 
 double crammer_singer_primal(const torch::Tensor& weight, const torch::Tensor& features, const torch::Tensor& labels,
                              double C) {
-  const auto scores = features.to(torch::kFloat64).matmul(weight.t());  // [N, K]
-  const auto true_scores = scores.gather(1, labels.unsqueeze(1));
-  const auto margins = 1 - torch::one_hot(labels, weight.size(0)).to(torch::kFloat64) + scores - true_scores;
-  return 0.5 * weight.pow(2).sum().item<double>() + C * std::get<0>(margins.max(1)).sum().item<double>();
+  // In blocks of rows: no float64 copy of all the features.
+  double hinge = 0;
+  for (int64_t begin = 0; begin < features.size(0); begin += 16384) {
+    const int64_t size = std::min<int64_t>(16384, features.size(0) - begin);
+    auto x = features.narrow(0, begin, size).to(torch::kFloat64);
+    if (x.size(1) + 1 == weight.size(1)) x = with_constant_feature(x);  // the weight's last column is the bias
+    const auto y = labels.narrow(0, begin, size);
+    const auto scores = x.matmul(weight.t());  // [b, K]
+    const auto margins = 1 - torch::one_hot(y, weight.size(0)).to(torch::kFloat64) + scores - scores.gather(1, y.unsqueeze(1));
+    hinge += std::get<0>(margins.max(1)).sum().item<double>();
+  }
+  return 0.5 * weight.pow(2).sum().item<double>() + C * hinge;
 }
 
-CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const torch::Tensor& labels_in,
-                                         int64_t num_classes, const CrammerSingerOptions& o) {
-  require(o.C > 0, "C must be positive (got " + std::to_string(o.C) + ")");
-  require(o.tolerance > 0 && o.max_iterations >= 1, "the solver's tolerance and iteration cap must be positive");
-  require(features_in.dim() == 2 && labels_in.dim() == 1 && features_in.size(0) == labels_in.size(0),
-          "the SVM needs features [N, d] and labels [N]");
-  require(num_classes >= 2, "the SVM needs at least two classes");
-  auto x = features_in.to(torch::kCPU, torch::kFloat64);
-  if (o.bias) x = with_constant_feature(x);
-  x = x.contiguous();
-  const auto labels = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
-  const int64_t n = x.size(0), d = x.size(1), K = num_classes;
-  require(labels.numel() == 0 || (labels.min().item<int64_t>() >= 0 && labels.max().item<int64_t>() < K),
-          "labels must lie in [0, " + std::to_string(K) + ")");
-  const double* X = x.data_ptr<double>();
-  const int64_t* Y = labels.data_ptr<int64_t>();
+namespace {
 
-  // Each sample's non-zero features (ReLU features are sparse), as LIBLINEAR stores them.
-  std::vector<int64_t> row_start(n + 1, 0), column;
-  std::vector<double> value;
-  for (int64_t i = 0; i < n; ++i) {
-    for (int64_t j = 0; j < d; ++j)
-      if (X[i * d + j] != 0) column.push_back(j), value.push_back(X[i * d + j]);
-    row_start[i + 1] = static_cast<int64_t>(column.size());
+// Each sample's non-zero features (ReLU features are sparse), as LIBLINEAR stores them, in the features' own
+// float type (float32 features cost 8 bytes per non-zero, not a float64 copy of the dense matrix); with `bias`, a
+// constant feature 1 after the last.
+template <typename Value>
+struct SparseRows {
+  std::vector<int64_t> row_start;
+  std::vector<int32_t> column;
+  std::vector<Value> value;
+
+  SparseRows(const torch::Tensor& dense, bool bias) : row_start(dense.size(0) + 1, 0) {
+    const int64_t n = dense.size(0), d = dense.size(1);
+    const Value* X = dense.data_ptr<Value>();
+    for (int64_t i = 0; i < n; ++i) {
+      for (int64_t j = 0; j < d; ++j)
+        if (X[i * d + j] != 0) column.push_back(static_cast<int32_t>(j)), value.push_back(X[i * d + j]);
+      if (bias) column.push_back(static_cast<int32_t>(d)), value.push_back(1);
+      row_start[i + 1] = static_cast<int64_t>(column.size());
+    }
   }
+};
+
+template <typename Value>
+CrammerSingerResult solve(const torch::Tensor& x, const torch::Tensor& labels, int64_t K, const CrammerSingerOptions& o) {
+  const int64_t n = x.size(0), d = x.size(1) + (o.bias ? 1 : 0);
+  const int64_t* Y = labels.data_ptr<int64_t>();
+  const SparseRows<Value> rows(x, o.bias);
+  const auto& row_start = rows.row_start;
+  const auto& column = rows.column;
+  const auto& value = rows.value;
+
   // Weights stored feature-major ([d, K]) as LIBLINEAR does, so one sample's update touches contiguous rows.
   std::vector<double> alpha(n * K, 0.0), w(d * K, 0.0), QD(n), G(K), B(K), D(K), alpha_new(K);
-  std::vector<int64_t> alpha_index(n * K), y_index(n), active_size_i(n, K), index(n), d_ind(K);
+  std::vector<int32_t> alpha_index(n * K);  // each sample's classes, active first (K < 2^31)
+  std::vector<int64_t> y_index(n), active_size_i(n, K), index(n), d_ind(K);
   std::vector<double> d_val(K);
   for (int64_t i = 0; i < n; ++i) {
     std::iota(alpha_index.begin() + i * K, alpha_index.begin() + (i + 1) * K, 0);
-    QD[i] = std::inner_product(value.begin() + row_start[i], value.begin() + row_start[i + 1],
-                               value.begin() + row_start[i], 0.0);
+    QD[i] = 0;
+    for (int64_t e = row_start[i]; e < row_start[i + 1]; ++e) QD[i] += static_cast<double>(value[e]) * value[e];
     y_index[i] = Y[i];
     index[i] = i;
   }
@@ -94,7 +110,7 @@ CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const
       const double Ai = QD[i];
       if (Ai <= 0) continue;
       double* alpha_i = &alpha[i * K];
-      int64_t* alpha_index_i = &alpha_index[i * K];
+      int32_t* alpha_index_i = &alpha_index[i * K];
       int64_t& active = active_size_i[i];
       for (int64_t m = 0; m < active; ++m) G[m] = 1;
       if (y_index[i] < active) G[y_index[i]] = 0;
@@ -174,6 +190,26 @@ CrammerSingerResult solve_crammer_singer(const torch::Tensor& features_in, const
   result.dual = -(0.5 * result.weight.pow(2).sum().item<double>() + (e * result.alpha).sum().item<double>());
   result.duality_gap = result.primal - result.dual;
   return result;
+}
+
+}  // namespace
+
+CrammerSingerResult solve_crammer_singer(const torch::Tensor& features, const torch::Tensor& labels_in,
+                                         int64_t num_classes, const CrammerSingerOptions& o) {
+  require(o.C > 0, "C must be positive (got " + std::to_string(o.C) + ")");
+  require(o.tolerance > 0 && o.max_iterations >= 1, "the solver's tolerance and iteration cap must be positive");
+  require(features.dim() == 2 && labels_in.dim() == 1 && features.size(0) == labels_in.size(0),
+          "the SVM needs features [N, d] and labels [N]");
+  require(num_classes >= 2, "the SVM needs at least two classes");
+  require(features.size(1) < std::numeric_limits<int32_t>::max() && num_classes < std::numeric_limits<int32_t>::max(),
+          "the SVM takes fewer than 2^31 features and classes");
+  const auto labels = labels_in.to(torch::kCPU, torch::kInt64).contiguous();
+  require(labels.numel() == 0 || (labels.min().item<int64_t>() >= 0 && labels.max().item<int64_t>() < num_classes),
+          "labels must lie in [0, " + std::to_string(num_classes) + ")");
+  // Float32 features stay float32 (every product is taken in float64, exactly as from a float64 copy).
+  if (features.scalar_type() == torch::kFloat32)
+    return solve<float>(features.to(torch::kCPU).contiguous(), labels, num_classes, o);
+  return solve<double>(features.to(torch::kCPU, torch::kFloat64).contiguous(), labels, num_classes, o);
 }
 
 }  // namespace prism
