@@ -15,6 +15,7 @@ using prism::bench::median_seconds;
 
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 3;
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   const auto data = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Test), 32, 0);
   std::printf("| model | batch | method | ms / image | floor passes | ratio to floor |\n|---|---|---|---|---|---|\n");

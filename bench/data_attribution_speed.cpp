@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   const std::string model = argc > 1 ? argv[1] : "runs/fmnist-cnn/model.prism";
   const int64_t train_size = argc > 2 ? std::atoll(argv[2]) : 60000;
   const int64_t test_size = argc > 3 ? std::atoll(argv[3]) : 2000;
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   prism::set_quiet(true);
   const auto train = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Train), train_size, 0);

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   const int64_t images = argc > 1 ? std::atoll(argv[1]) : 6000;
   const int64_t batch = argc > 2 ? std::atoll(argv[2]) : 16;
   const int rounds = argc > 3 ? std::atoi(argv[3]) : 3;
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   prism::set_quiet(true);
   const auto data = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Train), images, 0);

@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
   const int64_t count = argc > 1 ? std::atol(argv[1]) : 4096;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 3;
   const std::filesystem::path scripted = argc > 3 ? argv[3] : "build/tests/fixtures/tv_resnet50.pt";
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   const auto peaks = measure_peaks();
   std::printf("peak of a 2048^3 product: oneDNN fp32 %.0f GFLOP/s, oneDNN bf16 %.0f GFLOP/s, OpenBLAS fp32 %.0f GFLOP/s\n\n",

@@ -41,6 +41,7 @@ int main(int argc, char** argv) {
   const std::string layer = argc > 2 ? argv[2] : "relu3";
   const int64_t k = argc > 3 ? std::atoll(argv[3]) : 10;
   const int repeats = argc > 4 ? std::atoi(argv[4]) : 3;
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   prism::set_quiet(true);
   const auto train = prism::load_dataset("fashion-mnist", prism::Split::Train);

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_op_level_network: %s not found (ctest writes the fixtures)\n", model.c_str());
     return 2;
   }
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   auto module = torch::jit::load(model.string());
   module.eval();

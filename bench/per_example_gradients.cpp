@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   }
   const int64_t count = argc > 3 ? std::atoll(argv[3]) : 256;
   const int rounds = argc > 4 ? std::atoi(argv[4]) : 3;
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   prism::set_quiet(true);
   std::unique_ptr<prism::Network> network;

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_torchscript_load: %s not found (ctest writes the fixtures)\n", model.c_str());
     return 2;
   }
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   const double check = prism::bench::median_seconds(rounds, [&] { prism::check_torchscript_archive(model, ""); });
   const double libtorch = prism::bench::median_seconds(rounds, [&] { torch::jit::load(model.string()); });

@@ -74,6 +74,7 @@ double prism_epoch(const prism::Dataset& data, uint64_t seed) {
 int main(int argc, char** argv) {
   const int64_t images = argc > 1 ? std::atoll(argv[1]) : 12000;
   const int rounds = argc > 2 ? std::atoi(argv[2]) : 5;
+  prism::keep_freed_memory();
   prism::set_threads(prism::available_cores());
   prism::set_quiet(true);
   const auto data = prism::random_subset(prism::load_dataset("fashion-mnist", prism::Split::Train), images, 0);

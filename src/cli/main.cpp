@@ -5,6 +5,7 @@
 #include <set>
 
 #include "commands.h"
+#include "prism/core/allocator.h"
 #include "prism/core/ranks.h"
 #include "prism/core/warnings.h"
 
@@ -40,6 +41,7 @@ void print_error(const char* what, const char* prefix = "prism: error: ") {
 }  // namespace
 
 int main(int argc, char** argv) {
+  prism::keep_freed_memory();
   prism::ranks::start(argc, argv);
   const int ranks = prism::ranks::world_count();
   const bool root = prism::ranks::world_rank() == 0;

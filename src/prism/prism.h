@@ -2,6 +2,7 @@
 // One include for the whole library.
 #pragma once
 
+#include "prism/core/allocator.h"
 #include "prism/core/error.h"
 #include "prism/core/files.h"
 #include "prism/core/fingerprint.h"
