@@ -2,6 +2,7 @@
 
 #include "prism/core/error.h"
 #include "prism/core/json_options.h"
+#include "prism/model/inference.h"
 
 namespace prism {
 
@@ -47,12 +48,16 @@ torch::Tensor Rise::attribute(Network& network, const torch::Tensor& inputs, con
   const int64_t batch = inputs.size(0), height = inputs.size(2), width = inputs.size(3);
   const int64_t per_chunk = std::max<int64_t>(1, options_.internal_batch_size / batch);
   auto saliency = torch::zeros({batch, height, width}, inputs.options());
+  // Every chunk is a part of one forward-only pass over masks × batch images, compiled where that is large.
+  InferenceOptions inference;
+  inference.pass_images = options_.masks * batch;
+  InferencePass pass(network, {}, inference);
   for (int64_t first = 0; first < options_.masks; first += per_chunk) {
     const int64_t count = std::min(per_chunk, options_.masks - first);
     const auto masks = rise_masks(options_, height, width, first, count).to(inputs.device());  // [K, H, W]
     // Copies ordered mask-major: [K · B, C, H, W].
     const auto copies = (masks.view({count, 1, 1, height, width}) * inputs.unsqueeze(0)).flatten(0, 1);
-    auto logits = network.forward(copies);
+    auto logits = pass.run(copies)[0].to(inputs.device());
     if (options_.score == "probability") logits = logits.softmax(1);
     const auto scores = logits.gather(1, targets.repeat({count}).view({-1, 1})).view({count, batch});
     saliency += torch::einsum("kb,khw->bhw", {scores, masks});
