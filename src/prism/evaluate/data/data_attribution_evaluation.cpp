@@ -227,11 +227,9 @@ std::vector<std::string> trained_models(const DataEvaluationOptions& o) {
 }
 
 std::vector<std::string> fitted_models(const DataEvaluationOptions& o) {
-  std::vector<std::string> names;
-  if (plain_needed(o)) names.push_back("plain");
-  if (wanted(o, "model-randomization")) names.push_back("randomized");
-  for (const auto& [metric, name] : kMetricModels)
-    if (wanted(o, metric)) names.push_back(name);
+  auto names = trained_models(o);
+  names.erase(std::remove_if(names.begin(), names.end(), [](const std::string& n) { return n.rfind("lds-", 0) == 0; }),
+              names.end());  // LDS reads the halves' outputs, no method is fitted on them
   return names;
 }
 

@@ -77,11 +77,14 @@ std::string fraction_text(double fraction) {
   return text;
 }
 
+// Whether the j-th retraining of the run is this rank's: they are dealt out in turn.
+bool on_this_rank(size_t j) { return static_cast<int64_t>(j) % ranks::count() == ranks::rank(); }
+
 // Every rank's retrainings, at every rank: each run's (accuracy, seconds, cached) from the rank that ran it.
-void gather_runs(RoarResult& result, const std::vector<bool>& on_this_rank) {
+void gather_runs(RoarResult& result) {
   auto values = torch::zeros({static_cast<int64_t>(result.runs.size()), 3}, torch::kFloat64);
   for (size_t i = 0; i < result.runs.size(); ++i)
-    if (on_this_rank[i]) {
+    if (on_this_rank(i)) {
       const auto& run = result.runs[i];
       values[i] = torch::tensor({run.accuracy, run.seconds, run.cached ? 1.0 : 0.0}, torch::kFloat64);
     }
@@ -140,7 +143,6 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
 
   // One retraining, or its cached result. The retrainings are independent: over the ranks of a split command the
   // j-th goes to rank j mod R (each writes its cache entry), and every rank receives all the results at the end.
-  std::vector<bool> on_this_rank;
   const auto retrain = [&](const std::string& method, const std::string& mode, double fraction, int64_t seed,
                            const nlohmann::json& maps_key, const std::function<Dataset(const Dataset&)>& change) {
     TrainOptions training = o.training;
@@ -154,8 +156,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
     const auto path = o.cache / "runs" / (mode + "-" + method + "-" + fraction_text(fraction) + "-s" +
                                           std::to_string(seed) + ".json");
     RoarRun run{method, mode, fraction, seed};
-    on_this_rank.push_back(static_cast<int64_t>(on_this_rank.size()) % ranks::count() == ranks::rank());
-    if (!on_this_rank.back()) {  // another rank's: its result comes at the end
+    if (!on_this_rank(result.runs.size())) {  // another rank's: its result comes at the end
       result.runs.push_back(run);
       return;
     }
@@ -201,7 +202,7 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
             return changed;
           });
   }
-  if (ranks::count() > 1) gather_runs(result, on_this_rank);
+  if (ranks::count() > 1) gather_runs(result);
   return result;
 }
 

@@ -41,7 +41,8 @@ struct CrammerSingerResult {
 CrammerSingerResult solve_crammer_singer(const torch::Tensor& features, const torch::Tensor& labels,
                                          int64_t num_classes, const CrammerSingerOptions& options);
 
-// The primal objective ½ Σ_m ‖w_m‖² + C Σ_i max_m (e_{i,m} + w_m·φ_i − w_{y_i}·φ_i).
+// The primal objective ½ Σ_m ‖w_m‖² + C Σ_i max_m (e_{i,m} + w_m·φ_i − w_{y_i}·φ_i); where `weight` has one column
+// more than `features`, that last column is the bias (a constant feature 1).
 double crammer_singer_primal(const torch::Tensor& weight, const torch::Tensor& features, const torch::Tensor& labels,
                              double C);
 
