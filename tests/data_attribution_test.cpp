@@ -75,6 +75,13 @@ TEST(CrammerSinger, MeetsItsOptimalityConditionsAndMatchesLiblinear) {
   const auto reference = liblinear_weights(x, y, 10, options.C, 1e-4);
   const double relative = ((result.weight - reference).norm() / reference.norm()).item<double>();
   EXPECT_LT(relative, 1e-2) << "relative difference of w to LIBLINEAR";
+  // With a bias: a constant feature 1 after the last, so w = Σ_i α_i [φ_i, 1] and the primal meets the dual.
+  options.bias = true;
+  const auto biased = solve_crammer_singer(x, y, 10, options);
+  ASSERT_TRUE(biased.converged);
+  const auto augmented = torch::cat({x.to(torch::kFloat64), torch::ones({x.size(0), 1}, torch::kFloat64)}, 1);
+  EXPECT_TRUE(torch::allclose(biased.weight, biased.alpha.t().matmul(augmented), 1e-9, 1e-9));
+  EXPECT_LT(biased.duality_gap, 1e-2 * std::abs(biased.primal));
 }
 
 // A small trained model and its data, shared by the attributor tests.
