@@ -41,6 +41,7 @@ struct ExplainCommand {
   void run() {
     const auto fitted = EbeDnn::open(fit_dir);
     const auto provenance = Provenance::from_json(fitted.record().at("provenance"));
+    const PrecisionScope precision(parse_precision(provenance.precision));  // the test points' passes as the fit's
     const auto model_path = provenance.model_path(model, fit_dir, "prism examples fit");
     require(ebe.k <= fitted.size(), "--k " + std::to_string(ebe.k) + " exceeds the " +
                                                 std::to_string(fitted.size()) + " training examples of the fit");

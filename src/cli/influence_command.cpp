@@ -59,6 +59,7 @@ struct ExplainCommand {
   void run() {
     const auto fit = open_data_fit(fit_dir);
     const auto provenance = Provenance::from_json(fit.record.at("provenance"));
+    const PrecisionScope precision(parse_precision(provenance.precision));  // the test points' passes as the fit's
     const std::string method = fit.record.at("method");
     if (!take_part(method, fit.record.at("options"))) return;
     const auto model_path = provenance.model_path(model, fit_dir, "prism influence fit");

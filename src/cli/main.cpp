@@ -2,6 +2,7 @@
 #include <c10/util/Exception.h>
 
 #include <cstdio>
+#include <optional>
 #include <set>
 
 #include "commands.h"
@@ -55,6 +56,14 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads for tensor operations (default: all cores; under mpirun, the ranks on "
                                        "one machine share them)")->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "print no progress");
+  std::string precision = "fp32";
+  app.add_option("--precision", precision,
+                 "number format of the forward-only passes (predictions, embeddings, penultimate features, perturbation "
+                 "curves): fp32, or bf16 (faster on CPUs with bf16 instructions, ~1e-2 relative error); a fit records "
+                 "it and its explanations use the fit's")
+      ->check(CLI::IsMember({"fp32", "bf16"}))
+      ->capture_default_str();
+  std::optional<prism::PrecisionScope> precision_scope;
   prism::cli::add_train(app);
   prism::cli::add_predict(app);
   prism::cli::add_layers(app);
@@ -75,6 +84,10 @@ int main(int argc, char** argv) {
     if (split && app.count("--threads") == 0) threads = std::max(1, threads / prism::ranks::local_count());
     prism::set_threads(threads);
     prism::set_quiet(quiet || !root);
+    precision_scope.emplace(prism::parse_precision(precision));
+    if (precision == "bf16" && !prism::cpu_has_bf16() && root)
+      std::fprintf(stderr, "prism: warning: this CPU has no bf16 instructions, so bf16 passes run slower than fp32 "
+                           "ones; leave out --precision bf16\n");
   });
   // A failing rank ends the whole run (the others would wait for it forever), before any output is complete: each
   // file is written whole or not at all, and rank 0 writes the record of a fit last.

@@ -79,6 +79,7 @@
 #include "prism/model/inference.h"
 #include "prism/model/model_file.h"
 #include "prism/model/network.h"
+#include "prism/model/precision.h"
 #include "prism/model/predict.h"
 #include "prism/model/torchscript.h"
 #include "prism/model/torchscript_archive.h"

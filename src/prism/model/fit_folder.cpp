@@ -2,6 +2,7 @@
 
 #include "prism/core/error.h"
 #include "prism/data/catalog.h"
+#include "prism/model/precision.h"
 
 namespace prism {
 namespace fs = std::filesystem;
@@ -19,7 +20,8 @@ nlohmann::json parse_record(const fs::path& path) {
 
 Provenance Provenance::of_model_file(const fs::path& model, std::string data, int64_t train_size,
                                      uint64_t subset_seed) {
-  return {fs::absolute(model).string(), file_fingerprint(model), std::move(data), train_size, subset_seed};
+  return {fs::absolute(model).string(), file_fingerprint(model), std::move(data), train_size, subset_seed,
+          precision_name(current_precision())};
 }
 
 nlohmann::json Provenance::to_json() const {
@@ -27,13 +29,16 @@ nlohmann::json Provenance::to_json() const {
           {"model_fingerprint", model_fingerprint},
           {"data", data},
           {"train_size", train_size},
-          {"subset_seed", subset_seed}};
+          {"subset_seed", subset_seed},
+          {"precision", precision}};
 }
 
 Provenance Provenance::from_json(const nlohmann::json& json) {
   return {json.at("model").get<std::string>(), json.at("model_fingerprint").get<std::string>(),
           json.at("data").get<std::string>(), json.at("train_size").get<int64_t>(),
-          json.at("subset_seed").get<uint64_t>()};
+          json.at("subset_seed").get<uint64_t>(),
+          // Fits written before bf16 existed were float32.
+          precision_name(parse_precision(json.value("precision", std::string("fp32"))))};
 }
 
 bool Provenance::operator==(const Provenance& other) const { return to_json() == other.to_json(); }
@@ -76,21 +81,25 @@ nlohmann::json read_fit_record(const fs::path& dir, const std::string& kind, con
   const auto path = dir / record_name;
   require(fs::exists(path), dir.string() + " holds no finished fit (no " + record_name + "); run " + refit);
   nlohmann::json record;
+  bool of_this_kind = false;
   try {
     record = parse_record(path);
-    require(record.at("format") == kFormat && record.at("version") == kFitFolderVersion && record.at("kind") == kind,
-            path.string() + " is not a " + kind + " fit of this prism version; re-run " + refit);
-    Provenance::from_json(record.at("provenance"));
+    of_this_kind = record.at("format") == kFormat && record.at("version") == kFitFolderVersion && record.at("kind") == kind;
+    if (of_this_kind) Provenance::from_json(record.at("provenance"));
   } catch (const nlohmann::json::exception& e) {
     throw Error(path.string() + " is corrupt (" + e.what() + "); re-run " + refit);
+  } catch (const Error& e) {  // a field of the wrong value (an unknown precision)
+    throw Error(path.string() + " is corrupt (" + e.what() + "); re-run " + refit);
   }
+  require(of_this_kind, path.string() + " is not a " + kind + " fit of this prism version; re-run " + refit);
   return record;
 }
 
 bool fit_is_current(const fs::path& dir, const fs::path& model, const std::string& record_name) {
   try {
-    return parse_record(dir / record_name).at("provenance").at("model_fingerprint").get<std::string>() ==
-           file_fingerprint(model);
+    const auto provenance = Provenance::from_json(parse_record(dir / record_name).at("provenance"));
+    return provenance.model_fingerprint == file_fingerprint(model) &&
+           provenance.precision == precision_name(current_precision());
   } catch (const std::exception&) {
     return false;  // missing or unreadable: not current
   }

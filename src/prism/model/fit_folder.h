@@ -21,8 +21,10 @@ struct Provenance {
   std::string data;               // the data set's spec (or name)
   int64_t train_size = 0;         // the training subset's size (0: all)
   uint64_t subset_seed = 0;       // the subset's seed
+  std::string precision = "fp32";  // of the inference passes that built the fit's features (model/precision.h)
 
-  // The provenance of a fit of the model file `model` on `data`'s training split (subset `train_size`, `seed`).
+  // The provenance of a fit of the model file `model` on `data`'s training split (subset `train_size`, `seed`),
+  // built at the current precision.
   static Provenance of_model_file(const std::filesystem::path& model, std::string data, int64_t train_size,
                                   uint64_t subset_seed);
   nlohmann::json to_json() const;
@@ -56,7 +58,8 @@ class FitFolderWriter {
 nlohmann::json read_fit_record(const std::filesystem::path& dir, const std::string& kind, const std::string& refit,
                                const std::string& record_name = "fit.json");
 
-// Whether `dir` holds a finished fit built from the model file `model` (false when missing or unreadable).
+// Whether `dir` holds a finished fit built from the model file `model` at the current precision (false when missing
+// or unreadable).
 bool fit_is_current(const std::filesystem::path& dir, const std::filesystem::path& model,
                     const std::string& record_name = "fit.json");
 

@@ -10,12 +10,14 @@
 #include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
 
 #include "prism/core/error.h"
+#include "prism/model/precision.h"
 
 namespace prism {
 
 struct InferencePass::Compiled {
   std::unique_ptr<torch::jit::GraphFunction> function;
   int64_t batch_size;  // the traced batch: a smaller last batch is padded to it (a trace may fix batch sizes)
+  Precision precision;
 };
 
 namespace {
@@ -51,17 +53,39 @@ void remove_taps(torch::jit::Graph& graph) {
   }
 }
 
-// What torch.jit.freeze (optimize_numerics) and torch.jit.optimize_for_inference do to a frozen graph.
-void optimize_for_inference(std::shared_ptr<torch::jit::Graph>& graph, bool cpu) {
+// What torch.jit.freeze (optimize_numerics) does to a traced graph.
+void freeze(std::shared_ptr<torch::jit::Graph>& graph) {
   remove_taps(*graph);
   torch::jit::EliminateDeadCode(graph);
   torch::jit::ConstantPropagation(graph);
   torch::jit::OptimizeFrozenGraph(graph, /*optimize_numerics=*/true);  // dropout out, batch norms into convs
-  if (!cpu) return;
+}
+
+// What torch.jit.optimize_for_inference adds on the CPU: fused conv + add + ReLU, convolutions and linear layers
+// on oneDNN's float32 kernels with their weights reordered once.
+void optimize_for_cpu(std::shared_ptr<torch::jit::Graph>& graph) {
   torch::jit::FuseFrozenConvAddRelu(graph);
   torch::jit::ConvertFrozenOpsToMKLDNN(graph);
   torch::jit::FrozenLinearTranspose(graph);
   torch::jit::EliminateDeadCode(graph);
+}
+
+bool is_image_batch(const torch::Tensor& tensor) { return tensor.dim() == 4; }
+
+// A frozen graph in bfloat16: every float32 constant (weights, folded biases, normalisation) converted, 4-d ones
+// channels-last, the layout oneDNN's bf16 convolutions run fastest in (the input is converted by run_compiled).
+// The ops stay ATen's: they dispatch bf16 convolutions and products to oneDNN themselves, while the frozen-graph
+// conversion to oneDNN tensors takes float32 ops only.
+void to_bfloat16(torch::jit::Graph& graph) {
+  for (auto* node : graph.nodes()) {
+    if (node->kind() != c10::prim::Constant || !node->output()->type()->cast<c10::TensorType>()) continue;
+    const auto value = node->t(c10::attr::value);
+    if (value.scalar_type() != torch::kFloat32) continue;
+    auto converted = value.to(torch::kBFloat16);
+    if (is_image_batch(converted)) converted = converted.contiguous(torch::MemoryFormat::ChannelsLast);
+    node->t_(c10::attr::value, converted);
+    node->output()->inferTypeFrom(converted);
+  }
 }
 
 // What a pass hands its caller: float32 on the CPU, dense and contiguous.
@@ -77,11 +101,24 @@ torch::Tensor pad_batch(const torch::Tensor& batch, int64_t size) {
   return torch::cat({batch, torch::zeros(shape, batch.options())});
 }
 
-// Float tolerance: oneDNN's kernels and a folded batch norm sum in another order.
-bool agree(const torch::Tensor& compiled, const torch::Tensor& eager) {
-  if (compiled.sizes() != eager.sizes()) return false;
-  const double scale = eager.abs().max().item<double>();
-  return torch::allclose(compiled, eager, 1e-3, 1e-4 * (1 + scale));
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// Empty where the compiled outputs agree with the eager ones, else what differs. Float tolerance: oneDNN's kernels
+// and a folded batch norm sum in another order. bf16 rounds every activation to 8 bits of mantissa (relative
+// 2^-9): each output must agree with float32's to 5 % of its norm.
+std::string disagreement(const std::vector<torch::Tensor>& compiled, const std::vector<torch::Tensor>& eager,
+                         Precision precision) {
+  for (size_t i = 0; i < compiled.size(); ++i) {
+    if (compiled[i].sizes() != eager[i].sizes()) return "gives outputs of another shape than";
+    if (precision == Precision::kBFloat16) {
+      const double relative = (compiled[i] - eager[i]).norm().item<double>() / (eager[i].norm().item<double>() + 1e-12);
+      if (relative > 0.05)
+        return "differs by " + std::to_string(int(relative * 100)) + " % of the output's norm (bf16 allows 5 %) from";
+    } else if (!torch::allclose(compiled[i], eager[i], 1e-3, 1e-4 * (1 + eager[i].abs().max().item<double>()))) {
+      return "differs from";
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -119,7 +156,7 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
   try {
     const auto batch = pad_batch(first_batch, options_.batch_size);
     std::vector<torch::Tensor> reference;  // the eager outputs the trace ran: the first batch's results
-    std::shared_ptr<torch::jit::Graph> graph;
+    std::vector<std::pair<std::shared_ptr<torch::jit::Graph>, Precision>> candidates;  // tried in order
     {
       torch::NoGradGuard no_grad;
       // The graph's constants are the weights themselves until the passes have copied them (folded, reordered).
@@ -128,26 +165,44 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
         reference = eager(inputs.at(0).toTensor());
         return {c10::ivalue::Tuple::create(std::vector<c10::IValue>(reference.begin(), reference.end()))};
       };
-      graph = torch::jit::tracer::trace({batch}, traced, [](const torch::autograd::Variable&) { return ""; },
-                                        /*strict=*/false).first->graph;
+      auto graph = torch::jit::tracer::trace({batch}, traced, [](const torch::autograd::Variable&) { return ""; },
+                                             /*strict=*/false).first->graph;
       stage = "optimising";
-      optimize_for_inference(graph, network_.device().is_cpu());
+      freeze(graph);
+      if (options_.precision == Precision::kBFloat16) {
+        auto low = graph->copy();
+        to_bfloat16(*low);
+        candidates.emplace_back(std::move(low), Precision::kBFloat16);
+      }
+      if (network_.device().is_cpu()) optimize_for_cpu(graph);
+      candidates.emplace_back(std::move(graph), Precision::kFloat32);
     }
     for (auto& output : reference) output = on_host(output);
     stage = "checking";
-    auto compiled = std::make_unique<Compiled>();
-    compiled->function = std::make_unique<torch::jit::GraphFunction>("prism_inference", graph, nullptr,
-                                                                     torch::jit::ExecutorExecutionMode::SIMPLE);
-    compiled->batch_size = batch.size(0);
-    compiled_ = std::move(compiled);
-    auto fast = run_compiled(batch);
-    for (size_t i = 0; i < fast.size(); ++i)
-      if (!agree(fast[i], reference[i])) {
-        compiled_.reset();
-        TORCH_WARN("the compiled inference graph of this model differs from its eager forward pass; "
-                   "running it eagerly (slower, same results)");
-        break;
+    std::vector<torch::Tensor> fast;
+    for (auto& [graph, precision] : candidates) {
+      auto compiled = std::make_unique<Compiled>();
+      compiled->function = std::make_unique<torch::jit::GraphFunction>("prism_inference", graph, nullptr,
+                                                                       torch::jit::ExecutorExecutionMode::SIMPLE);
+      compiled->batch_size = batch.size(0);
+      compiled->precision = precision;
+      compiled_ = std::move(compiled);
+      std::string problem;
+      try {
+        fast = run_compiled(batch);
+        problem = disagreement(fast, reference, precision);
+      } catch (const std::exception& error) {
+        if (precision == Precision::kFloat32) throw;
+        problem = "fails (" + first_line(error.what()) + ") unlike";  // an op that takes no bf16, say
       }
+      if (problem.empty()) break;
+      compiled_.reset();
+      if (precision == Precision::kBFloat16)
+        TORCH_WARN("the bf16 inference graph of this model ", problem, " its float32 pass; running in float32");
+      else
+        TORCH_WARN("the compiled inference graph of this model ", problem,
+                   " its eager forward pass; running it eagerly (slower, same results)");
+    }
     // The first batch's results come from the graph that runs every later batch, so that a pass over any run of
     // whole batches gives each batch the same numbers (MPI ranks each pass over their share).
     auto& first = compiled_ ? fast : reference;
@@ -155,9 +210,7 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
     return first;
   } catch (const std::exception& error) {
     compiled_.reset();
-    std::string what = error.what();
-    what = what.substr(0, what.find('\n'));
-    TORCH_WARN("could not compile this model for inference (", stage, ": ", what,
+    TORCH_WARN("could not compile this model for inference (", stage, ": ", first_line(error.what()),
                "); running it eagerly (slower, same results)");
     return {};
   }
@@ -166,7 +219,12 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
 std::vector<torch::Tensor> InferencePass::run_compiled(const torch::Tensor& batch) {
   torch::NoGradGuard no_grad;
   const int64_t count = batch.size(0);
-  torch::jit::Stack stack{pad_batch(batch, compiled_->batch_size)};
+  auto input = pad_batch(batch, compiled_->batch_size);
+  if (compiled_->precision == Precision::kBFloat16) {
+    input = input.to(torch::kBFloat16);
+    if (is_image_batch(input)) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  }
+  torch::jit::Stack stack{input};
   compiled_->function->run(stack);
   std::vector<torch::Tensor> outputs;
   for (const auto& value : stack.at(0).toTupleRef().elements())
@@ -190,6 +248,10 @@ void InferencePass::for_each_batch(const torch::Tensor& images, const BatchFn& e
     if (layers_.empty()) check_finite_logits(outputs[0]);
     each(start, outputs);
   }
+}
+
+Precision InferencePass::precision() const {
+  return compiled_ ? compiled_->precision : Precision::kFloat32;
 }
 
 std::vector<torch::Tensor> InferencePass::run(const torch::Tensor& images) {

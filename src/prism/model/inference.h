@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "prism/model/network.h"
+#include "prism/model/precision.h"
 
 namespace prism {
 
@@ -25,6 +26,10 @@ struct InferenceOptions {
   // Where each call of the pass is one part of a larger pass (many calls, or an MPI rank's share), the images of
   // the whole, which then decides whether to compile (0: the images of the call).
   int64_t pass_images = 0;
+  // bf16: the compiled graph runs in bfloat16 (weights, activations; channels-last convolutions), checked on its
+  // first batch against the float32 eager pass to bf16's tolerance, else float32 with a warning. Passes too small
+  // to compile run eagerly in float32.
+  Precision precision = current_precision();
 };
 
 // One forward-only pass of `network` over many images, reading `layers` (the logits when empty). The weights
@@ -44,6 +49,8 @@ class InferencePass {
   std::vector<torch::Tensor> run(const torch::Tensor& images);
   // Whether the compiled graph runs (false: the eager pass, for small inputs or where compiling failed).
   bool compiled() const { return compiled_ != nullptr; }
+  // The precision the pass runs in (float32 until a bf16 graph compiled and passed its check).
+  Precision precision() const;
 
  private:
   struct Compiled;

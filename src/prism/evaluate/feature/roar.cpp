@@ -12,6 +12,7 @@
 #include "prism/core/ranks.h"
 #include "prism/evaluate/feature/pixel_removal.h"
 #include "prism/io/npy.h"
+#include "prism/model/precision.h"
 #include "prism/model/predict.h"
 #include "prism/explain/feature/collapse.h"
 
@@ -152,7 +153,8 @@ RoarResult run_roar(Network& trained, const ZooOptions& architecture, const std:
                                 {"mode", mode},          {"fraction", fraction},
                                 {"architecture", architecture.architecture}, {"width", architecture.width},
                                 {"training", training_key(training)}, {"train", train.name},
-                                {"train_size", train.size()}, {"test", test.name}, {"test_size", test.size()}};
+                                {"train_size", train.size()}, {"test", test.name}, {"test_size", test.size()},
+                                {"precision", precision_name(current_precision())}};  // of the test pass
     const auto path = o.cache / "runs" / (mode + "-" + method + "-" + fraction_text(fraction) + "-s" +
                                           std::to_string(seed) + ".json");
     RoarRun run{method, mode, fraction, seed};

@@ -1,0 +1,32 @@
+#include "prism/model/precision.h"
+
+#include "prism/core/error.h"
+
+namespace prism {
+
+namespace {
+thread_local Precision current = Precision::kFloat32;
+}  // namespace
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::kFloat32;
+  if (name == "bf16") return Precision::kBFloat16;
+  throw Error("unknown precision '" + name + "'; use fp32 or bf16");
+}
+
+std::string precision_name(Precision precision) { return precision == Precision::kBFloat16 ? "bf16" : "fp32"; }
+
+bool cpu_has_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  return __builtin_cpu_supports("avx512bf16");
+#else
+  return false;
+#endif
+}
+
+Precision current_precision() { return current; }
+
+PrecisionScope::PrecisionScope(Precision precision) : previous_(current) { current = precision; }
+PrecisionScope::~PrecisionScope() { current = previous_; }
+
+}  // namespace prism
