@@ -27,6 +27,35 @@ TEST(Cli, TrainsPredictsAndListsLayers) {
   EXPECT_NE(layers.out.find("relu2"), std::string::npos);
 }
 
+TEST(Cli, Bf16PassesPredictAndFitWithTheirExplanationsAtTheFitsPrecision) {
+  test::TempDir dir;
+  ASSERT_EQ(run_prism("-q train --data fashion-mnist --model-arch cnn --epochs 1 --train-size 2000 --test-size 100 "
+                      "--out " + (dir / "run").string()).exit_code, 0);
+  const auto model = (dir / "run/model.prism").string();
+  // 1,100 test images: enough for the compiled pass, which then runs in bf16.
+  const auto accuracy = [&](const std::string& precision) {
+    auto predicted = run_prism("predict --json --precision " + precision + " --model " + model +
+                               " --data fashion-mnist --test-size 1100");
+    EXPECT_EQ(predicted.exit_code, 0) << predicted.err;
+    return nlohmann::json::parse(predicted.out).at("accuracy").get<double>();
+  };
+  const double fp32 = accuracy("fp32"), bf16 = accuracy("bf16");
+  EXPECT_GT(fp32, 0.6);
+  EXPECT_NEAR(bf16, fp32, 0.01);
+  auto fit = run_prism("-q --precision bf16 examples fit --model " + model +
+                       " --train fashion-mnist --train-size 1100 --out " + (dir / "fit").string());
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  const auto bytes = read_file(dir / "fit/fit.json", 1 << 20);
+  const auto record = nlohmann::json::parse(bytes.begin(), bytes.end());
+  EXPECT_EQ(record.at("provenance").at("precision"), "bf16");
+  auto explained = run_prism("-q examples explain --fit " + (dir / "fit").string() +
+                             " --data fashion-mnist --indices 0:2 --out " + (dir / "explained").string());
+  EXPECT_EQ(explained.exit_code, 0) << explained.err;
+  auto refused = run_prism("--precision fp16 predict --model " + model + " --data fashion-mnist");
+  EXPECT_EQ(refused.exit_code, 2);
+  EXPECT_NE(refused.err.find("--precision"), std::string::npos) << refused.err;
+}
+
 TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
   test::TempDir dir;
   const auto out = (dir / "out").string();

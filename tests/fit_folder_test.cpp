@@ -52,6 +52,9 @@ TEST(FitFolder, RefusesAnotherKindAnotherVersionAndACorruptRecord) {
       {R"({"format": "prism-fit", "version": 2, "kind": "ebe-dnn", "provenance": {}})", "this prism version"},
       {R"({"format": "prism-ebe-fit", "version": 1})", "this prism version"},
       {R"({"format": "prism-fit", "version": 1, "kind": "ebe-dnn", "provenance": {"model": 3}})", "corrupt"},
+      {R"({"format": "prism-fit", "version": 1, "kind": "ebe-dnn", "provenance": {"model": "m",
+           "model_fingerprint": "f", "data": "d", "train_size": 0, "subset_seed": 0, "precision": "fp8"}})",
+       "corrupt (unknown precision 'fp8'"},
       {R"({"format": "prism-fi)", "corrupt"}};
   for (const auto& [text, fragment] : bad) {
     write_text(dir.path() / "fit.json", text);
@@ -85,6 +88,26 @@ TEST(FitFolder, TheProvenanceChecksTheModelFilesBytes) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("is not the one the fit"), std::string::npos) << e.what();
   }
+}
+
+TEST(FitFolder, AFitRecordsThePrecisionOfItsPassesAndIsCurrentOnlyAtIt) {
+  test::TempDir dir;
+  const auto model = dir.path() / "model.prism", fit = dir.path() / "fit";
+  write_text(model, "weights");
+  {
+    const PrecisionScope bf16(Precision::kBFloat16);
+    const auto provenance = Provenance::of_model_file(model, "fashion-mnist", 100, 7);
+    EXPECT_EQ(provenance.precision, "bf16");
+    FitFolderWriter(fit).finish({{"provenance", provenance.to_json()}}, "data-attribution");
+    EXPECT_TRUE(fit_is_current(fit, model));
+    EXPECT_EQ(Provenance::from_json(read_fit_record(fit, "data-attribution", "x").at("provenance")), provenance);
+  }
+  EXPECT_EQ(current_precision(), Precision::kFloat32);  // the scope ended
+  EXPECT_FALSE(fit_is_current(fit, model));              // a float32 run does not reuse the bf16 fit
+  // A record from before precisions were recorded was float32.
+  auto old = Provenance::of_model_file(model, "fashion-mnist", 100, 7).to_json();
+  old.erase("precision");
+  EXPECT_EQ(Provenance::from_json(old).precision, "fp32");
 }
 
 }  // namespace

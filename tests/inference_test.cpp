@@ -1,6 +1,7 @@
 // Inference mode (issue 17): the compiled, fused graph gives the eager pass's logits and activations to float
 // tolerance — on built-in models with batch norms and residual blocks, and on scripted torchvision models —
-// with a last batch smaller than the traced one, and leaves the network trainable.
+// with a last batch smaller than the traced one, and leaves the network trainable; in bf16 within bf16's error of
+// float32, falling back to float32 where a model's bf16 graph is beyond it.
 #include "test_util.h"
 
 namespace prism {
@@ -30,6 +31,30 @@ void expect_compiled_equals_eager(Network& network, const torch::Tensor& images,
 }
 
 torch::Tensor fashion_images(int64_t count) { return test::fashion_test().images.narrow(0, 0, count); }
+
+double relative_error(const torch::Tensor& approximate, const torch::Tensor& exact) {
+  return ((approximate - exact).norm() / exact.norm()).item<double>();
+}
+
+// A bf16 pass (batch 16, 40 images) runs in bf16 and stays within bf16's error of the float32 forward: above
+// float32's rounding, under the 5 % of the output's norm that its check allows, and with the same top class.
+void expect_bf16_close_to_float32(Network& network, const torch::Tensor& images, const std::vector<std::string>& layers) {
+  InferenceOptions options;
+  options.batch_size = 16;
+  options.compile_from = 0;
+  options.precision = Precision::kBFloat16;
+  InferencePass pass(network, layers, options);
+  const auto outputs = pass.run(images);
+  ASSERT_EQ(pass.precision(), Precision::kBFloat16);
+  torch::NoGradGuard no_grad;
+  for (size_t l = 0; l < std::max<size_t>(layers.size(), 1); ++l) {
+    const auto exact = layers.empty() ? network.forward(images) : network.activation(images, layers[l]);
+    const double error = relative_error(outputs.at(l), exact);
+    EXPECT_GT(error, 1e-5) << "not computed in bf16";
+    EXPECT_LT(error, 0.05);
+    if (layers.empty()) EXPECT_GE(outputs[0].argmax(1).eq(exact.argmax(1)).sum().item<int64_t>(), images.size(0) - 1);
+  }
+}
 
 TEST(Inference, ZooCnnLogitsAndLayersEqualTheEagerPass) {
   auto network = make_zoo_network(ZooOptions{}, test::fashion_test());
@@ -65,6 +90,59 @@ TEST(Inference, ScriptedTorchvisionModelsEqualTheEagerPass) {
     expect_compiled_equals_eager(*network, images, {});
     expect_compiled_equals_eager(*network, images, {penultimate_layer(*network)});
   }
+}
+
+TEST(Inference, Bf16PassesStayWithinBf16ErrorOfFloat32) {
+  auto cnn = make_zoo_network(ZooOptions{}, test::fashion_test());
+  const auto images = fashion_images(40);
+  expect_bf16_close_to_float32(*cnn, images, {});
+  expect_bf16_close_to_float32(*cnn, images, {"relu1", "relu3"});
+  ZooOptions resnet;
+  resnet.architecture = "resnet18";
+  resnet.width = 8;
+  auto network = make_zoo_network(resnet, test::fashion_test());
+  expect_bf16_close_to_float32(*network, images, {});
+  expect_bf16_close_to_float32(*network, images, {penultimate_layer(*network)});
+}
+
+TEST(Inference, ABf16GraphBeyondItsToleranceFallsBackToFloat32) {
+  // An untrained torchvision ResNet-50 amplifies bf16's rounding through its 16 residual blocks: its logits in bf16
+  // are ~40 % off float32's (PyTorch's own autocast too), so the pass runs in float32, with float32's results.
+  auto network = load_network(test::fixtures() / "tv_resnet50.pt", {3, 64, 64});
+  const auto images = read_npy(test::fixtures() / "rgb64.images.npy").narrow(0, 0, 20);
+  InferenceOptions options;
+  options.batch_size = 16;
+  options.compile_from = 0;
+  options.precision = Precision::kBFloat16;
+  InferencePass pass(*network, {}, options);
+  const auto logits = pass.run(images).at(0);
+  EXPECT_TRUE(pass.compiled());
+  EXPECT_EQ(pass.precision(), Precision::kFloat32);
+  torch::NoGradGuard no_grad;
+  expect_close(logits, network->forward(images), "logits");
+}
+
+TEST(Inference, APrecisionScopeSetsThePassesBuiltInIt) {
+  EXPECT_EQ(InferenceOptions{}.precision, Precision::kFloat32);
+  {
+    const PrecisionScope bf16(Precision::kBFloat16);
+    EXPECT_EQ(InferenceOptions{}.precision, Precision::kBFloat16);
+    {
+      const PrecisionScope fp32(Precision::kFloat32);
+      EXPECT_EQ(current_precision(), Precision::kFloat32);
+    }
+    EXPECT_EQ(current_precision(), Precision::kBFloat16);
+    auto network = make_zoo_network(ZooOptions{}, test::fashion_test());
+    const auto images = fashion_images(1100);  // above compile_from: compiled, in bf16
+    network->set_training(false);
+    torch::NoGradGuard no_grad;
+    const double error = relative_error(predict_logits(*network, images, 256), network->forward(images));
+    EXPECT_GT(error, 1e-5);
+    EXPECT_LT(error, 0.05);
+  }
+  EXPECT_EQ(current_precision(), Precision::kFloat32);
+  EXPECT_EQ(parse_precision("bf16"), Precision::kBFloat16);
+  EXPECT_THROW(parse_precision("fp16"), Error);
 }
 
 TEST(Inference, SmallInputsRunEagerlyAndTheNetworkStaysTrainable) {
