@@ -156,6 +156,24 @@ TEST(DualView, AttributionsSumToTheSurrogateLogitWithTheRightSigns) {
   EXPECT_THROW(open_data_fit(dir.path()), Error);
 }
 
+TEST(DualView, FitsOnBf16FeaturesAndExplainsAsOnFloat32Ones) {
+  const auto& t = trained_mlp();
+  auto& net = *t.network;
+  const auto train = random_subset(test::fashion_train(), 1100, 3);  // enough for a compiled pass: in bf16
+  const CrammerSingerOptions solver{0.01, 1e-4, 5000, false, 0};
+  DualView fp32(solver), bf16(solver);
+  fp32.fit(net, train);
+  {
+    // The features rebuild the float32 logits to bf16's error, not float32's: the fit's check must allow it.
+    const PrecisionScope scope(Precision::kBFloat16);
+    bf16.fit(net, train);
+  }
+  EXPECT_NE(bf16.fit_report()["dual"].get<double>(), fp32.fit_report()["dual"].get<double>());  // other features
+  const auto targets = predict_logits(net, t.test.images).argmax(1);
+  const auto a = fp32.attribute(net, t.test.images, targets), b = bf16.attribute(net, t.test.images, targets);
+  EXPECT_GT(recall_at_k(std::get<1>(b.topk(10, 1)), std::get<1>(a.topk(10, 1))), 0.8);
+}
+
 // ∇_θ L for θ = (W, b) of the last layer, by autograd, flattened.
 torch::Tensor last_layer_gradient(Network& net, const torch::Tensor& image, int64_t target) {
   const auto layer = net.layers().back().name;
