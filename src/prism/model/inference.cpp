@@ -1,5 +1,7 @@
 #include "prism/model/inference.h"
 
+#include <c10/util/accumulate.h>
+
 #include <torch/csrc/jit/api/function_impl.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/csrc/jit/passes/constant_propagation.h>
@@ -9,14 +11,18 @@
 #include <torch/csrc/jit/passes/frozen_linear_transpose.h>
 #include <torch/csrc/jit/passes/frozen_ops_to_mkldnn.h>
 
+#include <algorithm>
+
 #include "prism/core/error.h"
+#include "prism/core/threads.h"
 #include "prism/model/precision.h"
 
 namespace prism {
 
 struct InferencePass::Compiled {
   std::unique_ptr<torch::jit::GraphFunction> function;
-  int64_t batch_size;  // the traced batch: a smaller last batch is padded to it (a trace may fix batch sizes)
+  // The traced batch: batches run in chunks of it (chunk_size), a smaller last chunk padded (a trace may fix it).
+  int64_t batch_size;
   Precision precision;
 };
 
@@ -101,6 +107,27 @@ torch::Tensor pad_batch(const torch::Tensor& batch, int64_t size) {
   return torch::cat({batch, torch::zeros(shape, batch.options())});
 }
 
+// glibc maps blocks above 32 MiB (its largest threshold) afresh on every allocation, and the kernel zeroes their
+// pages each time: a batch whose activations exceed it spends most of its time in page faults (3× a whole pass's
+// time, measured). The compiled graph runs chunks of a batch small enough that its largest activation stays well
+// under that: this many bytes.
+constexpr int64_t kLargestActivationBytes = 16 << 20;
+
+// The images per chunk (at most `most`) for `graph`, traced on `traced` images: its largest tensor (from the
+// trace's sizes) held under kLargestActivationBytes.
+int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most) {
+  int64_t largest = 0;
+  for (const auto* node : graph.nodes())
+    for (const auto* value : node->outputs()) {
+      const auto type = value->type()->cast<c10::TensorType>();
+      if (!type || !type->scalarType()) continue;
+      if (const auto numel = type->sizes().concrete_sizes(); numel)
+        largest = std::max<int64_t>(largest, c10::multiply_integers(*numel) * c10::elementSize(*type->scalarType()));
+    }
+  const int64_t per_image = std::max<int64_t>(1, largest / traced);
+  return std::clamp<int64_t>(kLargestActivationBytes / per_image, 1, most);
+}
+
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // Empty where the compiled outputs agree with the eager ones, else what differs. Float tolerance: oneDNN's kernels
@@ -154,8 +181,8 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
   tried_ = true;
   const char* stage = "tracing";
   try {
-    const auto batch = pad_batch(first_batch, options_.batch_size);
-    std::vector<torch::Tensor> reference;  // the eager outputs the trace ran: the first batch's results
+    auto batch = pad_batch(first_batch, options_.batch_size);
+    std::vector<torch::Tensor> reference;  // the eager outputs the trace ran, checked against the compiled graph's
     std::vector<std::pair<std::shared_ptr<torch::jit::Graph>, Precision>> candidates;  // tried in order
     {
       torch::NoGradGuard no_grad;
@@ -165,8 +192,17 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
         reference = eager(inputs.at(0).toTensor());
         return {c10::ivalue::Tuple::create(std::vector<c10::IValue>(reference.begin(), reference.end()))};
       };
-      auto graph = torch::jit::tracer::trace({batch}, traced, [](const torch::autograd::Variable&) { return ""; },
-                                             /*strict=*/false).first->graph;
+      const auto trace = [&] {
+        return torch::jit::tracer::trace({batch}, traced, [](const torch::autograd::Variable&) { return ""; },
+                                         /*strict=*/false).first->graph;
+      };
+      // A trace of a few images gives the activations' sizes per image, so the chunk size; the graph is traced
+      // again at that size (a trace may fix it).
+      const auto whole = batch;
+      batch = whole.narrow(0, 0, std::min<int64_t>(whole.size(0), 8));
+      const int64_t chunk = chunk_size(*trace(), batch.size(0), whole.size(0));
+      batch = whole.narrow(0, 0, chunk);
+      auto graph = trace();
       stage = "optimising";
       freeze(graph);
       if (options_.precision == Precision::kBFloat16) {
@@ -204,10 +240,9 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
                    " its eager forward pass; running it eagerly (slower, same results)");
     }
     // The first batch's results come from the graph that runs every later batch, so that a pass over any run of
-    // whole batches gives each batch the same numbers (MPI ranks each pass over their share).
-    auto& first = compiled_ ? fast : reference;
-    for (auto& output : first) output = output.narrow(0, 0, first_batch.size(0));
-    return first;
+    // whole batches gives each batch the same numbers (MPI ranks each pass over their share). Where no graph
+    // passed its check, none: the caller runs the batch eagerly.
+    return compiled_ ? run_compiled(first_batch) : std::vector<torch::Tensor>{};
   } catch (const std::exception& error) {
     compiled_.reset();
     TORCH_WARN("could not compile this model for inference (", stage, ": ", first_line(error.what()),
@@ -218,17 +253,27 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
 
 std::vector<torch::Tensor> InferencePass::run_compiled(const torch::Tensor& batch) {
   torch::NoGradGuard no_grad;
-  const int64_t count = batch.size(0);
-  auto input = pad_batch(batch, compiled_->batch_size);
-  if (compiled_->precision == Precision::kBFloat16) {
-    input = input.to(torch::kBFloat16);
-    if (is_image_batch(input)) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+  // The float32 graph's linear layers run on OpenBLAS, its convolutions on oneDNN's OpenMP threads: with both pools
+  // on the cores they spin against each other (a float32 pass ran at half speed, and at a third where it followed
+  // other passes: bench_precision). One BLAS thread between the convolutions' parallel regions avoids it.
+  SingleThreadedBlas blas;
+  const int64_t chunk = compiled_->batch_size;
+  std::vector<std::vector<torch::Tensor>> parts;  // per output, per chunk
+  for (int64_t start = 0; start < batch.size(0); start += chunk) {
+    const int64_t count = std::min(chunk, batch.size(0) - start);
+    auto input = pad_batch(batch.narrow(0, start, count), chunk);
+    if (compiled_->precision == Precision::kBFloat16) {
+      input = input.to(torch::kBFloat16);
+      if (is_image_batch(input)) input = input.contiguous(torch::MemoryFormat::ChannelsLast);
+    }
+    torch::jit::Stack stack{input};
+    compiled_->function->run(stack);
+    const auto& elements = stack.at(0).toTupleRef().elements();
+    parts.resize(elements.size());
+    for (size_t i = 0; i < elements.size(); ++i) parts[i].push_back(on_host(elements[i].toTensor()).narrow(0, 0, count));
   }
-  torch::jit::Stack stack{input};
-  compiled_->function->run(stack);
   std::vector<torch::Tensor> outputs;
-  for (const auto& value : stack.at(0).toTupleRef().elements())
-    outputs.push_back(on_host(value.toTensor()).narrow(0, 0, count));
+  for (auto& part : parts) outputs.push_back(part.size() == 1 ? part[0] : torch::cat(part));
   return outputs;
 }
 
