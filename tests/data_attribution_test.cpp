@@ -671,6 +671,12 @@ TEST(DataAttributors, ShareOneInterfaceAndRejectBadOptions) {
   similarity->fit(net, t.train);
   const auto self = similarity->attribute(net, t.train.images.narrow(0, 0, 4), targets.narrow(0, 0, 1).expand({4}));
   EXPECT_TRUE(torch::allclose(self.diagonal(0, 0, 1).narrow(0, 0, 4), torch::ones({4}), 1e-4, 1e-4));
+  // Its self-influence is that ⟨φ̂, φ̂⟩: exactly 1 (not its rounding, which would order the samples), and ‖φ‖² for dot.
+  EXPECT_TRUE(torch::equal(similarity->self_influence(), torch::ones({t.train.size()})));
+  auto dot = make_data_attributor("similarity", {{"metric", "dot"}});
+  dot->fit(net, t.train);
+  const auto dot_self = dot->attribute(net, t.train.images.narrow(0, 0, 4), targets.narrow(0, 0, 1).expand({4}));
+  EXPECT_TRUE(torch::allclose(dot_self.diagonal(0, 0, 1).narrow(0, 0, 4), dot->self_influence().narrow(0, 0, 4), 1e-4, 1e-4));
   EXPECT_THROW(make_data_attributor("dualview", {{"C", 0.0}}), Error);
   EXPECT_THROW(make_data_attributor("dualview", {{"steps", 3}}), Error);
   EXPECT_THROW(make_data_attributor("shapley"), Error);

@@ -23,7 +23,12 @@ torch::Tensor FeatureSimilarity::attribute(Network& network, const torch::Tensor
   return rows(penultimate_features(network, last_linear_layer(network), inputs)).matmul(features_.t());
 }
 
-torch::Tensor FeatureSimilarity::self_influence() const { return features_.pow(2).sum(1); }
+torch::Tensor FeatureSimilarity::self_influence() const {
+  // ⟨φ̂, φ̂⟩ = 1 for every nonzero cosine row by construction: taken as such, since the rows' rounding (which differs
+  // with the thread count of the feature pass) would otherwise order the samples.
+  if (options_.metric == "cosine") return features_.ne(0).any(1).to(torch::kFloat32);
+  return features_.pow(2).sum(1);
+}
 
 void FeatureSimilarity::set_state(const std::map<std::string, torch::Tensor>& state) {
   features_ = state.at("features");
