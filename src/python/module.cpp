@@ -436,6 +436,8 @@ PYBIND11_MODULE(_prism, m) {
   // Returns its argument: the tests check that tensors cross the binding without copies.
   m.def("identity", [](const torch::Tensor& x) { return x; });
   m.def("feature_methods", &feature_methods);
+  m.def("precision", [] { return precision_name(current_precision()); });
+  m.def("set_precision", [](const std::string& name) { set_current_precision(parse_precision(name)); });
   m.def("feature_method_docs", [] { return method_docs(feature_method_docs()); });
   m.def("data_method_docs", [] { return method_docs(data_method_docs()); });
   m.def("data_methods", &data_methods);

@@ -145,6 +145,20 @@ def test_dualview_attributions_sum_to_the_surrogate_logit_with_the_right_signs(t
     assert dualview.fit_report()["support_vectors"] <= 64
 
 
+def test_a_precision_block_runs_the_feature_passes_in_bf16_and_ends_with_it(cnn):
+    # 1,100 images: enough for a compiled pass, which runs in bf16 inside the block.
+    x, y = torch.rand(1100, 1, 28, 28), torch.arange(1100) % 10
+    exact = prism.DataAttributor("similarity", metric="dot").fit(cnn, x, y).self_influence()
+    with prism.precision("bf16"):
+        assert prism._prism.precision() == "bf16"
+        rounded = prism.DataAttributor("similarity", metric="dot").fit(cnn, x, y).self_influence()
+    assert prism._prism.precision() == "fp32"
+    error = ((rounded - exact).norm() / exact.norm()).item()
+    assert 1e-5 < error < 0.05
+    with pytest.raises(prism.Error, match="unknown precision 'fp16'"):
+        prism.precision("fp16")
+
+
 def test_ebe_dnn_weights_are_a_probability_and_each_training_image_finds_itself(training):
     x, y = training
     net = prism.Network(fixture("resnet18.pt"), input_shape=(3, 64, 64))

@@ -117,13 +117,15 @@ constexpr int64_t kLargestActivationBytes = 16 << 20;
 // trace's sizes) held under kLargestActivationBytes.
 int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most) {
   int64_t largest = 0;
-  for (const auto* node : graph.nodes())
+  for (const auto* node : graph.nodes()) {
+    if (node->kind() == c10::prim::Constant) continue;  // the weights: not per image
     for (const auto* value : node->outputs()) {
       const auto type = value->type()->cast<c10::TensorType>();
       if (!type || !type->scalarType()) continue;
       if (const auto numel = type->sizes().concrete_sizes(); numel)
         largest = std::max<int64_t>(largest, c10::multiply_integers(*numel) * c10::elementSize(*type->scalarType()));
     }
+  }
   const int64_t per_image = std::max<int64_t>(1, largest / traced);
   return std::clamp<int64_t>(kLargestActivationBytes / per_image, 1, most);
 }

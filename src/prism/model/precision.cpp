@@ -25,6 +25,7 @@ bool cpu_has_bf16() {
 }
 
 Precision current_precision() { return current; }
+void set_current_precision(Precision precision) { current = precision; }
 
 PrecisionScope::PrecisionScope(Precision precision) : previous_(current) { current = precision; }
 PrecisionScope::~PrecisionScope() { current = previous_; }

@@ -20,6 +20,8 @@ bool cpu_has_bf16();
 // A scope, not an option of every method: the passes sit deep inside a dozen attributors and evaluations, the way
 // torch.autocast scopes a dtype over whatever runs inside it. Fits record the precision that built them.
 Precision current_precision();
+// Sets it for this thread until set again: for bindings whose scopes are not C++ blocks (Python's `with`).
+void set_current_precision(Precision precision);
 
 class PrecisionScope {
  public:
