@@ -113,7 +113,7 @@ torch::Tensor pad_batch(const torch::Tensor& batch, int64_t size) {
 // under that: this many bytes.
 constexpr int64_t kLargestActivationBytes = 16 << 20;
 
-// The images per chunk (at most `most`) for `graph`, traced on `traced` images: its largest tensor (from the
+// The images per chunk of a batch of `most` for `graph`, traced on `traced` images: its largest tensor (from the
 // trace's sizes) held under kLargestActivationBytes.
 int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most) {
   int64_t largest = 0;
@@ -127,7 +127,9 @@ int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most)
     }
   }
   const int64_t per_image = std::max<int64_t>(1, largest / traced);
-  return std::clamp<int64_t>(kLargestActivationBytes / per_image, 1, most);
+  const int64_t fitting = std::clamp<int64_t>(kLargestActivationBytes / per_image, 1, most);
+  const int64_t chunks = (most + fitting - 1) / fitting;
+  return (most + chunks - 1) / chunks;  // equal chunks: the last one of a batch is not mostly padding
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
