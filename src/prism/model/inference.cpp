@@ -135,8 +135,8 @@ int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most)
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // Empty where the compiled outputs agree with the eager ones, else what differs. Float tolerance: oneDNN's kernels
-// and a folded batch norm sum in another order. bf16 rounds every activation to 8 bits of mantissa (relative
-// 2^-9): each output must agree with float32's to 5 % of its norm.
+// and a folded batch norm sum in another order. bf16 rounds every activation to an 8-bit significand (relative
+// 2^-8), and the roundings add up through the layers: each output must agree with float32's to 5 % of its norm.
 std::string disagreement(const std::vector<torch::Tensor>& compiled, const std::vector<torch::Tensor>& eager,
                          Precision precision) {
   for (size_t i = 0; i < compiled.size(); ++i) {
