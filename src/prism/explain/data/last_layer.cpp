@@ -25,7 +25,7 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
   network.set_training(false);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
-  bool bf16 = false;  // whether the features come from a bf16 pass
+  bool bf16 = false;  // whether the features may come from bf16 passes
   std::optional<Progress> progress;
   if (!label.empty()) progress.emplace(label, images.size(0));
   if (layer.input.empty()) {  // the last linear layer reads the normalised images
@@ -37,13 +37,14 @@ torch::Tensor penultimate_features(Network& network, const LastLayer& layer, con
     InferenceOptions inference;
     inference.batch_size = batch_size;
     inference.pass_images = images.size(0);
-    InferencePass pass(network, {layer.input}, inference);
-    pass.for_each_batch(images.narrow(0, mine.begin, mine.size()),
+    InferencePass(network, {layer.input}, inference)
+        .for_each_batch(images.narrow(0, mine.begin, mine.size()),
                         [&](int64_t, const std::vector<torch::Tensor>& activations) {
                           parts.push_back(activations[0].flatten(1).to(torch::kFloat32));
                           if (progress) progress->advance(activations[0].size(0) * ranks::count());
                         });
-    bf16 = pass.precision() == Precision::kBFloat16;
+    // Asked for, not what this rank's pass ran: the rows come from every rank (one with no share runs no pass).
+    bf16 = inference.precision == Precision::kBFloat16;
   }
   if (progress) progress->finish();
   auto features = parts.empty() ? torch::empty({0, layer.weight.size(1)}) : torch::cat(parts);
