@@ -242,7 +242,15 @@ TEST_F(Mpi, ARankThatDiesEndsTheRunAndLeavesNoFitAndARerunFinishes) {
     victim = rank_process(1, dir.string());
   }
   ASSERT_GT(victim, 0) << "rank 1 never started";
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // Killed once the embeddings' temporary file exists (a fixed delay killed it still loading on a busy machine, or
+  // after the fit on a fast one).
+  const auto embedding = [&] {
+    std::error_code missing;
+    for (const auto& entry : fs::directory_iterator(dir, missing))
+      if (entry.path().filename().string().find(".tmp.") != std::string::npos) return true;
+    return false;
+  };
+  for (int tries = 0; tries < 3000 && !embedding(); ++tries) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ::kill(victim, SIGKILL);
   int status = 0;
   ASSERT_EQ(::waitpid(launcher, &status, 0), launcher);
@@ -250,6 +258,7 @@ TEST_F(Mpi, ARankThatDiesEndsTheRunAndLeavesNoFitAndARerunFinishes) {
   // Nothing half-written: no record, no embeddings, no temporary file.
   EXPECT_FALSE(fs::exists(dir / "fit.json"));
   EXPECT_FALSE(fs::exists(dir / "embeddings.npy"));
+  ASSERT_TRUE(fs::exists(dir)) << "killed before the fit began";
   for (const auto& entry : fs::directory_iterator(dir))
     EXPECT_EQ(entry.path().filename().string().find(".tmp."), std::string::npos) << entry.path();
   // A rerun on fewer images completes the fit in the same folder.
