@@ -1,11 +1,13 @@
 """The same explanation three ways in one run: prism from Python, the same algorithm written plainly in
-PyTorch (what Captum does: batched forward + torch.autograd.grad), and the prism command line; and the
-binding's own cost per call against an IG-50 call.
+PyTorch (bench/pytorch_attribution.py, in a process of its own), and the prism command line; and the binding's
+own cost per call against an IG-50 call.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_binding.py build/tests/fixtures build/prism
 
-Models: the fixtures' scripted zoo cnn (28 x 28) and torchvision ResNet-18 (at 64 x 64), 16 images, 2 threads.
-Prints a markdown table of seconds per image and the ratios prism-Python / plain PyTorch and prism-Python / CLI."""
+Models: the fixtures' scripted zoo cnn (28 x 28, 16 images), torchvision ResNet-18 (64 x 64, 16 images) and
+ResNet-50 (64 x 64, 4 images); 2 threads. The plain PyTorch runs twice: with glibc's defaults, as a Python peer
+runs, and with the allocator settings prism makes in its own process (core/allocator.h) given by environment.
+Prints a markdown table of seconds per image and the ratios."""
 import json
 import os
 import subprocess
@@ -20,9 +22,13 @@ import prism
 
 THREADS = 2
 torch.set_num_threads(THREADS)
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pytorch_attribution.py")
+# prism's keep_freed_memory() as glibc's environment variables.
+KEPT_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30),
+               "MALLOC_TOP_PAD_": str(256 << 20)}
 
 
-def best_of(function, repeats=3):
+def best_of(function, repeats):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -31,69 +37,58 @@ def best_of(function, repeats=3):
     return min(times)
 
 
-def gradient(model, x, target):
-    x = x.clone().requires_grad_(True)
-    score = model(x).gather(1, target.view(-1, 1)).sum()
-    return torch.autograd.grad(score, x)[0]
+def peer_seconds(path, shape, images, repeats, methods, environment):
+    """Seconds per image of each plain-PyTorch method, from a fresh process with `environment` added."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    env.update(environment)
+    command = [sys.executable, PEER, path, ",".join(map(str, shape)), str(images), str(repeats)] + methods
+    return json.loads(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout)
 
 
-def plain_saliency(model, x, target):
-    return gradient(model, x, target).abs()
+# (model, input shape, images, repeats); the methods with prism's options; those with a plain peer.
+MODELS = [("zoo_cnn", (1, 28, 28), 16, 3), ("resnet18", (3, 64, 64), 16, 3), ("tv_resnet50", (3, 64, 64), 4, 2)]
 
 
-def plain_ig(model, x, target, steps=50, batch=256):
-    # Gauss–Legendre nodes on [0, 1] as prism's default rule; the cost is steps forward + backward passes.
-    nodes, weights = np.polynomial.legendre.leggauss(steps)
-    alphas, weights = torch.tensor((nodes + 1) / 2, dtype=torch.float32), torch.tensor(weights / 2, dtype=torch.float32)
-    total = torch.zeros_like(x)
-    for i in range(len(x)):
-        scaled = alphas.view(-1, 1, 1, 1) * x[i:i + 1]
-        grads = gradient(model, scaled, target[i].repeat(steps))
-        total[i] = (weights.view(-1, 1, 1, 1) * grads).sum(0)
-    return total * x
-
-
-def plain_smoothgrad(model, x, target, samples=50, level=0.15):
-    sigma = level * (x.amax((1, 2, 3), keepdim=True) - x.amin((1, 2, 3), keepdim=True))
-    total = torch.zeros_like(x)
-    for i in range(len(x)):
-        noisy = x[i:i + 1] + sigma[i:i + 1] * torch.randn((samples,) + x.shape[1:])
-        total[i] = gradient(model, noisy, target[i].repeat(samples)).mean(0)
-    return total
-
-
-METHODS = [("saliency", {}, plain_saliency), ("integrated-gradients", {"steps": 50}, plain_ig),
-           ("smoothgrad", {"samples": 50}, plain_smoothgrad), ("pruned-gradient", {}, None)]
+def methods_for(shape, sequential):
+    patch = {"patch": 4, "stride": 2} if shape[-1] <= 32 else {"patch": 8, "stride": 4}
+    methods = [("saliency", {}, True), ("integrated-gradients", {"steps": 50}, True),
+               ("smoothgrad", {"samples": 50}, True), ("pruned-gradient", {}, False), ("occlusion", patch, True),
+               ("lrp", {"composite": "epsilon"}, sequential)]  # the plain LRP walks a Sequential's layers
+    return methods
 
 
 def main(fixtures, binary):
     rows = []
-    for name, shape in (("zoo_cnn", (1, 28, 28)), ("resnet18", (3, 64, 64))):
+    for name, shape, images, repeats in MODELS:
         path = os.path.join(fixtures, name + ".pt")
-        model = torch.jit.load(path).eval()
         net = prism.Network(path, input_shape=shape)
         torch.manual_seed(0)
-        x = torch.rand((16,) + shape)
-        target = torch.arange(16) % 10
+        x = torch.rand((images,) + shape)
+        target = torch.arange(images) % 10
+        methods = methods_for(shape, name == "zoo_cnn")
+        with_peer = [method for method, _, peer in methods if peer]
+        plain = peer_seconds(path, shape, images, repeats, with_peer, {})
+        plain_kept = peer_seconds(path, shape, images, repeats, with_peer, KEPT_MEMORY)
         with tempfile.TemporaryDirectory() as tmp:
             np.save(os.path.join(tmp, "x.npy"), x.numpy())
             np.save(os.path.join(tmp, "t.npy"), target.numpy())
-            for method, options, plain in METHODS:
+            for method, options, _ in methods:
                 prism.attribute(net, x[:2], target[:2], method=method, **options)  # warm-up
-                python_s = best_of(lambda: prism.attribute(net, x, target, method=method, **options))
-                plain_s = best_of(lambda: plain(model, x, target)) if plain else float("nan")
+                python_s = best_of(lambda: prism.attribute(net, x, target, method=method, **options), repeats)
                 flags = [f"--{k}={v}" for k, v in options.items()]
                 subprocess.run([binary, "--quiet", "--threads", str(THREADS), "attribute", "--model", path,
                                 "--inputs", os.path.join(tmp, "x.npy"), "--targets", os.path.join(tmp, "t.npy"),
-                                "--method", method, "--batch-size", "16", "--out", os.path.join(tmp, method)] + flags,
-                               check=True)
+                                "--method", method, "--batch-size", str(images), "--out", os.path.join(tmp, method)] +
+                               flags, check=True, capture_output=True)
                 with open(os.path.join(tmp, method, "summary.json")) as f:
                     cli_s = json.load(f)["methods"][0]["seconds"]  # the attribution alone, as the CLI times it
-                rows.append((name, method, python_s / 16, plain_s / 16, cli_s / 16))
-    print("| model | method | prism (Python) s/img | plain PyTorch s/img | prism CLI s/img | Python / PyTorch | Python / CLI |")
-    print("|---|---|---|---|---|---|---|")
-    for name, method, p, t, c in rows:
-        print(f"| {name} | {method} | {p:.4f} | {t:.4f} | {c:.4f} | {p / t:.2f} | {p / c:.2f} |")
+                rows.append((name, method, python_s / images, plain.get(method, float("nan")),
+                             plain_kept.get(method, float("nan")), cli_s / images))
+    print("| model | method | prism (Python) s/img | plain PyTorch s/img | the same, prism's allocator settings | "
+          "prism CLI s/img | Python / PyTorch | Python / PyTorch (same allocator) | Python / CLI |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, method, p, t, k, c in rows:
+        print(f"| {name} | {method} | {p:.4f} | {t:.4f} | {k:.4f} | {c:.4f} | {p / t:.2f} | {p / k:.2f} | {p / c:.2f} |")
 
     # The binding's own cost: a call whose method does no work (the random map) on the same inputs, against IG-50.
     net = prism.Network(os.path.join(fixtures, "zoo_cnn.pt"), input_shape=(1, 28, 28))
@@ -103,7 +98,7 @@ def main(fixtures, binary):
     for _ in range(calls):
         prism.attribute(net, x, target, method="random")
     per_call = (time.perf_counter() - start) / calls
-    ig = best_of(lambda: prism.attribute(net, x, target, method="integrated-gradients", steps=50))
+    ig = best_of(lambda: prism.attribute(net, x, target, method="integrated-gradients", steps=50), 3)
     print(f"\nbinding + a no-op method per call: {per_call * 1e3:.3f} ms; IG-50 call: {ig * 1e3:.1f} ms; "
           f"overhead {100 * per_call / ig:.2f} % of an IG-50 call")
 

@@ -318,6 +318,27 @@ TEST(Lrp, EpsilonZeroIsGradientTimesInputOnAReluNetwork) {
   EXPECT_TRUE(torch::allclose(lrp, gxi, 1e-4, 1e-6));
 }
 
+// A scripted torchvision ResNet-18 at 64 × 64: its largest activation is the stem's, 64 channels at 32 × 32.
+TEST(Gradient, TheLargestActivationOfAResNetIsItsStemsOutput) {
+  auto net = load_network(test::fixtures() / "resnet18.pt", {3, 64, 64});
+  net->set_training(false);
+  EXPECT_EQ(net->largest_activation_bytes(torch::rand({5, 3, 64, 64})), 64 * 32 * 32 * 4);
+}
+
+// Large batches run in chunks (32 images of that ResNet per 8 MiB): each sample still gets its own score and
+// gradient, as when it runs alone.
+TEST(Gradient, ChunkedBatchesGiveEachSampleItsOwnScoreAndGradient) {
+  auto net = load_network(test::fixtures() / "resnet18.pt", {3, 64, 64});
+  const auto x = torch::rand({70, 3, 64, 64});
+  const auto targets = torch::arange(70, torch::kInt64).remainder(10);
+  const auto batched = target_gradient(*net, x, targets);
+  for (const int64_t i : {0, 31, 40, 69}) {
+    const auto alone = target_gradient(*net, x.narrow(0, i, 1), targets.narrow(0, i, 1));
+    EXPECT_TRUE(torch::allclose(batched.gradient[i], alone.gradient[0], 1e-4, 1e-6)) << "sample " << i;
+    EXPECT_NEAR(batched.scores[i].item<double>(), alone.scores[0].item<double>(), 1e-4) << "sample " << i;
+  }
+}
+
 TEST(Lrp, HandlesResidualBlocksAndMergedBatchNorm) {
   ZooOptions options;
   options.architecture = "resnet18";

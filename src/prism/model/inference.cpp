@@ -13,6 +13,7 @@
 
 #include <algorithm>
 
+#include "prism/core/allocator.h"
 #include "prism/core/error.h"
 #include "prism/core/threads.h"
 #include "prism/model/precision.h"
@@ -107,15 +108,9 @@ torch::Tensor pad_batch(const torch::Tensor& batch, int64_t size) {
   return torch::cat({batch, torch::zeros(shape, batch.options())});
 }
 
-// glibc maps blocks above 32 MiB (its largest threshold) afresh on every allocation, and the kernel zeroes their
-// pages each time: a batch whose activations exceed it spends most of its time in page faults (3× a whole pass's
-// time, measured). The compiled graph runs chunks of a batch small enough that its largest activation stays well
-// under that: this many bytes.
-constexpr int64_t kLargestActivationBytes = 16 << 20;
-
 // The images per chunk of a batch of `most` for `graph`, traced on `traced` images: its largest tensor (from the
-// trace's sizes) held under kLargestActivationBytes.
-int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most) {
+// trace's sizes) held under kInferenceChunkBytes.
+int64_t graph_chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most) {
   int64_t largest = 0;
   for (const auto* node : graph.nodes()) {
     if (node->kind() == c10::prim::Constant) continue;  // the weights: not per image
@@ -126,10 +121,7 @@ int64_t chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t most)
         largest = std::max<int64_t>(largest, c10::multiply_integers(*numel) * c10::elementSize(*type->scalarType()));
     }
   }
-  const int64_t per_image = std::max<int64_t>(1, largest / traced);
-  const int64_t fitting = std::clamp<int64_t>(kLargestActivationBytes / per_image, 1, most);
-  const int64_t chunks = (most + fitting - 1) / fitting;
-  return (most + chunks - 1) / chunks;  // equal chunks: the last one of a batch is not mostly padding
+  return chunk_size(most, largest / traced, kInferenceChunkBytes);
 }
 
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
@@ -204,7 +196,7 @@ std::vector<torch::Tensor> InferencePass::compile(const torch::Tensor& first_bat
       // again at that size (a trace may fix it).
       const auto whole = batch;
       batch = whole.narrow(0, 0, std::min<int64_t>(whole.size(0), 8));
-      const int64_t chunk = chunk_size(*trace(), batch.size(0), whole.size(0));
+      const int64_t chunk = graph_chunk_size(*trace(), batch.size(0), whole.size(0));
       batch = whole.narrow(0, 0, chunk);
       auto graph = trace();
       stage = "optimising";

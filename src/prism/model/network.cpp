@@ -146,6 +146,22 @@ torch::Tensor Network::activation(const torch::Tensor& images, const std::string
   return captured;
 }
 
+int64_t Network::largest_activation_bytes(const torch::Tensor& images) {
+  const auto shape = images.sizes().slice(1).vec();
+  if (const auto known = largest_activation_bytes_.find(shape); known != largest_activation_bytes_.end())
+    return known->second;
+  torch::NoGradGuard no_grad;
+  int64_t largest = 0;
+  TapSet sizes;
+  for (const auto& info : layers_)
+    sizes.on(info.name, [&largest](const torch::Tensor& activation) {
+      largest = std::max<int64_t>(largest, activation.numel() * static_cast<int64_t>(activation.element_size()));
+      return activation;
+    });
+  forward(images.narrow(0, 0, 1), sizes);
+  return largest_activation_bytes_[shape] = largest;
+}
+
 void set_metadata(Network& network, const std::vector<int64_t>& input_shape, int64_t num_classes,
                   std::vector<std::string> class_names, Normalization normalization) {
   require(input_shape.size() <= 3, "a model input shape must be [C, H, W], [C, T] or [F] (got " +

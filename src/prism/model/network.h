@@ -70,6 +70,9 @@ class Network {
   torch::Tensor forward_from(const std::string& layer, const torch::Tensor& activation, const TapSet& taps = {});
   // The output of `layer` for `images` (stops early where the model allows).
   torch::Tensor activation(const torch::Tensor& images, const std::string& layer);
+  // The bytes of the largest activation one sample of `images`' shape makes: a forward pass of one sample, once
+  // per shape (what sizes the chunks of a batch's passes), in evaluation mode.
+  int64_t largest_activation_bytes(const torch::Tensor& images);
 
   const std::vector<LayerInfo>& layers() const { return layers_; }
   // The layer called `name`; an error listing the valid names if there is none.
@@ -106,6 +109,7 @@ class Network {
   std::vector<std::string> class_names_;
   Normalization normalization_;
   torch::Device device_ = torch::kCPU;
+  std::map<std::vector<int64_t>, int64_t> largest_activation_bytes_;  // by sample shape
 
   friend class InferencePass;  // traces run() for its compiled copy
   friend void set_metadata(Network&, const std::vector<int64_t>&, int64_t, std::vector<std::string>,

@@ -2,6 +2,7 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "prism/model/inference.h"
 #include "prism/model/network.h"
 
 namespace prism {
@@ -9,6 +10,9 @@ namespace prism {
 // f_targets(x) [B] (logits), without gradients, in evaluation mode.
 torch::Tensor target_scores(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets,
                             const TapSet& taps = {});
+
+// The same through a forward-only pass (compiled where it is large); on the targets' device.
+torch::Tensor target_scores(InferencePass& pass, const torch::Tensor& inputs, const torch::Tensor& targets);
 
 struct ScoresAndGradient {
   torch::Tensor scores;    // [B]

@@ -14,9 +14,18 @@ Occlusion::Occlusion(OcclusionOptions options) : options_(options) {
 
 nlohmann::json Occlusion::options() const { return options_json(options_); }
 
+// The occluded copies of every input and the inputs themselves: one forward-only pass, compiled where it is large.
+InferencePass Occlusion::scoring_pass(Network& network, int64_t copies) const {
+  InferenceOptions inference;
+  inference.batch_size = options_.internal_batch_size;
+  inference.pass_images = copies;
+  return InferencePass(network, {}, inference);
+}
+
 // Table rows [B, F]: each feature set to `fill` alone; its attribution is the target's drop.
 torch::Tensor Occlusion::occlude_features(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets) {
-  const auto reference = target_scores(network, inputs, targets);
+  auto pass = scoring_pass(network, inputs.size(0) * (inputs.size(1) + 1));
+  const auto reference = target_scores(pass, inputs, targets);
   const int64_t features = inputs.size(1);
   auto total = torch::zeros_like(inputs);
   const int64_t per_chunk = std::max<int64_t>(1, options_.internal_batch_size / inputs.size(0));
@@ -24,8 +33,7 @@ torch::Tensor Occlusion::occlude_features(Network& network, const torch::Tensor&
     const int64_t chunk = std::min(per_chunk, features - start);
     std::vector<torch::Tensor> copies;
     for (int64_t f = start; f < start + chunk; ++f) copies.push_back(inputs.clone().index_fill_(1, torch::tensor({f}), options_.fill));
-    const auto scores =
-        target_scores(network, torch::cat(copies), targets.repeat({chunk})).view({chunk, inputs.size(0)});
+    const auto scores = target_scores(pass, torch::cat(copies), targets.repeat({chunk})).view({chunk, inputs.size(0)});
     total.narrow(1, start, chunk).copy_((reference.unsqueeze(0) - scores).t());
   }
   return total;
@@ -51,7 +59,8 @@ torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs
   };
   for (auto top : positions(height, patch_height))
     for (auto left : positions(width, patch)) corners.emplace_back(top, left);
-  const auto reference = target_scores(network, inputs, targets);
+  auto pass = scoring_pass(network, inputs.size(0) * static_cast<int64_t>(corners.size() + 1));
+  const auto reference = target_scores(pass, inputs, targets);
   auto total = torch::zeros_like(images), count = torch::zeros({1, 1, height, width}, inputs.options());
   using torch::indexing::Slice;
   for (const auto& [top, left] : corners)
@@ -68,8 +77,7 @@ torch::Tensor Occlusion::attribute(Network& network, const torch::Tensor& inputs
       copies.push_back(sequence ? copy.squeeze(2) : copy);
     }
     const int64_t chunk = static_cast<int64_t>(end - start);
-    const auto scores =
-        target_scores(network, torch::cat(copies), targets.repeat({chunk})).view({chunk, inputs.size(0)});
+    const auto scores = target_scores(pass, torch::cat(copies), targets.repeat({chunk})).view({chunk, inputs.size(0)});
     for (int64_t i = 0; i < chunk; ++i) {
       const auto [top, left] = corners[start + i];
       const auto drop = (reference - scores[i]).view({-1, 1, 1, 1});

@@ -1,9 +1,11 @@
 // Occlusion (Zeiler and Fergus 2014, §4.2): slide a patch of `fill` over the image; the drop of f_c
 // when a patch is covered is credited to its pixels, averaged over the patches covering each pixel
 // (as Captum's Occlusion). On table rows [B, F] each feature is covered alone (patch and stride are for images),
-// as Captum's FeatureAblation does per feature. Occluded copies run `internal_batch_size` at a time.
+// as Captum's FeatureAblation does per feature. Occluded copies run `internal_batch_size` at a time, through one
+// forward-only pass (compiled where it is large: model/inference.h).
 #pragma once
 #include "prism/explain/feature/attributor.h"
+#include "prism/model/inference.h"
 
 namespace prism {
 
@@ -30,6 +32,7 @@ class Occlusion : public FeatureAttributor {
   nlohmann::json options() const override;
 
  private:
+  InferencePass scoring_pass(Network& network, int64_t copies) const;
   torch::Tensor occlude_features(Network& network, const torch::Tensor& inputs, const torch::Tensor& targets);
   OcclusionOptions options_;
 };
