@@ -7,7 +7,8 @@ own cost per call against an IG-50 call.
 Models: the fixtures' scripted zoo cnn (28 x 28, 16 images), torchvision ResNet-18 (64 x 64, 16 images) and
 ResNet-50 (64 x 64, 4 images); 2 threads. The plain PyTorch runs twice: with glibc's defaults, as a Python peer
 runs, and with the allocator settings prism makes in its own process (core/allocator.h) given by environment.
-Prints a markdown table of seconds per image and the ratios."""
+Prints a markdown table of seconds per image, the ratios, and prism's time over its floor: the method's conv and
+linear FLOPs (floor_forwards × one forward pass's) at the fastest float32 product measured in the same run."""
 import json
 import os
 import subprocess
@@ -17,6 +18,8 @@ import time
 
 import numpy as np
 import torch
+from torch.profiler import profile
+from torch.utils import mkldnn
 
 import prism
 
@@ -35,6 +38,35 @@ def best_of(function, repeats):
         function()
         times.append(time.perf_counter() - start)
     return min(times)
+
+
+def fp32_peak():
+    """GFLOP/s of the fastest float32 product here: a 2048³ one through oneDNN and through the BLAS, best of 5."""
+    n = 2048
+    layer, x = mkldnn.to_mkldnn(torch.nn.Linear(n, n, bias=False).eval()), torch.rand(n, n)
+    dense_x = x.to_mkldnn()
+    with torch.no_grad():
+        return 2 * n ** 3 / min(best_of(lambda: layer(dense_x), 5), best_of(lambda: x @ x, 5)) / 1e9
+
+
+def forward_gflop(model, shape):
+    """The conv and linear FLOPs of one image's forward pass (PyTorch's profiler counts them from the shapes)."""
+    with torch.no_grad(), profile(with_flops=True) as profiled:
+        model(torch.rand((1,) + shape))
+    return sum(event.flops for event in profiled.key_averages() if event.flops) / 1e9
+
+
+def floor_forwards(method, options, shape):
+    """The work of a method in forward passes per image: a gradient costs a forward and a backward pass to the
+    input (no weight gradients), as many FLOPs again; occlusion one forward per patch position and the original."""
+    if method in ("saliency", "pruned-gradient", "lrp"):
+        return 2
+    if method == "integrated-gradients":
+        return 2 * options["steps"]
+    if method == "smoothgrad":
+        return 2 * options["samples"]
+    positions = len(range(0, shape[-1] - options["patch"] + 1, options["stride"]))  # the border is reached here
+    return positions * positions + 1
 
 
 def peer_seconds(path, shape, images, repeats, methods, environment):
@@ -59,9 +91,11 @@ def methods_for(shape, sequential):
 
 def main(fixtures, binary):
     rows = []
+    peak = fp32_peak()
     for name, shape, images, repeats in MODELS:
         path = os.path.join(fixtures, name + ".pt")
         net = prism.Network(path, input_shape=shape)
+        gflop = forward_gflop(torch.jit.load(path).eval(), shape)
         torch.manual_seed(0)
         x = torch.rand((images,) + shape)
         target = torch.arange(images) % 10
@@ -82,13 +116,16 @@ def main(fixtures, binary):
                                flags, check=True, capture_output=True)
                 with open(os.path.join(tmp, method, "summary.json")) as f:
                     cli_s = json.load(f)["methods"][0]["seconds"]  # the attribution alone, as the CLI times it
+                floor_s = floor_forwards(method, options, shape) * gflop / peak
                 rows.append((name, method, python_s / images, plain.get(method, float("nan")),
-                             plain_kept.get(method, float("nan")), cli_s / images))
+                             plain_kept.get(method, float("nan")), cli_s / images, floor_s))
+    print(f"fp32 peak here: {peak:.0f} GFLOP/s\n")
     print("| model | method | prism (Python) s/img | plain PyTorch s/img | the same, prism's allocator settings | "
-          "prism CLI s/img | Python / PyTorch | Python / PyTorch (same allocator) | Python / CLI |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name, method, p, t, k, c in rows:
-        print(f"| {name} | {method} | {p:.4f} | {t:.4f} | {k:.4f} | {c:.4f} | {p / t:.2f} | {p / k:.2f} | {p / c:.2f} |")
+          "prism CLI s/img | Python / PyTorch | Python / PyTorch (same allocator) | Python / CLI | × fp32 floor |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, method, p, t, k, c, f in rows:
+        print(f"| {name} | {method} | {p:.4f} | {t:.4f} | {k:.4f} | {c:.4f} | {p / t:.2f} | {p / k:.2f} | {p / c:.2f} "
+              f"| {p / f:.1f} |")
 
     # The binding's own cost: a call whose method does no work (the random map) on the same inputs, against IG-50.
     net = prism.Network(os.path.join(fixtures, "zoo_cnn.pt"), input_shape=(1, 28, 28))

@@ -32,10 +32,6 @@ void expect_compiled_equals_eager(Network& network, const torch::Tensor& images,
 
 torch::Tensor fashion_images(int64_t count) { return test::fashion_test().images.narrow(0, 0, count); }
 
-double relative_error(const torch::Tensor& approximate, const torch::Tensor& exact) {
-  return ((approximate - exact).norm() / exact.norm()).item<double>();
-}
-
 // A bf16 pass (batch 16, 40 images) runs in bf16 and stays within bf16's error of the float32 forward: above
 // float32's rounding, under the 5 % of the output's norm that its check allows, and with the same top class.
 void expect_bf16_close_to_float32(Network& network, const torch::Tensor& images, const std::vector<std::string>& layers) {
@@ -51,7 +47,7 @@ void expect_bf16_close_to_float32(Network& network, const torch::Tensor& images,
     const auto exact = layers.empty() ? network.forward(images) : network.activation(images, layers[l]);
     const double error = relative_error(outputs.at(l), exact);
     EXPECT_GT(error, 1e-5) << "not computed in bf16";
-    EXPECT_LT(error, 0.05);
+    EXPECT_LT(error, kBf16Tolerance);
     if (layers.empty()) EXPECT_GE(outputs[0].argmax(1).eq(exact.argmax(1)).sum().item<int64_t>(), images.size(0) - 1);
   }
 }
@@ -138,7 +134,7 @@ TEST(Inference, APrecisionScopeSetsThePassesBuiltInIt) {
     torch::NoGradGuard no_grad;
     const double error = relative_error(predict_logits(*network, images, 256), network->forward(images));
     EXPECT_GT(error, 1e-5);
-    EXPECT_LT(error, 0.05);
+    EXPECT_LT(error, kBf16Tolerance);
   }
   EXPECT_EQ(current_precision(), Precision::kFloat32);
   EXPECT_EQ(parse_precision("bf16"), Precision::kBFloat16);

@@ -127,16 +127,15 @@ int64_t graph_chunk_size(const torch::jit::Graph& graph, int64_t traced, int64_t
 std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // Empty where the compiled outputs agree with the eager ones, else what differs. Float tolerance: oneDNN's kernels
-// and a folded batch norm sum in another order. bf16 rounds every activation to an 8-bit significand (relative
-// 2^-8), and the roundings add up through the layers: each output must agree with float32's to 5 % of its norm.
+// and a folded batch norm sum in another order; bf16's is kBf16Tolerance of each output's norm (precision.h).
 std::string disagreement(const std::vector<torch::Tensor>& compiled, const std::vector<torch::Tensor>& eager,
                          Precision precision) {
   for (size_t i = 0; i < compiled.size(); ++i) {
     if (compiled[i].sizes() != eager[i].sizes()) return "gives outputs of another shape than";
     if (precision == Precision::kBFloat16) {
-      const double relative = (compiled[i] - eager[i]).norm().item<double>() / (eager[i].norm().item<double>() + 1e-12);
-      if (relative > 0.05)
-        return "differs by " + std::to_string(int(relative * 100)) + " % of the output's norm (bf16 allows 5 %) from";
+      if (!within_bf16_error(compiled[i], eager[i]))
+        return "differs by " + std::to_string(int(relative_error(compiled[i], eager[i]) * 100)) +
+               " % of the output's norm (bf16 allows " + std::to_string(int(kBf16Tolerance * 100)) + " %) from";
     } else if (!torch::allclose(compiled[i], eager[i], 1e-3, 1e-4 * (1 + eager[i].abs().max().item<double>()))) {
       return "differs from";
     }

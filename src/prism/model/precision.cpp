@@ -24,6 +24,14 @@ bool cpu_has_bf16() {
 #endif
 }
 
+double relative_error(const torch::Tensor& approximate, const torch::Tensor& exact) {
+  return (approximate - exact).norm().item<double>() / exact.norm().item<double>();
+}
+
+bool within_bf16_error(const torch::Tensor& approximate, const torch::Tensor& exact) {
+  return (approximate - exact).norm().item<double>() <= kBf16Tolerance * exact.norm().item<double>() + 1e-6;
+}
+
 Precision current_precision() { return current; }
 void set_current_precision(Precision precision) { current = precision; }
 
