@@ -4,7 +4,7 @@
 
 namespace prism {
 
-torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
+torch::Tensor coalition_scores(InferencePass& pass, const torch::Tensor& image, const torch::Tensor& labels,
                                const torch::Tensor& coalitions, const torch::Tensor& baseline, int64_t target,
                                int64_t batch_size) {
   const auto device_labels = labels.to(image.device());
@@ -21,7 +21,7 @@ torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, con
       mask = mask.view(shape);
     }
     const auto copies = image.unsqueeze(0) * mask + baseline * (1 - mask);
-    scores.push_back(target_scores(network, copies, torch::full({count}, target, torch::kInt64).to(image.device())));
+    scores.push_back(target_scores(pass, copies, torch::full({count}, target, torch::kInt64).to(image.device())));
   }
   return torch::cat(scores);
 }

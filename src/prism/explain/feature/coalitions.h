@@ -4,14 +4,15 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "prism/model/inference.h"
 #include "prism/model/network.h"
 
 namespace prism {
 
 // f_target on `image` [C, H, W] (or a table row [F]) with each coalition's segments kept and the others set to
 // `baseline` (broadcast to the image): coalitions [N, M] (1 keeps segment m of `labels` [H, W] or [F]); scores [N],
-// `batch_size` copies per forward pass.
-torch::Tensor coalition_scores(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
+// through `pass` (its logits), made `batch_size` copies at a time.
+torch::Tensor coalition_scores(InferencePass& pass, const torch::Tensor& image, const torch::Tensor& labels,
                                const torch::Tensor& coalitions, const torch::Tensor& baseline, int64_t target,
                                int64_t batch_size);
 

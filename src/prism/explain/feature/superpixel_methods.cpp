@@ -63,12 +63,16 @@ Attribution SuperpixelAttributor::explain(Network& network, const torch::Tensor&
   auto baseline = means ? torch::tensor(network.normalization().mean, inputs.options())
                         : torch::full({}, fill(), inputs.options());
   if (means && inputs.dim() == 3) baseline = baseline.unsqueeze(1);  // [C, 1]: a channel's mean at every step
+  InferenceOptions inference;
+  inference.batch_size = internal_batch_size();
+  for (int64_t b = 0; b < inputs.size(0); ++b) inference.pass_images += scored_copies(counts[b]);
+  InferencePass pass(network, {}, inference);
   std::vector<torch::Tensor> maps;
   auto r_squared = torch::empty({inputs.size(0)}, torch::kFloat32);
   bool fitted = false;
   for (int64_t b = 0; b < inputs.size(0); ++b) {
     const auto result =
-        segment_values(network, inputs[b].detach(), labels[b], counts[b], targets[b].item<int64_t>(), baseline);
+        segment_values(pass, inputs[b].detach(), labels[b], counts[b], targets[b].item<int64_t>(), baseline);
     maps.push_back(spread_over_segments(result.values.to(inputs.device(), torch::kFloat32), labels[b],
                                         inputs.dim() == 2 ? 0 : inputs.size(1)));
     fitted = result.r_squared.has_value();
@@ -85,13 +89,13 @@ FeatureAblation::FeatureAblation(FeatureAblationOptions options) : options_(std:
 
 nlohmann::json FeatureAblation::options() const { return options_json(options_); }
 
-SuperpixelAttributor::SegmentValues FeatureAblation::segment_values(Network& network, const torch::Tensor& image,
+SuperpixelAttributor::SegmentValues FeatureAblation::segment_values(InferencePass& pass, const torch::Tensor& image,
                                                                     const torch::Tensor& labels, int64_t segments,
                                                                     int64_t target, const torch::Tensor& baseline) {
-  const auto full = target_scores(network, image.unsqueeze(0), torch::full({1}, target, torch::kInt64).to(image.device()));
+  const auto full = target_scores(pass, image.unsqueeze(0), torch::full({1}, target, torch::kInt64).to(image.device()));
   const auto without_one = 1 - torch::eye(segments, torch::kFloat32);
   const auto scores =
-      coalition_scores(network, image, labels, without_one, baseline, target, options_.internal_batch_size);
+      coalition_scores(pass, image, labels, without_one, baseline, target, options_.internal_batch_size);
   return {full.to(torch::kCPU) - scores.to(torch::kCPU), std::nullopt};
 }
 
@@ -102,11 +106,11 @@ KernelShap::KernelShap(KernelShapOptions options) : options_(std::move(options))
 
 nlohmann::json KernelShap::options() const { return options_json(options_); }
 
-SuperpixelAttributor::SegmentValues KernelShap::segment_values(Network& network, const torch::Tensor& image,
+SuperpixelAttributor::SegmentValues KernelShap::segment_values(InferencePass& pass, const torch::Tensor& image,
                                                                const torch::Tensor& labels, int64_t segments,
                                                                int64_t target, const torch::Tensor& baseline) {
   const auto ends = torch::stack({torch::zeros({segments}), torch::ones({segments})});
-  const auto end_scores = coalition_scores(network, image, labels, ends, baseline, target, 2).to(torch::kCPU);
+  const auto end_scores = coalition_scores(pass, image, labels, ends, baseline, target, 2).to(torch::kCPU);
   const double empty = end_scores[0].item<double>(), difference = end_scores[1].item<double>() - empty;
   if (segments == 1) return {torch::full({1}, difference, torch::kFloat32), 1.0};
   torch::Tensor coalitions, weights;
@@ -117,8 +121,8 @@ SuperpixelAttributor::SegmentValues KernelShap::segment_values(Network& network,
     coalitions = kernel_coalitions(segments, options_.samples, generator);
     weights = torch::ones({coalitions.size(0)}, torch::kFloat64);
   }
-  const auto scores = coalition_scores(network, image, labels, coalitions, baseline, target,
-                                       options_.internal_batch_size).to(torch::kCPU, torch::kFloat64);
+  const auto scores = coalition_scores(pass, image, labels, coalitions, baseline, target, options_.internal_batch_size)
+                          .to(torch::kCPU, torch::kFloat64);
   // Σ φ = Δ eliminates φ_M: y − f(0) − z_M Δ = Σ_{m<M} φ_m (z_m − z_M).
   const auto z = coalitions.to(torch::kFloat64), last = z.select(1, segments - 1);
   const auto design = z.narrow(1, 0, segments - 1) - last.view({-1, 1});
@@ -137,14 +141,13 @@ Lime::Lime(LimeOptions options) : options_(std::move(options)) {
 
 nlohmann::json Lime::options() const { return options_json(options_); }
 
-SuperpixelAttributor::SegmentValues Lime::segment_values(Network& network, const torch::Tensor& image,
+SuperpixelAttributor::SegmentValues Lime::segment_values(InferencePass& pass, const torch::Tensor& image,
                                                          const torch::Tensor& labels, int64_t segments,
                                                          int64_t target, const torch::Tensor& baseline) {
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   auto coalitions = torch::bernoulli(torch::full({options_.samples, segments}, 0.5), generator);
   coalitions[0] = 1;
-  const auto scores = coalition_scores(network, image, labels, coalitions, baseline, target,
-                                       options_.internal_batch_size);
+  const auto scores = coalition_scores(pass, image, labels, coalitions, baseline, target, options_.internal_batch_size);
   // Cosine distance to the all-kept coalition; 1 for the empty one, as scikit-learn's.
   const auto z = coalitions.to(torch::kFloat64);
   const auto kept = z.sum(1);

@@ -1,6 +1,7 @@
-// The model-agnostic perturbation methods over superpixels (superpixels.h): only forward passes, the segments of
-// each image switched between the image and a constant `fill` (the baseline). Each map holds a segment's value spread evenly
-// over its pixels (coalitions.h), so a map sums over a segment to that segment's value. On table rows [B, F] each
+// The model-agnostic perturbation methods over superpixels (superpixels.h): only forward passes (one pass over every
+// input's copies, compiled where it is large: model/inference.h), the segments of each image switched between the
+// image and a constant `fill` (the baseline). Each map holds a segment's value spread evenly over its pixels
+// (coalitions.h), so a map sums over a segment to that segment's value. On table rows [B, F] each
 // feature is a segment, and a removed feature takes its training mean where the model records its normalisation (as
 // shap's KernelExplainer with the mean as background), `fill` where it does not.
 //   feature-ablation  value_m = f(x) − f(x with segment m at the baseline) (Captum's FeatureAblation with a
@@ -20,6 +21,7 @@
 
 #include "prism/explain/feature/attributor.h"
 #include "prism/explain/feature/superpixels.h"
+#include "prism/model/inference.h"
 
 namespace prism {
 
@@ -87,8 +89,12 @@ class SuperpixelAttributor : public FeatureAttributor {
   };
   // One image [C, H, W] (or table row [F]), its segment labels [H, W] ([F]; M segments), target and the value a
   // removed segment takes (broadcast to the image).
-  virtual SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
+  // The copies score through `pass`, one forward-only pass over every input's copies (compiled where it is large).
+  virtual SegmentValues segment_values(InferencePass& pass, const torch::Tensor& image, const torch::Tensor& labels,
                                        int64_t segments, int64_t target, const torch::Tensor& baseline) = 0;
+  // About how many copies of an input with M segments the method scores (whether the pass is worth compiling).
+  virtual int64_t scored_copies(int64_t segments) const = 0;
+  virtual int64_t internal_batch_size() const = 0;
   virtual const SegmentationOptions& segmentation() const = 0;
   virtual double fill() const = 0;
 };
@@ -100,8 +106,10 @@ class FeatureAblation : public SuperpixelAttributor {
   nlohmann::json options() const override;
 
  private:
-  SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
+  SegmentValues segment_values(InferencePass& pass, const torch::Tensor& image, const torch::Tensor& labels,
                                int64_t segments, int64_t target, const torch::Tensor& baseline) override;
+  int64_t internal_batch_size() const override { return options_.internal_batch_size; }
+  int64_t scored_copies(int64_t segments) const override { return segments + 1; }
   const SegmentationOptions& segmentation() const override { return options_.superpixels; }
   double fill() const override { return options_.fill; }
   FeatureAblationOptions options_;
@@ -114,8 +122,10 @@ class KernelShap : public SuperpixelAttributor {
   nlohmann::json options() const override;
 
  private:
-  SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
+  SegmentValues segment_values(InferencePass& pass, const torch::Tensor& image, const torch::Tensor& labels,
                                int64_t segments, int64_t target, const torch::Tensor& baseline) override;
+  int64_t internal_batch_size() const override { return options_.internal_batch_size; }
+  int64_t scored_copies(int64_t) const override { return options_.samples + 2; }
   const SegmentationOptions& segmentation() const override { return options_.superpixels; }
   double fill() const override { return options_.fill; }
   KernelShapOptions options_;
@@ -128,8 +138,10 @@ class Lime : public SuperpixelAttributor {
   nlohmann::json options() const override;
 
  private:
-  SegmentValues segment_values(Network& network, const torch::Tensor& image, const torch::Tensor& labels,
+  SegmentValues segment_values(InferencePass& pass, const torch::Tensor& image, const torch::Tensor& labels,
                                int64_t segments, int64_t target, const torch::Tensor& baseline) override;
+  int64_t internal_batch_size() const override { return options_.internal_batch_size; }
+  int64_t scored_copies(int64_t) const override { return options_.samples; }
   const SegmentationOptions& segmentation() const override { return options_.superpixels; }
   double fill() const override { return options_.fill; }
   LimeOptions options_;
