@@ -65,6 +65,7 @@ TEST(Cli, BadInputGivesOneClearLineAndNoOutput) {
   expect_clean_failure(run_prism("train --data fashion-mnist --model mlp --train-size 10 --out " + out),
                        "takes the architecture as --model-arch");
   expect_clean_failure(run_prism("--threads 0 train --data fashion-mnist --out " + out), "--threads");
+  expect_clean_failure(run_prism("--blas-threads 0 train --data fashion-mnist --out " + out), "--blas-threads");
   expect_clean_failure(run_prism("train --data fashion-mnist --epochs 0 --train-size 10 --out " + out), "epochs must be at least 1");
   EXPECT_FALSE(std::filesystem::exists(out)) << "a failed command left output behind";
 

@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
   bool quiet = false;
   app.add_option("--threads", threads, "threads for tensor operations (default: all cores; under mpirun, the ranks on "
                                        "one machine share them)")->capture_default_str();
+  int blas_threads = 1;
+  app.add_option("--blas-threads", blas_threads,
+                 "threads of OpenBLAS's own pool (default 1: more spin against the tensor threads on the same cores)")
+      ->capture_default_str();
   app.add_flag("-q,--quiet", quiet, "print no progress");
   std::string precision = "fp32";
   app.add_option("--precision", precision,
@@ -83,6 +87,7 @@ int main(int argc, char** argv) {
     // Ranks that split a command on one machine share its cores (unless --threads says otherwise).
     if (split && app.count("--threads") == 0) threads = std::max(1, threads / prism::ranks::local_count());
     prism::set_threads(threads);
+    prism::set_blas_threads(blas_threads);
     prism::set_quiet(quiet || !root);
     precision_scope.emplace(prism::parse_precision(precision));
     if (precision == "bf16" && !prism::cpu_has_bf16() && root)

@@ -32,6 +32,11 @@ SetThreads openblas_set() { return reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAU
 GetThreads openblas_get() { return reinterpret_cast<GetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads")); }
 }  // namespace
 
+void set_blas_threads(int count) {
+  require(count > 0, "--blas-threads must be at least 1 (got " + std::to_string(count) + ")");
+  if (auto set = openblas_set()) set(count);
+}
+
 SingleThreadedBlas::SingleThreadedBlas() {
   if (auto get = openblas_get(); get && openblas_set()) {
     previous_ = get();
