@@ -22,6 +22,7 @@ from torch.profiler import profile
 from torch.utils import mkldnn
 
 import prism
+import pytorch_attribution  # the peer, beside this file
 
 THREADS = 2
 torch.set_num_threads(THREADS)
@@ -77,16 +78,17 @@ def peer_seconds(path, shape, images, repeats, methods, environment):
     return json.loads(subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout)
 
 
-# (model, input shape, images, repeats); the methods with prism's options; those with a plain peer.
+# (model, input shape, images, repeats).
 MODELS = [("zoo_cnn", (1, 28, 28), 16, 3), ("resnet18", (3, 64, 64), 16, 3), ("tv_resnet50", (3, 64, 64), 4, 2)]
 
 
 def methods_for(shape, sequential):
-    patch = {"patch": 4, "stride": 2} if shape[-1] <= 32 else {"patch": 8, "stride": 4}
-    methods = [("saliency", {}, True), ("integrated-gradients", {"steps": 50}, True),
-               ("smoothgrad", {"samples": 50}, True), ("pruned-gradient", {}, False), ("occlusion", patch, True),
-               ("lrp", {"composite": "epsilon"}, sequential)]  # the plain LRP walks a Sequential's layers
-    return methods
+    """(method, prism's options, whether the plain peer has it); the occlusion geometry is the peer's own."""
+    patch, stride = pytorch_attribution.occlusion_geometry(shape)
+    return [("saliency", {}, True), ("integrated-gradients", {"steps": 50}, True),
+            ("smoothgrad", {"samples": 50}, True), ("pruned-gradient", {}, False),
+            ("occlusion", {"patch": patch, "stride": stride}, True),
+            ("lrp", {"composite": "epsilon"}, sequential)]  # the plain LRP walks a Sequential's layers
 
 
 def main(fixtures, binary):

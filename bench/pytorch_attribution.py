@@ -56,6 +56,11 @@ def occlusion_positions(size, patch, stride):
     return positions
 
 
+def occlusion_geometry(shape):
+    """(patch, stride) of the occlusion benchmark for images of `shape`."""
+    return (4, 2) if shape[-1] <= 32 else (8, 4)
+
+
 def occlusion(model, x, target, patch, stride):
     """Zeiler and Fergus's occlusion as Captum's Occlusion computes it (zero patches, drops averaged over the
     patches covering each pixel), at prism's patch positions."""
@@ -106,7 +111,7 @@ def main(path, shape, images, repeats, methods):
     torch.manual_seed(0)
     x = torch.rand((images,) + shape)
     target = torch.arange(images) % 10
-    patch, stride = (4, 2) if shape[-1] <= 32 else (8, 4)
+    patch, stride = occlusion_geometry(shape)
     functions = {"saliency": saliency, "integrated-gradients": integrated_gradients, "smoothgrad": smoothgrad,
                  "occlusion": lambda m, x, t: occlusion(m, x, t, patch, stride), "lrp": lrp_epsilon}
     seconds = {}
